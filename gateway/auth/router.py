@@ -1,0 +1,104 @@
+"""`POST /token` (OAuth2 client credentials) and the published keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from gateway.auth.secrets import verify_secret
+from gateway.consumers.service import find_consumer
+from lgsp_kit.app import RuntimeDep
+from lgsp_kit.errors import ProblemError
+from lgsp_kit.responses import problem_responses
+
+router = APIRouter(tags=["oauth2"])
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = Field(default="Bearer", examples=["Bearer"])
+    expires_in: int = Field(description="seconds until the token expires")
+    scope: str = Field(description="granted scopes, space separated")
+
+
+class OAuthError(ProblemError):
+    """An OAuth2 error (RFC 6749 §5.2) told as problem+json, with `error` for OAuth2 clients."""
+
+    def __init__(self, error: str, detail: str, status: int = 400) -> None:
+        headers = {"WWW-Authenticate": 'Basic realm="lgsp"'} if status == 401 else None
+        super().__init__(detail, status=status, code=error, headers=headers, extra={"error": error})
+
+
+def _basic(authorization: str | None) -> tuple[str, str] | None:
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OAuthError("invalid_client", "malformed Basic credentials", 401) from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise OAuthError("invalid_client", "malformed Basic credentials", 401)
+    return client_id, secret
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    summary="Get an access token",
+    responses=problem_responses(400, 401),
+)
+async def issue_token(
+    runtime: RuntimeDep,
+    grant_type: Annotated[str, Form(examples=["client_credentials"])],
+    client_id: Annotated[str | None, Form(max_length=128)] = None,
+    client_secret: Annotated[str | None, Form(max_length=256)] = None,
+    scope: Annotated[str | None, Form(max_length=1000)] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> TokenResponse:
+    """OAuth2 client credentials: HTTP Basic `client_id:client_secret`, or the form fields."""
+    if grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "only client_credentials is supported")
+    basic = _basic(authorization)
+    if basic is not None:
+        client_id, client_secret = basic
+    if not client_id or not client_secret:
+        raise OAuthError("invalid_client", "client credentials are required", 401)
+    cid, secret = client_id, client_secret
+
+    def check() -> Any:
+        with runtime.db.session() as session:
+            consumer = find_consumer(session, cid)
+            if consumer is None or not verify_secret(secret, consumer.secret_hash):
+                return None
+            return consumer
+
+    consumer = await run_in_threadpool(check)
+    if consumer is None or not consumer.enabled:
+        raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
+    granted = consumer.scopes.split()
+    if scope:
+        asked = scope.split()
+        if not set(asked) <= set(granted):
+            raise OAuthError(
+                "invalid_scope", f"not granted: {' '.join(sorted(set(asked) - set(granted)))}"
+            )
+        granted = asked
+    settings = runtime.settings
+    ttl = getattr(settings, "token_ttl_seconds", 3600)
+    token = runtime.extras["keyring"].issue(
+        client_id=consumer.client_id, organ=consumer.organ_code, scopes=granted, ttl=ttl
+    )
+    return TokenResponse(access_token=token, expires_in=ttl, scope=" ".join(granted))
+
+
+@router.get("/.well-known/jwks.json", summary="Token signing keys (JWKS)")
+async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
+    """The public keys that verify access tokens; backends fetch them too."""
+    keys: dict[str, Any] = runtime.extras["keyring"].jwks()
+    return keys

@@ -1,0 +1,39 @@
+"""Tables of the gateway: consumers (applications) and token signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from lgsp_kit.db import UTCDateTime, new_metadata
+
+
+class Base(SQLModel, registry=registry(metadata=new_metadata())):
+    pass
+
+
+class Consumer(Base, table=True):
+    """An application registered at the LGSP, with its subscriptions, scopes and tier."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    organ_code: str = Field(max_length=32)
+    secret_hash: str = Field(max_length=256)
+    apis: str = Field(max_length=500, description="subscribed API contexts, space separated")
+    scopes: str = Field(max_length=1000, description="granted scopes, space separated")
+    tier: str = Field(max_length=16)
+    enabled: bool = True
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SigningKey(Base, table=True):
+    """An Ed25519 key that signs access tokens; the newest active one signs."""
+
+    kid: str = Field(primary_key=True, max_length=64)
+    private_pem: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    active: bool = True

@@ -1,0 +1,151 @@
+"""`create_service_app`: the FastAPI app every service and the gateway are built on.
+
+The lifespan builds everything (migrations, engine, bus, relay, consumer); nothing is built at
+import time. What it built sits on `app.state.runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Table
+
+from lgsp_kit import db as dbmod
+from lgsp_kit.bus import Bus
+from lgsp_kit.consumer import EventConsumer
+from lgsp_kit.db import Database
+from lgsp_kit.errors import install_error_handlers
+from lgsp_kit.health import ReadinessCheck
+from lgsp_kit.health import router as health_router
+from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
+from lgsp_kit.relay import OutboxRelay
+from lgsp_kit.requestid import RequestIdMiddleware
+from lgsp_kit.settings import AppSettings
+
+log = logging.getLogger("lgsp.app")
+
+
+@dataclass
+class Runtime:
+    settings: AppSettings
+    db: Database
+    registry: CollectorRegistry
+    bus: Bus | None = None
+    relay: OutboxRelay | None = None
+    consumer: EventConsumer | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+ConsumerFactory = Callable[[Runtime], EventConsumer]
+Hook = Callable[[Runtime], Awaitable[None]]
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the endpoint function's name."""
+    return route.name
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def create_service_app(
+    settings: AppSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    migrations_dir: Path,
+    outbox: Table | None = None,
+    consumer_factory: ConsumerFactory | None = None,
+    uses_bus: bool = True,
+    on_startup: Hook | None = None,
+    on_shutdown: Hook | None = None,
+    version: str = "1.0.0",
+) -> FastAPI:
+    _configure_logging()
+    registry = CollectorRegistry()
+    http_metrics = HttpMetrics(registry, settings.app_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.resolved_database_url()
+        if settings.migrate_on_start:
+            await asyncio.to_thread(dbmod.upgrade, migrations_dir, url)
+        runtime = Runtime(settings=settings, db=Database(url), registry=registry)
+        app.state.runtime = runtime
+        checks: dict[str, ReadinessCheck] = app.state.readiness_checks
+
+        async def database_ready() -> None:
+            await asyncio.to_thread(runtime.db.ping)
+
+        checks["database"] = database_ready
+        if uses_bus:
+            runtime.bus = Bus(
+                settings.nats_url, stream=settings.stream_name, name=settings.app_name
+            )
+            runtime.bus.start()
+            bus = runtime.bus
+
+            async def nats_ready() -> None:
+                if not bus.connected:
+                    raise ConnectionError(f"not connected to {settings.nats_url}")
+
+            checks["nats"] = nats_ready
+            if outbox is not None:
+                runtime.relay = OutboxRelay(runtime.db, outbox, runtime.bus)
+                runtime.relay.start()
+            if consumer_factory is not None:
+                runtime.consumer = consumer_factory(runtime)
+                runtime.consumer.start()
+        if on_startup is not None:
+            await on_startup(runtime)
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(runtime)
+            if runtime.consumer is not None:
+                await runtime.consumer.stop()
+            if runtime.relay is not None:
+                await runtime.relay.stop()
+            if runtime.bus is not None:
+                await runtime.bus.close()
+            runtime.db.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.registry = registry
+    app.state.readiness_checks = {}
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=http_metrics)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

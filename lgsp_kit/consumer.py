@@ -1,0 +1,168 @@
+"""A durable JetStream pull consumer that applies each event exactly once.
+
+A fetched batch is applied in one database transaction together with the ids of the events it
+applied; messages are acknowledged only after that commit. A crash before the commit loses
+nothing (JetStream redelivers), a crash after it counts nothing twice (the ids are known).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from contracts.events import Envelope, UnknownEventType, parse_event
+from lgsp_kit.bus import Bus
+from lgsp_kit.db import Database
+
+log = logging.getLogger("lgsp.consumer")
+
+Handler = Callable[[Session, list[Envelope]], None]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        db: Database,
+        processed: Table,
+        bus: Bus,
+        handler: Handler,
+        *,
+        durable: str,
+        filter_subject: str = "lgsp.>",
+        batch_size: int = 500,
+        ack_wait: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.processed = processed
+        self.bus = bus
+        self.handler = handler
+        self.durable = durable
+        self.filter_subject = filter_subject
+        self.batch_size = batch_size
+        self.ack_wait = ack_wait
+        self.applied = 0
+        self.last_batch_at: datetime | None = None
+        # How long the oldest event of the last batch waited in JetStream; 0 when idle.
+        self.lag_seconds = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.durable}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def pending(self) -> int | None:
+        """Messages in the stream not yet delivered to this consumer (its lag), if known."""
+        if not self.bus.connected:
+            return None
+        try:
+            info = await self.bus.js.consumer_info(self.bus.stream, self.durable)
+        except Exception:
+            return None
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    def _config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            max_ack_pending=self.batch_size * 20,
+            filter_subject=self.filter_subject,
+        )
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.bus.wait_ready()
+                sub = await self.bus.js.pull_subscribe(
+                    self.filter_subject,
+                    durable=self.durable,
+                    stream=self.bus.stream,
+                    config=self._config(),
+                )
+                await self._pull(sub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s interrupted (%s); resubscribing", self.durable, exc)
+                await asyncio.sleep(1.0)
+
+    async def _pull(self, sub: object) -> None:
+        fetch = sub.fetch  # type: ignore[attr-defined]
+        while not self._stopping:
+            try:
+                msgs = await fetch(self.batch_size, timeout=1.0)
+            except (TimeoutError, NatsTimeoutError):
+                self.lag_seconds = 0.0
+                continue
+            if not msgs:
+                continue
+            await asyncio.to_thread(self.apply, [m.data for m in msgs])
+            self.lag_seconds = _oldest_wait(msgs)
+            # Acknowledge only after the commit; a lost ack means a harmless redelivery.
+            await asyncio.gather(*(m.ack() for m in msgs), return_exceptions=True)
+
+    def apply(self, payloads: list[bytes]) -> int:
+        """Apply a batch of raw events in one transaction; returns how many were new."""
+        events: dict[str, Envelope] = {}
+        for raw in payloads:
+            try:
+                event = parse_event(raw)
+            except UnknownEventType as exc:
+                log.info("skipping event of unknown type %s", exc)
+                continue
+            except ValidationError as exc:
+                log.error("dropping malformed event: %s", exc)
+                continue
+            events.setdefault(event.id, event)
+        if not events:
+            return 0
+        now = datetime.now(UTC)
+        with self.db.session() as session:
+            seen = set(
+                session.execute(
+                    select(self.processed.c.event_id).where(
+                        self.processed.c.event_id.in_(list(events))
+                    )
+                ).scalars()
+            )
+            fresh = [e for eid, e in events.items() if eid not in seen]
+            if fresh:
+                session.execute(
+                    insert(self.processed),
+                    [{"event_id": e.id, "type": e.type, "processed_at": now} for e in fresh],
+                )
+                self.handler(session, fresh)
+        self.applied += len(fresh)
+        self.last_batch_at = now
+        return len(fresh)
+
+
+def _oldest_wait(msgs: list[Any]) -> float:
+    stamps = []
+    for m in msgs:
+        try:
+            stamps.append(m.metadata.timestamp)
+        except Exception:  # a message without JetStream metadata
+            continue
+    if not stamps:
+        return 0.0
+    oldest = min(stamps)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - oldest).total_seconds())

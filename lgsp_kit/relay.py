@@ -1,0 +1,140 @@
+"""Publishes outbox rows to JetStream, deduplicated by `Nats-Msg-Id`; retries while NATS is down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Table, delete, func, select
+
+from lgsp_kit.bus import Bus
+from lgsp_kit.db import Database
+
+log = logging.getLogger("lgsp.relay")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    seq: int
+    event_id: str
+    subject: str
+    payload: bytes
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Table,
+        bus: Bus,
+        *,
+        batch_size: int = 500,
+        idle_poll: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.bus = bus
+        self.batch_size = batch_size
+        self.idle_poll = idle_poll
+        self.published = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Wake the relay; safe to call from any thread (commits happen in worker threads)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.db.commit_hooks.append(self.notify)
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Publish what is pending if NATS is reachable, then stop; rows left wait for restart."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, drain_timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        if self.notify in self.db.commit_hooks:
+            self.db.commit_hooks.remove(self.notify)
+
+    def backlog(self) -> int:
+        with self.db.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(self.outbox)).scalar_one())
+
+    def _fetch(self) -> list[_Pending]:
+        t = self.outbox.c
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.seq, t.event_id, t.subject, t.payload)
+                .order_by(t.seq)
+                .limit(self.batch_size)
+            ).all()
+        return [_Pending(r.seq, r.event_id, r.subject, bytes(r.payload)) for r in rows]
+
+    def _forget(self, seqs: list[int]) -> None:
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(self.outbox).where(self.outbox.c.seq.in_(seqs)))
+
+    async def _publish(self, item: _Pending) -> int:
+        await self.bus.js.publish(
+            item.subject, item.payload, headers={"Nats-Msg-Id": item.event_id}, timeout=5
+        )
+        return item.seq
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            self._wake.clear()
+            if not self.bus.connected:
+                if self._stopping:
+                    return
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            try:
+                batch = await asyncio.to_thread(self._fetch)
+            except Exception:
+                log.exception("reading the outbox failed")
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if not batch:
+                if self._stopping:
+                    return
+                await self._sleep(self.idle_poll)
+                continue
+            results = await asyncio.gather(
+                *(self._publish(item) for item in batch), return_exceptions=True
+            )
+            done = [r for r in results if isinstance(r, int)]
+            if done:
+                await asyncio.to_thread(self._forget, done)
+                self.published += len(done)
+            if len(done) < len(batch):
+                errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
+                log.warning(
+                    "%d events not published (%s); retrying",
+                    len(batch) - len(done),
+                    ", ".join(sorted(errors)),
+                )
+                if self._stopping:
+                    return
+                await self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                delay = 0.2
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

@@ -1,0 +1,40 @@
+"""Settings shared by every app; each app subclasses `AppSettings` with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_NATS_PORT = 14222
+
+
+def _shared(name: str) -> AliasChoices:
+    """Accept `<PREFIX>_<NAME>` first, then the platform-wide `LGSP_<NAME>` / `<NAME>`."""
+    return AliasChoices(name, f"LGSP_{name.upper()}", name.upper())
+
+
+class AppSettings(BaseSettings):
+    """What every app needs: where its data lives, its database, the bus, its address."""
+
+    model_config = SettingsConfigDict(env_prefix="LGSP_", extra="ignore", populate_by_name=True)
+
+    app_name: str = "lgsp"
+    environment: str = Field(default="dev", validation_alias=_shared("environment"))
+    data_dir: Path = Field(default=Path("var"), validation_alias=_shared("data_dir"))
+    # Empty means the embedded default: a SQLite file `<data_dir>/<app_name>.db`.
+    database_url: str = ""
+    nats_url: str = Field(
+        default=f"nats://127.0.0.1:{DEFAULT_NATS_PORT}", validation_alias=_shared("nats_url")
+    )
+    stream_name: str = Field(default="LGSP", validation_alias=_shared("stream_name"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias=_shared("timezone"))
+    migrate_on_start: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / f'{self.app_name}.db').resolve()}"

@@ -1,0 +1,37 @@
+"""The documents service: the province's document exchange (Hệ thống QLVB&ĐHCV)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from lgsp_kit.app import Runtime, create_service_app
+from services.documents.models import outbox
+from services.documents.organs.router import router as organs_router
+from services.documents.organs.service import seed_directory
+from services.documents.settings import Settings, get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def _seed(runtime: Runtime) -> None:
+    def work() -> None:
+        with runtime.db.session() as session:
+            seed_directory(session)
+
+    await asyncio.to_thread(work)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    return create_service_app(
+        settings,
+        title="Documents service (Hệ thống QLVB&ĐHCV)",
+        description="Organ directory and signed document exchange between organs (edXML).",
+        routers=[organs_router],
+        migrations_dir=MIGRATIONS,
+        outbox=outbox,
+        on_startup=_seed,
+    )

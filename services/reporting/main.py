@@ -1,0 +1,48 @@
+"""The reporting service: Phụ lục II indicators, computed in real time from events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+
+from lgsp_kit.app import Runtime, create_service_app
+from lgsp_kit.consumer import EventConsumer
+from services.reporting.metrics import ProjectionCollector
+from services.reporting.models import processed_event
+from services.reporting.projections.handlers import make_handler
+from services.reporting.settings import Settings, get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    def consumer(runtime: Runtime) -> EventConsumer:
+        assert runtime.bus is not None
+        return EventConsumer(
+            runtime.db,
+            processed_event,
+            runtime.bus,
+            make_handler(ZoneInfo(settings.timezone)),
+            durable=settings.durable_name,
+            batch_size=settings.batch_size,
+        )
+
+    async def register_metrics(runtime: Runtime) -> None:
+        consumer = runtime.consumer
+        runtime.registry.register(
+            ProjectionCollector(runtime.db, lambda: consumer.lag_seconds if consumer else 0.0)
+        )
+
+    return create_service_app(
+        settings,
+        title="Reporting service (Hệ thống thông tin báo cáo)",
+        description="Phụ lục II e-government indicators, computed from the platform's events.",
+        routers=[],
+        migrations_dir=MIGRATIONS,
+        consumer_factory=consumer,
+        on_startup=register_metrics,
+    )
