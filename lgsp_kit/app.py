@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
 
 from lgsp_kit import db as dbmod
+from lgsp_kit.auth import authorise
 from lgsp_kit.bus import Bus
 from lgsp_kit.consumer import EventConsumer
 from lgsp_kit.db import Database
@@ -30,6 +31,7 @@ from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
 from lgsp_kit.relay import OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
 from lgsp_kit.settings import AppSettings
+from lgsp_kit.tokens import JwksVerifier
 
 log = logging.getLogger("lgsp.app")
 
@@ -85,6 +87,7 @@ def create_service_app(
         if settings.migrate_on_start:
             await asyncio.to_thread(dbmod.upgrade, migrations_dir, url)
         runtime = Runtime(settings=settings, db=Database(url), registry=registry)
+        runtime.extras["verifier"] = JwksVerifier(settings.jwks_url, issuer=settings.token_issuer)
         app.state.runtime = runtime
         checks: dict[str, ReadinessCheck] = app.state.readiness_checks
 
@@ -138,8 +141,9 @@ def create_service_app(
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    guard = [Depends(authorise)] if settings.auth_required else []
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=guard)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -79,6 +80,7 @@ class Launcher:
             settings = spec.settings()
             dbmod.upgrade(spec.migrations_dir, settings.resolved_database_url())
             self.children.append(Child(spec, settings.port))
+        self._wire(os.environ)
         _say("migrations applied")
         for child in self.children:
             self._spawn(child)
@@ -91,6 +93,18 @@ class Launcher:
         if demo.exists():
             _say(f"demo consumer credentials in {demo}")
         _say("all apps ready; Ctrl-C stops them")
+
+    def _wire(self, env: os._Environ[str]) -> None:
+        """Point the gateway at the services and the services at the gateway's keys, by the
+        ports this run uses (unless the operator said otherwise)."""
+        ports = {c.spec.name: c.port for c in self.children}
+        if "gateway" in ports:
+            env.setdefault(
+                "LGSP_JWKS_URL", f"http://127.0.0.1:{ports['gateway']}/.well-known/jwks.json"
+            )
+        services = {n: f"http://127.0.0.1:{p}" for n, p in ports.items() if n != "gateway"}
+        if services:
+            env.setdefault("GATEWAY_UPSTREAMS", json.dumps(services))
 
     def _spawn(self, child: Child) -> None:
         cmd = [sys.executable, "-m", "lgsp_kit.cli", "run", child.spec.name]

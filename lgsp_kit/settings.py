@@ -33,6 +33,12 @@ class AppSettings(BaseSettings):
     port: int = 8000
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias=_shared("timezone"))
     migrate_on_start: bool = True
+    # Defence in depth: services verify the gateway's tokens again with its published keys.
+    auth_required: bool = True
+    jwks_url: str = Field(
+        default="http://127.0.0.1:8000/.well-known/jwks.json", validation_alias=_shared("jwks_url")
+    )
+    token_issuer: str = Field(default="lgsp", validation_alias=_shared("token_issuer"))
 
     def resolved_database_url(self) -> str:
         if self.database_url:
