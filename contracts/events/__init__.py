@@ -8,7 +8,19 @@ service's events live in their own module; this registry knows them all.
 from __future__ import annotations
 
 from contracts.events import documents, dossier
-from contracts.events.dossier import DossierSubmitted, DossierSubmittedData
+from contracts.events.documents import (
+    DocumentSent,
+    OrganConnectionChanged,
+    OrganRegistered,
+    RecipientStatusChanged,
+)
+from contracts.events.dossier import (
+    DossierStatusChanged,
+    DossierSubmitted,
+    DossierSubmittedData,
+    PaymentRecorded,
+    ProcedurePublished,
+)
 from contracts.events.envelope import Envelope, UnknownEventType
 
 EVENT_TYPES: dict[str, type[Envelope]] = {
@@ -27,9 +39,16 @@ def parse_event(raw: bytes | str) -> Envelope:
 
 __all__ = [
     "EVENT_TYPES",
+    "DocumentSent",
+    "DossierStatusChanged",
     "DossierSubmitted",
     "DossierSubmittedData",
     "Envelope",
+    "OrganConnectionChanged",
+    "OrganRegistered",
+    "PaymentRecorded",
+    "ProcedurePublished",
+    "RecipientStatusChanged",
     "UnknownEventType",
     "parse_event",
 ]

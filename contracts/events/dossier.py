@@ -1,4 +1,8 @@
-"""Events of the dossier service (`lgsp.dossier.*`)."""
+"""Events of the dossier service (`lgsp.dossier.*`).
+
+Each event carries what reporting needs, fixed at the time of the fact (the procedure's online
+mode and fee flag, the organ and its level, the channel), so that reporting never calls back.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,52 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.envelope import Envelope
 
+ServiceMode = Literal["full", "partial", "none"]
+OrganLevel = Literal["province", "province_organ", "district", "commune"]
+ProcedureLevel = Literal["province", "district", "commune"]
+Channel = Literal[1, 2, 3]
 
-class DossierSubmittedData(BaseModel):
-    """A dossier (hồ sơ TTHC) was submitted: what reporting needs, fixed at that time."""
 
+class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProcedurePublishedData(_Data):
+    """A procedure (TTHC) was added to the catalogue or changed; the whole new state."""
+
+    code: str = Field(description="MaTTHC")
+    name: str
+    field: str = Field(description="lĩnh vực")
+    level: ProcedureLevel
+    online_mode: ServiceMode = Field(description="full: toàn trình, partial: một phần")
+    full_online_eligible: bool
+    fee_bearing: bool
+    online_payment: bool = Field(description="online payment integrated")
+    processing_days: int
+    changed_at: AwareDatetime
+
+
+class ProcedurePublished(Envelope):
+    event_type: ClassVar[str] = "lgsp.dossier.procedure_published"
+    type: Literal["lgsp.dossier.procedure_published"] = "lgsp.dossier.procedure_published"
+    data: ProcedurePublishedData
+
+
+class DossierFacts(_Data):
+    """What every dossier event repeats about its dossier."""
 
     code: str = Field(description="MaHoSo")
     procedure_code: str = Field(description="MaTTHC")
-    service_mode: Literal["full", "partial", "none"] = Field(
-        description="online mode of the procedure when the dossier was submitted"
-    )
+    service_mode: ServiceMode = Field(description="online mode of the procedure at submission")
     fee_bearing: bool
     organ_code: str = Field(description="DonViXuLy, the handling organ")
-    organ_level: Literal["province", "province_organ", "district", "commune"]
-    channel: Literal[1, 2, 3] = Field(description="KenhThucHien: 1 direct, 2 online, 3 postal")
+    organ_level: OrganLevel
+    channel: Channel = Field(description="KenhThucHien: 1 direct, 2 online, 3 postal")
+
+
+class DossierSubmittedData(DossierFacts):
+    """A dossier (hồ sơ TTHC) was submitted (status 1, Mới đăng ký)."""
+
     submitted_at: AwareDatetime = Field(description="NgayNopHoSo")
 
 
@@ -32,4 +67,51 @@ class DossierSubmitted(Envelope):
     data: DossierSubmittedData
 
 
-EVENTS: tuple[type[Envelope], ...] = (DossierSubmitted,)
+class DossierStatusChangedData(DossierFacts):
+    """A dossier moved from one TrangThaiHoSo to another at a business time.
+
+    Reporting counts a dossier in the period of its reception (`to_status` 2, NgayTiepNhan);
+    at resolution (`to_status` 9) `on_time` and `paid_online` say how it ended.
+    """
+
+    from_status: int | None = Field(description="TrangThaiHoSo before; null for the first")
+    to_status: int = Field(ge=1, le=10, description="TrangThaiHoSo after")
+    at: AwareDatetime = Field(description="business time of the change")
+    due_at: AwareDatetime | None = Field(default=None, description="NgayHenTra, when known")
+    on_time: bool | None = Field(
+        default=None, description="at the end of handling: not after the due date"
+    )
+    paid_online: bool | None = Field(
+        default=None, description="at resolution: whether a fee was paid online"
+    )
+
+
+class DossierStatusChanged(Envelope):
+    event_type: ClassVar[str] = "lgsp.dossier.status_changed"
+    type: Literal["lgsp.dossier.status_changed"] = "lgsp.dossier.status_changed"
+    data: DossierStatusChangedData
+
+
+class PaymentRecordedData(DossierFacts):
+    """A fee or charge (lệ phí) was paid."""
+
+    amount: int = Field(ge=0, description="VND")
+    method: Literal["online", "offline"]
+    online_gateway: Literal[1, 2] | None = Field(
+        default=None, description="DuocThanhToanTrucTuyen: 1 national portal, 2 provincial"
+    )
+    paid_at: AwareDatetime
+
+
+class PaymentRecorded(Envelope):
+    event_type: ClassVar[str] = "lgsp.dossier.payment_recorded"
+    type: Literal["lgsp.dossier.payment_recorded"] = "lgsp.dossier.payment_recorded"
+    data: PaymentRecordedData
+
+
+EVENTS: tuple[type[Envelope], ...] = (
+    ProcedurePublished,
+    DossierSubmitted,
+    DossierStatusChanged,
+    PaymentRecorded,
+)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
-from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from typing import Annotated
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value.strip())
+from lgsp_kit.fields import Text, one_of
 
-
-Text = Annotated[str, AfterValidator(_nfc)]
+ApplicantType = Annotated[StrictInt, *one_of(1, 2, 3, 4)]
+Channel = Annotated[StrictInt, *one_of(1, 2, 3)]
 
 
 class Applicant(BaseModel):
@@ -21,7 +19,7 @@ class Applicant(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    type: Literal[1, 2, 3, 4] = Field(
+    type: ApplicantType = Field(
         description="LoaiDoiTuong: 1 citizen, 2 enterprise, 3 state agency, 4 organisation"
     )
     name: Text = Field(min_length=1, max_length=200)
@@ -50,7 +48,7 @@ class DossierCreate(BaseModel):
 
     procedure_code: str = Field(min_length=1, max_length=64, description="MaTTHC")
     organ_code: str = Field(min_length=1, max_length=32, description="DonViXuLy")
-    channel: Literal[1, 2, 3] = Field(
+    channel: Channel = Field(
         description="KenhThucHien: 1 in person, 2 online, 3 public postal service"
     )
     applicant: Applicant
