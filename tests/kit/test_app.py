@@ -1,0 +1,68 @@
+"""What every app gets from the kit: request ids, problem+json, health, readiness, metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lgsp_kit.natsserver import free_port
+from services.documents.main import create_app
+from services.documents.settings import Settings
+from tests.conftest import TokenMint, serve, service_settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_request_id_is_echoed_or_generated(
+    tmp_path: Path, database_url: str, nats_url: str, mint: TokenMint
+) -> None:
+    app = create_app(service_settings(Settings, tmp_path, database_url, nats_url, mint))
+    async with serve(app) as client:
+        given = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+        assert given.headers["x-request-id"] == "abc-123"
+        fresh = await client.get("/healthz")
+        assert len(fresh.headers["x-request-id"]) == 32
+        hostile = await client.get("/healthz", headers={"X-Request-ID": "a b\\c" * 50})
+        assert hostile.headers["x-request-id"] != "a b\\c" * 50
+
+
+async def test_errors_are_problem_json_with_code_and_request_id(
+    tmp_path: Path, database_url: str, nats_url: str, mint: TokenMint
+) -> None:
+    app = create_app(service_settings(Settings, tmp_path, database_url, nats_url, mint))
+    async with serve(app) as client:
+        resp = await client.get("/no/such/path", headers={"X-Request-ID": "rid-1"})
+        assert resp.status_code == 404
+        assert resp.headers["content-type"] == "application/problem+json"
+        body = resp.json()
+        assert body["code"] == "not_found"
+        assert body["request_id"] == "rid-1"
+        assert body["instance"] == "/no/such/path"
+        assert {"type", "title", "status", "detail"} <= body.keys()
+
+
+async def test_readyz_is_503_while_nats_is_unreachable(
+    tmp_path: Path, database_url: str, mint: TokenMint
+) -> None:
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    app = create_app(service_settings(Settings, tmp_path, database_url, nowhere, mint))
+    async with serve(app) as client:
+        assert (await client.get("/healthz")).status_code == 200
+        resp = await client.get("/readyz")
+        assert resp.status_code == 503
+        checks = resp.json()["checks"]
+        assert checks["database"] == "ok"
+        assert checks["nats"].startswith("unavailable")
+
+
+async def test_http_metrics_are_labelled_by_route_template(
+    tmp_path: Path, database_url: str, nats_url: str, mint: TokenMint
+) -> None:
+    app = create_app(service_settings(Settings, tmp_path, database_url, nats_url, mint))
+    async with serve(app) as client:
+        await client.get("/v1/organs", headers=mint.headers(["documents:read"]))
+        await client.get("/v1/organs/000.00.00.H06", headers=mint.headers(["documents:read"]))
+        text = (await client.get("/metrics")).text
+        assert 'route="/v1/organs"' in text
+        assert "000.00.00.H06" not in text
