@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +56,7 @@ def submitted(i: int) -> DossierSubmitted:
     )
 
 
-def count_handler(counts: Table):  # type: ignore[no-untyped-def]
+def count_handler(counts: Table) -> Callable[[Session, list[Envelope]], None]:
     def handle(session: Session, events: list[Envelope]) -> None:
         for event in events:
             insert = dialect_insert(session)
@@ -76,7 +76,7 @@ async def stream_messages(url: str) -> int:
         await nc.close()
 
 
-async def eventually(check, within: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         if await check():
