@@ -97,7 +97,10 @@ def create_service_app(
         checks["database"] = database_ready
         if uses_bus:
             runtime.bus = Bus(
-                settings.nats_url, stream=settings.stream_name, name=settings.app_name
+                settings.nats_url,
+                stream=settings.stream_name,
+                name=settings.app_name,
+                replicas=settings.stream_replicas,
             )
             runtime.bus.start()
             bus = runtime.bus

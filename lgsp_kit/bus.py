@@ -19,9 +19,12 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 
 
 class Bus:
-    def __init__(self, url: str, *, stream: str = "LGSP", name: str = "lgsp") -> None:
+    def __init__(
+        self, url: str, *, stream: str = "LGSP", name: str = "lgsp", replicas: int = 1
+    ) -> None:
         self.url = url
         self.stream = stream
+        self.replicas = replicas
         self.name = name
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -84,6 +87,7 @@ class Bus:
             subjects=SUBJECTS,
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+            num_replicas=self.replicas,
         )
         try:
             await self.js.stream_info(self.stream)

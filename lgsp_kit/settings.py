@@ -29,6 +29,9 @@ class AppSettings(BaseSettings):
         default=f"nats://127.0.0.1:{DEFAULT_NATS_PORT}", validation_alias=_shared("nats_url")
     )
     stream_name: str = Field(default="LGSP", validation_alias=_shared("stream_name"))
+    # Copies of the stream kept by a NATS cluster (3 in a scale-out deployment); applied when the
+    # stream is created. The embedded single server can only hold 1.
+    stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("stream_replicas"))
     host: str = "127.0.0.1"
     port: int = 8000
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias=_shared("timezone"))
