@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.audit.log import AuditLog, AuditMetrics
+from gateway.audit.router import router as audit_router
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import KeyRing
-from gateway.consumers.service import ensure_demo_consumer, find_consumer, signing_keys
+from gateway.catalogue.router import router as catalogue_router
+from gateway.catalogue.service import Catalogue
+from gateway.consumers.router import router as consumers_router
+from gateway.consumers.service import (
+    ensure_admin_consumer,
+    ensure_demo_consumer,
+    find_consumer,
+    signing_keys,
+)
 from gateway.proxy.handler import ConsumerView, Proxy, ProxyMetrics, consumer_view
+from gateway.proxy.throttle import Throttle
 from gateway.settings import Settings, get_settings
+from lgsp_kit import db as dbmod
 from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.requestid import RequestIdMiddleware
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# FastAPI's own schema and docs routes: the catalogue serves the merged ones at these paths.
+REPLACED_ROUTES = frozenset({"/openapi.json", "/docs"})
 
 
 class GatewayApp:
@@ -35,21 +55,51 @@ class GatewayApp:
         await self.api(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> ASGIApp:
-    settings = settings or get_settings()
+@contextlib.contextmanager
+def _startup_lock(data_dir: Path) -> Iterator[None]:
+    """Worker processes of one gateway migrate and create the first key one at a time."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "gateway.startup.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
-    async def startup(runtime: Runtime) -> None:
-        def prepare() -> list[tuple[str, str]]:
-            with runtime.db.session() as session:
-                keys = signing_keys(session)
-                if settings.demo_consumer and settings.environment == "dev":
+
+def _prepare(settings: Settings, runtime: Runtime, migrate: bool) -> list[tuple[str, str]]:
+    with _startup_lock(settings.data_dir):
+        if migrate:
+            dbmod.upgrade(MIGRATIONS, settings.resolved_database_url())
+        with runtime.db.session() as session:
+            keys = signing_keys(session)
+            if settings.environment == "dev":
+                if settings.demo_consumer:
                     ensure_demo_consumer(
                         session, list(settings.upstreams), settings.data_dir / "demo-client.json"
                     )
-                return keys
+                if settings.admin_consumer:
+                    ensure_admin_consumer(session, settings.data_dir / "admin-client.json")
+            return keys
 
-        keyring = KeyRing(await asyncio.to_thread(prepare), issuer=settings.issuer)
+
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    settings = settings or get_settings()
+    migrate = settings.migrate_on_start
+    tasks: list[asyncio.Task[None]] = []
+
+    async def startup(runtime: Runtime) -> None:
+        keyring = KeyRing(
+            await asyncio.to_thread(_prepare, settings, runtime, migrate), issuer=settings.issuer
+        )
         runtime.extras["keyring"] = keyring
+
+        def read_keys() -> list[tuple[str, str]]:
+            with runtime.db.session() as session:
+                return signing_keys(session)
+
+        async def reload_keys() -> None:
+            keyring.load(await asyncio.to_thread(read_keys))
 
         async def load_consumer(client_id: str) -> ConsumerView | None:
             def load() -> ConsumerView | None:
@@ -59,23 +109,99 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
             return await asyncio.to_thread(load)
 
-        proxy = Proxy(settings, keyring, load_consumer, ProxyMetrics(runtime.registry))
+        audit = None
+        if settings.audit_enabled:
+            audit = AuditLog(
+                runtime.db,
+                AuditMetrics(runtime.registry),
+                batch_size=settings.audit_batch_size,
+                flush_seconds=settings.audit_flush_seconds,
+                buffer_limit=settings.audit_buffer_limit,
+            )
+            audit.start()
+            runtime.extras["audit"] = audit
+
+        proxy = Proxy(
+            settings,
+            keyring,
+            load_consumer,
+            ProxyMetrics(runtime.registry),
+            throttle=Throttle(settings.tier_limits, settings.throttle_window_seconds),
+            audit=audit,
+            reload_keys=reload_keys,
+        )
         await proxy.start()
+        catalogue = Catalogue(
+            proxy.upstreams, _spec_fetcher(proxy), settings.catalogue_cache_seconds
+        )
+        proxy.catalogue = catalogue
+        runtime.extras["proxy"] = proxy
+        runtime.extras["catalogue"] = catalogue
+        for name, base in proxy.upstreams.items():
+            api.state.readiness_checks[f"upstream:{name}"] = _readiness(proxy, base)
+        tasks.append(asyncio.create_task(_refresh_keys(reload_keys, settings.key_refresh_seconds)))
         api.state.proxy = proxy
 
     async def shutdown(runtime: Runtime) -> None:
-        proxy: Proxy | None = getattr(api.state, "proxy", None)
+        for task in tasks:
+            task.cancel()
+        api.state.proxy = None
+        audit: AuditLog | None = runtime.extras.get("audit")
+        if audit is not None:
+            await audit.stop()
+        proxy: Proxy | None = runtime.extras.get("proxy")
         if proxy is not None:
             await proxy.close()
 
     api = create_service_app(
-        settings,
+        settings.model_copy(update={"migrate_on_start": False}),
         title="LGSP gateway",
-        description="Nền tảng tích hợp, chia sẻ dữ liệu cấp tỉnh: tokens and published APIs.",
-        routers=[auth_router],
+        description=(
+            "Nền tảng tích hợp, chia sẻ dữ liệu cấp tỉnh (LGSP): tokens, published APIs "
+            "under `/{context}/v1/...`, consumers, throttling, audit and the catalogue."
+        ),
+        routers=[auth_router, catalogue_router, consumers_router, audit_router],
         migrations_dir=MIGRATIONS,
         uses_bus=False,
         on_startup=startup,
         on_shutdown=shutdown,
     )
+    # FastAPI's defaults are plain routes; the catalogue's (API routes) take their paths.
+    api.router.routes[:] = [
+        r
+        for r in api.router.routes
+        if isinstance(r, APIRoute) or getattr(r, "path", None) not in REPLACED_ROUTES
+    ]
     return RequestIdMiddleware(GatewayApp(api))
+
+
+def _spec_fetcher(proxy: Proxy) -> Any:
+    async def fetch(base: str) -> dict[str, Any]:
+        assert proxy.session is not None
+        timeout = aiohttp.ClientTimeout(total=3)
+        async with proxy.session.get(f"{base}/openapi.json", timeout=timeout) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"HTTP {resp.status}")
+            spec: dict[str, Any] = await resp.json(content_type=None)
+            return spec
+
+    return fetch
+
+
+def _readiness(proxy: Proxy, base: str) -> Any:
+    async def check() -> None:
+        assert proxy.session is not None
+        timeout = aiohttp.ClientTimeout(total=1.5)
+        async with proxy.session.get(f"{base}/readyz", timeout=timeout) as resp:
+            if resp.status != 200:
+                raise ConnectionError(f"{base}/readyz answered {resp.status}")
+
+    return check
+
+
+async def _refresh_keys(reload: Any, every: float) -> None:
+    """Pick up a key rotation made by another gateway process."""
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):
+            await reload()

@@ -37,3 +37,24 @@ class SigningKey(Base, table=True):
     private_pem: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     active: bool = True
+
+
+class AuditRecord(Base, table=True):
+    """One call to a published API (X-Road style operational-monitoring record)."""
+
+    __tablename__ = "audit_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    request_id: str = Field(max_length=128, index=True)
+    client_id: str | None = Field(default=None, max_length=64, index=True)
+    organ_code: str | None = Field(default=None, max_length=32)
+    tier: str | None = Field(default=None, max_length=16)
+    api: str = Field(max_length=64, index=True)
+    method: str = Field(max_length=16)
+    route: str = Field(max_length=500, description="route template when known, else the path")
+    status: int = Field(index=True)
+    request_bytes: int
+    response_bytes: int
+    upstream_ms: float | None = None
+    total_ms: float

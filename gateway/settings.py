@@ -17,6 +17,9 @@ class Settings(AppSettings):
     # The gateway checks tokens itself, against its own keys (see gateway.proxy).
     auth_required: bool = False
     port: int = 8000
+    # uvicorn worker processes of `lgsp run gateway`; throttling counters, the consumer cache
+    # and the audit buffer are per process (see docs/gateway.md).
+    workers: int = Field(default=1, ge=1, le=64)
     issuer: str = "lgsp"
     token_ttl_seconds: int = 3600
     # Published APIs: context → the service's base URL (its `/v1/...` is published as
@@ -28,11 +31,32 @@ class Settings(AppSettings):
             "reporting": "http://127.0.0.1:8003",
         }
     )
+    # Time allowed for the backend to start answering (and between two chunks of its body).
     upstream_timeout_seconds: float = 30.0
+    upstream_connect_timeout_seconds: float = 5.0
     max_body_bytes: int = 10 * 1024 * 1024
-    # Development convenience: register a demo consumer and write its credentials to
-    # `<data_dir>/demo-client.json`. Refused outside the dev environment.
+    # How long a consumer's subscriptions and state are trusted before re-reading them: the
+    # longest a disabled consumer's tokens keep working in another worker process.
+    consumer_cache_seconds: float = 5.0
+    # How often each process re-reads the signing keys (a rotation done by another process).
+    key_refresh_seconds: float = 30.0
+    # Throttling tiers (WSO2 style): requests per window; null means unlimited.
+    tier_limits: dict[str, int | None] = Field(
+        default_factory=lambda: {"Bronze": 1000, "Silver": 2000, "Gold": 5000, "Unlimited": None}
+    )
+    throttle_window_seconds: int = Field(default=60, ge=1)
+    # Audit log: records are buffered in memory and written in batches off the hot path.
+    audit_enabled: bool = True
+    audit_batch_size: int = Field(default=500, ge=1)
+    audit_flush_seconds: float = Field(default=1.0, gt=0)
+    audit_buffer_limit: int = Field(default=100_000, ge=1)
+    # Catalogue: how long a service's OpenAPI document is kept before it is fetched again.
+    catalogue_cache_seconds: float = 30.0
+    # Development convenience: register a demo consumer and an admin consumer and write their
+    # credentials to `<data_dir>/demo-client.json` and `<data_dir>/admin-client.json`.
+    # Refused outside the dev environment.
     demo_consumer: bool = True
+    admin_consumer: bool = True
 
 
 @cache

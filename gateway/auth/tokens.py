@@ -30,18 +30,31 @@ class KeyRing:
     """Signs with the newest key; verifies with any published key (rotation keeps old tokens)."""
 
     def __init__(self, keys: list[tuple[str, str]], *, issuer: str) -> None:
+        self.issuer = issuer
+        self.verifier = TokenVerifier({}, issuer=issuer)
+        self._private: dict[str, Ed25519PrivateKey] = {}
+        self.signing_kid = ""
+        self.load(keys)
+
+    def load(self, keys: list[tuple[str, str]]) -> None:
+        """Take the active keys (oldest first) in place: the newest signs, all verify."""
         if not keys:
             raise ValueError("a key ring needs at least one key")
-        self.issuer = issuer
-        self._private: dict[str, Ed25519PrivateKey] = {}
+        private: dict[str, Ed25519PrivateKey] = {}
         for kid, pem in keys:
-            key = serialization.load_pem_private_key(pem.encode(), password=None)
-            assert isinstance(key, Ed25519PrivateKey)
-            self._private[kid] = key
+            key = self._private.get(kid)
+            if key is None:
+                loaded = serialization.load_pem_private_key(pem.encode(), password=None)
+                assert isinstance(loaded, Ed25519PrivateKey)
+                key = loaded
+            private[kid] = key
+        self._private = private
         self.signing_kid = keys[-1][0]
-        self.verifier = TokenVerifier(
-            {kid: k.public_key() for kid, k in self._private.items()}, issuer=issuer
-        )
+        self.verifier.keys = {kid: k.public_key() for kid, k in private.items()}
+
+    @property
+    def kids(self) -> list[str]:
+        return list(self._private)
 
     def jwks(self) -> dict[str, Any]:
         keys = []

@@ -1,4 +1,4 @@
-"""Consumers (applications) and the gateway's signing keys."""
+"""Consumers (applications) and the gateway's signing keys: the rules, one unit of work each."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from sqlmodel import Session, col, select
 from gateway.auth.secrets import hash_secret, new_secret
 from gateway.auth.tokens import new_private_pem
 from gateway.models import Consumer, SigningKey
+from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 
 ADMIN_SCOPE = "lgsp:admin"
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 DEMO_NAME = "demo"
+ADMIN_NAME = "admin"
 DEMO_ORGAN = "000.00.00.H06"
 
 
@@ -61,6 +63,78 @@ def find_consumer(session: Session, client_id: str) -> Consumer | None:
     return session.exec(select(Consumer).where(col(Consumer.client_id) == client_id)).first()
 
 
+def get_consumer(session: Session, client_id: str) -> Consumer:
+    consumer = find_consumer(session, client_id)
+    if consumer is None:
+        raise NotFound(f"no consumer {client_id!r}", code="consumer_not_found")
+    return consumer
+
+
+def check_grants(apis: list[str], scopes: list[str], published: list[str]) -> None:
+    """Subscriptions name published APIs; scopes are `<api>:read|write` of a subscribed API,
+    or the administration scope."""
+    unknown = sorted(set(apis) - set(published))
+    if unknown:
+        raise Unprocessable(
+            f"not published APIs: {', '.join(unknown)}; published: {', '.join(published)}",
+            code="unknown_api",
+        )
+    allowed = set(api_scopes(apis)) | {ADMIN_SCOPE}
+    refused = sorted(set(scopes) - allowed)
+    if refused:
+        raise Unprocessable(
+            f"scopes not grantable with these subscriptions: {', '.join(refused)}",
+            code="scope_not_grantable",
+        )
+
+
+def list_consumers(session: Session, *, after: int | None, limit: int) -> list[Consumer]:
+    """Consumers in registration order, `limit` of them after the id `after`."""
+    query = select(Consumer).order_by(col(Consumer.id)).limit(limit)
+    if after is not None:
+        query = query.where(col(Consumer.id) > after)
+    return list(session.exec(query))
+
+
+def set_enabled(session: Session, client_id: str, enabled: bool, *, caller: str) -> Consumer:
+    consumer = get_consumer(session, client_id)
+    if not enabled and consumer.client_id == caller:
+        raise Conflict(
+            "an administrator cannot disable the consumer it is calling as",
+            code="cannot_disable_self",
+        )
+    consumer.enabled = enabled
+    session.add(consumer)
+    session.flush()
+    return consumer
+
+
+def rotate_secret(session: Session, client_id: str) -> Credentials:
+    """A new secret replaces the old one at once; tokens already issued stay valid."""
+    consumer = get_consumer(session, client_id)
+    if not consumer.enabled:
+        raise Conflict("the consumer is disabled; enable it first", code="consumer_disabled")
+    secret = new_secret()
+    consumer.secret_hash = hash_secret(secret)
+    session.add(consumer)
+    session.flush()
+    return Credentials(consumer.client_id, secret)
+
+
+def rotate_signing_key(session: Session) -> SigningKey:
+    """A new key signs from now on; the old ones stay published so their tokens keep working."""
+    key = SigningKey(
+        kid=secrets.token_hex(8), private_pem=new_private_pem(), created_at=datetime.now(UTC)
+    )
+    session.add(key)
+    session.flush()
+    return key
+
+
+def list_signing_keys(session: Session) -> list[SigningKey]:
+    return list(session.exec(select(SigningKey).order_by(col(SigningKey.created_at))))
+
+
 def signing_keys(session: Session) -> list[tuple[str, str]]:
     """Active keys oldest first; creates the first key of a new gateway."""
     keys = list(
@@ -83,27 +157,39 @@ def signing_keys(session: Session) -> list[tuple[str, str]]:
 def ensure_demo_consumer(session: Session, apis: list[str], path: Path) -> Credentials:
     """Register the demo consumer (every API and scope but administration) and write its
     credentials to `path`; an existing consumer whose file is gone gets a new secret."""
+    return _ensure_dev_consumer(session, DEMO_NAME, apis, api_scopes(apis), "Unlimited", path)
+
+
+def ensure_admin_consumer(session: Session, path: Path) -> Credentials:
+    """Register the development administrator (scope `lgsp:admin`, no API subscription) and
+    write its credentials to `path`."""
+    return _ensure_dev_consumer(session, ADMIN_NAME, [], [ADMIN_SCOPE], "Unlimited", path)
+
+
+def _ensure_dev_consumer(
+    session: Session, name: str, apis: list[str], scopes: list[str], tier: str, path: Path
+) -> Credentials:
     consumer = session.exec(
-        select(Consumer).where(col(Consumer.name) == DEMO_NAME).order_by(col(Consumer.id))
+        select(Consumer).where(col(Consumer.name) == name).order_by(col(Consumer.id))
     ).first()
     if consumer is not None and path.exists():
         saved = json.loads(path.read_text())
         if saved.get("client_id") == consumer.client_id:
+            consumer.apis = " ".join(apis)
+            consumer.scopes = " ".join(scopes)
+            consumer.enabled = True
+            session.add(consumer)
             return Credentials(saved["client_id"], saved["client_secret"])
     if consumer is None:
         consumer, creds = create_consumer(
-            session,
-            name=DEMO_NAME,
-            organ_code=DEMO_ORGAN,
-            apis=apis,
-            scopes=api_scopes(apis),
-            tier="Unlimited",
+            session, name=name, organ_code=DEMO_ORGAN, apis=apis, scopes=scopes, tier=tier
         )
     else:
         secret = new_secret()
         consumer.secret_hash = hash_secret(secret)
         consumer.apis = " ".join(apis)
-        consumer.scopes = " ".join(api_scopes(apis))
+        consumer.scopes = " ".join(scopes)
+        consumer.enabled = True
         session.add(consumer)
         creds = Credentials(consumer.client_id, secret)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,192 @@
+"""The catalogue of published APIs: each service's OpenAPI, fetched lazily and kept briefly,
+rewritten as seen through the gateway (`/v1/x` → `/{context}/v1/x`, unique operation ids,
+the gateway's security schemes), and merged with the gateway's own operations.
+
+A service that is down is left out (and named), never breaking the catalogue of the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+READ = frozenset({"get", "head", "options"})
+VERSIONS = ("v1",)
+FAILURE_CACHE_SECONDS = 2.0
+SCHEMA_REF = "#/components/schemas/"
+
+Fetch = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+def security_schemes() -> dict[str, Any]:
+    return {
+        "oauth2": {
+            "type": "oauth2",
+            "description": "OAuth2 client credentials at the gateway's `POST /token`",
+            "flows": {"clientCredentials": {"tokenUrl": "/token", "scopes": {}}},
+        },
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    }
+
+
+@dataclass
+class Entry:
+    fetched_at: float
+    spec: dict[str, Any] | None = None
+    error: str | None = None
+    routes: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+
+    @property
+    def available(self) -> bool:
+        return self.spec is not None
+
+
+def _rename_refs(node: Any, api: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _rename_refs(v, api) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rename_refs(v, api) for v in node]
+    if isinstance(node, str) and node.startswith(SCHEMA_REF):
+        return f"{SCHEMA_REF}{api}.{node.removeprefix(SCHEMA_REF)}"
+    return node
+
+
+def rewrite(api: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The service's document as published by the gateway (only its `/v1/...` operations)."""
+    spec = _rename_refs(copy.deepcopy(spec), api)
+    paths: dict[str, Any] = {}
+    scopes: dict[str, str] = {}
+    for path, item in spec.get("paths", {}).items():
+        if not path.startswith("/v1/") and path != "/v1":
+            continue
+        new_item: dict[str, Any] = {}
+        for method, op in item.items():
+            if method not in HTTP_METHODS:
+                new_item[method] = op
+                continue
+            scope = f"{api}:{'read' if method in READ else 'write'}"
+            scopes[scope] = f"{'read' if method in READ else 'write'} the {api} API"
+            op = dict(op)
+            op["operationId"] = f"{api}_{op.get('operationId') or method + path}"
+            op["tags"] = [f"{api}: {t}" for t in op.get("tags", [])] or [api]
+            op["security"] = [{"oauth2": [scope]}, {"bearerAuth": []}]
+            new_item[method] = op
+        paths[f"/{api}{path}"] = new_item
+    schemas = spec.get("components", {}).get("schemas", {})
+    schemes = security_schemes()
+    schemes["oauth2"]["flows"]["clientCredentials"]["scopes"] = scopes
+    return {
+        "openapi": spec.get("openapi", "3.1.0"),
+        "info": {**spec.get("info", {}), "x-lgsp-context": api},
+        "paths": paths,
+        "components": {
+            "schemas": {f"{api}.{name}": s for name, s in schemas.items()},
+            "securitySchemes": schemes,
+        },
+    }
+
+
+def _compile(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    routes = []
+    for template in spec.get("paths", {}):
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        routes.append((re.compile(f"^{pattern}$"), template))
+    # Literal paths win over templated ones (`/v1/dossiers:sync` over `/v1/dossiers/{code}`).
+    routes.sort(key=lambda r: (r[1].count("{"), -len(r[1])))
+    return routes
+
+
+class Catalogue:
+    def __init__(self, upstreams: dict[str, str], fetch: Fetch, ttl: float) -> None:
+        self.upstreams = upstreams
+        self.fetch = fetch
+        self.ttl = ttl
+        self._entries: dict[str, Entry] = {}
+        self._locks = {api: asyncio.Lock() for api in upstreams}
+        self._background: set[asyncio.Task[Entry]] = set()
+
+    def _fresh(self, entry: Entry | None) -> bool:
+        if entry is None:
+            return False
+        keep = self.ttl if entry.available else FAILURE_CACHE_SECONDS
+        return time.monotonic() - entry.fetched_at < keep
+
+    async def entry(self, api: str) -> Entry:
+        """The service's published document, fetched when the cached one is too old."""
+        cached = self._entries.get(api)
+        if self._fresh(cached):
+            assert cached is not None
+            return cached
+        async with self._locks[api]:
+            cached = self._entries.get(api)
+            if self._fresh(cached):
+                assert cached is not None
+                return cached
+            try:
+                spec = rewrite(api, await self.fetch(self.upstreams[api]))
+                entry = Entry(time.monotonic(), spec=spec, routes=_compile(spec))
+            except Exception as exc:
+                entry = Entry(time.monotonic(), error=f"{type(exc).__name__}: {exc}"[:200])
+                if cached is not None and cached.available:
+                    # Keep the last good routes for audit records; the catalogue says down.
+                    entry.routes = cached.routes
+            self._entries[api] = entry
+            return entry
+
+    def route(self, api: str, path: str) -> str | None:
+        """The route template a path matches, when the service's document is known; asks for
+        it in the background otherwise (never waits on the hot path)."""
+        entry = self._entries.get(api)
+        if not self._fresh(entry) and not self._locks[api].locked():
+            task = asyncio.get_running_loop().create_task(self.entry(api))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        if entry is None:
+            return None
+        for pattern, template in entry.routes:
+            if pattern.match(path):
+                return template
+        return None
+
+    async def entries(self) -> dict[str, Entry]:
+        apis = list(self.upstreams)
+        found = await asyncio.gather(*(self.entry(a) for a in apis))
+        return dict(zip(apis, found, strict=True))
+
+    async def merged(self, own: dict[str, Any]) -> dict[str, Any]:
+        """The gateway's own document plus every available published API."""
+        doc = copy.deepcopy(own)
+        components = doc.setdefault("components", {})
+        schemes = components.setdefault("securitySchemes", {})
+        schemes.update(security_schemes())
+        scopes = schemes["oauth2"]["flows"]["clientCredentials"]["scopes"]
+        schemas = components.setdefault("schemas", {})
+        paths = doc.setdefault("paths", {})
+        tags = doc.setdefault("tags", [])
+        missing = []
+        for api, entry in (await self.entries()).items():
+            if entry.spec is None:
+                missing.append(api)
+                continue
+            paths.update(entry.spec["paths"])
+            schemas.update(entry.spec["components"]["schemas"])
+            scopes.update(
+                entry.spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"][
+                    "scopes"
+                ]
+            )
+            title = entry.spec["info"].get("title", api)
+            tags.append({"name": api, "description": f"{title} — `/{api}/v1/...`"})
+        if missing:
+            doc["info"]["description"] = (
+                doc["info"].get("description", "")
+                + f"\n\nUnavailable now, left out: {', '.join(missing)}."
+            )
+        doc["x-lgsp-unavailable"] = missing
+        return doc
