@@ -1,12 +1,24 @@
-"""Projections of the reporting service: counts, never raw events."""
+"""Projections of the reporting service: counts and versioned state, never raw events.
+
+Daily count tables are keyed by the business day (Asia/Ho_Chi_Minh) and carry `organ_code`:
+every increment is written twice, once on the row of its organ and once on the roll-up row of
+its organ level (`organ_code == ""`), so a report without an organ filter reads a few thousand
+roll-up rows per year however many organs there are.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import Column
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from lgsp_kit.db import new_metadata
+from lgsp_kit.db import UTCDateTime, new_metadata
 from lgsp_kit.outbox import define_processed
+
+# The organ_code of a level's roll-up row.
+ALL_ORGANS = ""
 
 
 class Base(SQLModel, registry=registry(metadata=new_metadata())):
@@ -16,18 +28,124 @@ class Base(SQLModel, registry=registry(metadata=new_metadata())):
 processed_event = define_processed(Base.metadata)
 
 
-class DossierDayCount(Base, table=True):
-    """Dossiers by day of submission (Asia/Ho_Chi_Minh) × organ level × service mode × channel."""
+class DossierReceptionDay(Base, table=True):
+    """Dossiers received (NgayTiepNhan) per day × organ × organ level × service mode × channel."""
+
+    __tablename__ = "dossier_reception_day"
 
     day: str = Field(primary_key=True, max_length=10, description="YYYY-MM-DD")
     organ_level: str = Field(primary_key=True, max_length=16)
+    organ_code: str = Field(primary_key=True, max_length=32, description="'' = level roll-up")
     service_mode: str = Field(primary_key=True, max_length=8)
     channel: int = Field(primary_key=True, description="KenhThucHien")
-    submitted: int = 0
+    received: int = 0
+
+
+class ProcedureReceptionDay(Base, table=True):
+    """Dossiers received per day × procedure × organ (row 6.2: procedures with any / online)."""
+
+    __tablename__ = "procedure_reception_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    organ_level: str = Field(primary_key=True, max_length=16)
+    organ_code: str = Field(primary_key=True, max_length=32)
+    procedure_code: str = Field(primary_key=True, max_length=64, description="MaTTHC")
+    received: int = 0
+    online: int = 0
+
+
+class ResolutionDay(Base, table=True):
+    """Dossiers of fee-bearing procedures resolved (status 9) per day, and how many paid online."""
+
+    __tablename__ = "resolution_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    organ_level: str = Field(primary_key=True, max_length=16)
+    organ_code: str = Field(primary_key=True, max_length=32)
+    resolved_fee_bearing: int = 0
+    paid_online: int = 0
+
+
+class PaymentDay(Base, table=True):
+    """Fee payments (lệ phí) per day × organ × method."""
+
+    __tablename__ = "payment_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    organ_level: str = Field(primary_key=True, max_length=16)
+    organ_code: str = Field(primary_key=True, max_length=32)
+    method: str = Field(primary_key=True, max_length=8)
+    payments: int = 0
+    amount: int = Field(default=0, description="VND")
+
+
+class DocumentSentDay(Base, table=True):
+    """Documents sent per day × sender organ × sender level × electronic (row 5.2)."""
+
+    __tablename__ = "document_sent_day"
+
+    day: str = Field(primary_key=True, max_length=10)
+    sender_level: str = Field(primary_key=True, max_length=16)
+    organ_code: str = Field(primary_key=True, max_length=32)
+    electronic: bool = Field(primary_key=True)
+    sent: int = 0
+
+
+class ProcedureVersion(Base, table=True):
+    """Each published state of a procedure (TTHC), so the catalogue is known at any time."""
+
+    __tablename__ = "procedure_version"
+
+    code: str = Field(primary_key=True, max_length=64, description="MaTTHC")
+    changed_at: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    level: str = Field(max_length=16)
+    online_mode: str = Field(max_length=8)
+    full_online_eligible: bool
+    fee_bearing: bool
+    online_payment: bool
+
+
+class Organ(Base, table=True):
+    """An organ of the directory (the denominators of rows 5.1 and 5.3)."""
+
+    __tablename__ = "organ"
+
+    code: str = Field(primary_key=True, max_length=32)
+    level: str = Field(max_length=16)
+    parent_code: str | None = Field(default=None, max_length=32)
+    registered_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class OrganConnection(Base, table=True):
+    """Each connection change of an organ to a system (qlvb, motcua), by its event id."""
+
+    __tablename__ = "organ_connection"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    code: str = Field(max_length=32, index=True)
+    level: str = Field(max_length=16)
+    system: str = Field(max_length=8)
+    connected: bool
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class EventTypeCount(Base, table=True):
-    """Events applied, by type."""
+    """Events applied, by type, with the latest business time seen."""
 
     type: str = Field(primary_key=True, max_length=200)
     consumed: int = 0
+    last_time: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class DeclaredValue(Base, table=True):
+    """A value of a declared row (rows 1–4) entered by an official; every entry is kept."""
+
+    __tablename__ = "declared_value"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stt: str = Field(max_length=16, index=True)
+    period: str | None = Field(default=None, max_length=8, description="null: every period")
+    value: float
+    note: str | None = Field(default=None, max_length=1000)
+    declared_by: str = Field(max_length=200)
+    declared_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -19,6 +19,8 @@ class Settings(AppSettings):
     # Name of the durable JetStream consumer; replicas share it.
     durable_name: str = "reporting"
     batch_size: int = 500
+    # Serve the live page and its Excel download at `/` without a token (aggregates only).
+    public_page: bool = True
 
 
 @cache

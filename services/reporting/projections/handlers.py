@@ -1,45 +1,240 @@
-"""Event type → projection update, in one place. Every update is an additive upsert."""
+"""Event type → projection update, in one place. Every update is an additive upsert.
+
+Each count lands on the business day of its fact (Asia/Ho_Chi_Minh), so late and out-of-order
+events fall into the period they belong to. Counts of a batch are summed in memory first and
+written as one upsert per key, twice: on the organ's row and on its level's roll-up row.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import case, func
 from sqlalchemy.orm import Session
 
-from contracts.events import DossierSubmitted, Envelope
+from contracts.events import (
+    DocumentSent,
+    DossierStatusChanged,
+    Envelope,
+    OrganConnectionChanged,
+    OrganRegistered,
+    PaymentRecorded,
+    ProcedurePublished,
+)
 from lgsp_kit.db import dialect_insert
-from services.reporting.models import DossierDayCount, EventTypeCount
+from services.reporting.models import (
+    ALL_ORGANS,
+    DocumentSentDay,
+    DossierReceptionDay,
+    EventTypeCount,
+    Organ,
+    OrganConnection,
+    PaymentDay,
+    ProcedureReceptionDay,
+    ProcedureVersion,
+    ResolutionDay,
+)
+
+RECEIVED = 2  # TrangThaiHoSo: Được tiếp nhận
+RESOLVED = 9  # TrangThaiHoSo: Đã xử lý xong
+ONLINE = 2  # KenhThucHien: trực tuyến
+
+Key = tuple[Any, ...]
 
 
-def _add(session: Session, model: type, keys: dict[str, object], column: str, n: int) -> None:
+def _add(
+    session: Session,
+    model: type,
+    key_names: tuple[str, ...],
+    counts: Mapping[Key, Counter[str]],
+) -> None:
+    """Add `counts` (key → column → n) to `model`'s rows, creating missing rows."""
+    if not counts:
+        return
     table = model.__table__  # type: ignore[attr-defined]
+    columns = sorted({c for cnt in counts.values() for c in cnt})
+    rows = [
+        {**dict(zip(key_names, key, strict=True)), **{c: cnt.get(c, 0) for c in columns}}
+        for key, cnt in sorted(counts.items())
+    ]
     insert = dialect_insert(session)
-    stmt = insert(table).values(**keys, **{column: n})
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={column: table.c[column] + n})
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key_names),
+        set_={c: table.c[c] + stmt.excluded[c] for c in columns},
+    )
+    session.execute(stmt, rows)
+
+
+def _both(key: Key, organ_index: int) -> Iterable[Key]:
+    """The organ's own key and its level's roll-up key."""
+    yield key
+    yield (*key[:organ_index], ALL_ORGANS, *key[organ_index + 1 :])
+
+
+class BatchCounts:
+    """Counts of one batch, summed by key before they are written."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.receptions: defaultdict[Key, Counter[str]] = defaultdict(Counter)
+        self.procedures: defaultdict[Key, Counter[str]] = defaultdict(Counter)
+        self.resolutions: defaultdict[Key, Counter[str]] = defaultdict(Counter)
+        self.payments: defaultdict[Key, Counter[str]] = defaultdict(Counter)
+        self.documents: defaultdict[Key, Counter[str]] = defaultdict(Counter)
+        self.types: Counter[str] = Counter()
+        self.last_time: dict[str, datetime] = {}
+
+    def day(self, at: datetime) -> str:
+        return at.astimezone(self.tz).date().isoformat()
+
+    def status_changed(self, event: DossierStatusChanged) -> None:
+        d = event.data
+        day = self.day(d.at)
+        if d.to_status == RECEIVED:
+            online = int(d.channel == ONLINE)
+            key = (day, d.organ_level, d.organ_code, d.service_mode, d.channel)
+            for k in _both(key, 2):
+                self.receptions[k]["received"] += 1
+            if d.service_mode != "none":  # row 6.2 counts online services (DVCTT) only
+                for k in _both((day, d.organ_level, d.organ_code, d.procedure_code), 2):
+                    self.procedures[k]["received"] += 1
+                    self.procedures[k]["online"] += online
+        elif d.to_status == RESOLVED and d.fee_bearing:
+            for k in _both((day, d.organ_level, d.organ_code), 2):
+                self.resolutions[k]["resolved_fee_bearing"] += 1
+                self.resolutions[k]["paid_online"] += int(bool(d.paid_online))
+
+    def payment(self, event: PaymentRecorded) -> None:
+        d = event.data
+        key = (self.day(d.paid_at), d.organ_level, d.organ_code, d.method)
+        for k in _both(key, 2):
+            self.payments[k]["payments"] += 1
+            self.payments[k]["amount"] += d.amount
+
+    def document(self, event: DocumentSent) -> None:
+        d = event.data
+        key = (self.day(d.sent_at), d.sender_level, d.from_organ, d.electronic)
+        for k in _both(key, 2):
+            self.documents[k]["sent"] += 1
+
+    def write(self, session: Session) -> None:
+        _add(
+            session,
+            DossierReceptionDay,
+            ("day", "organ_level", "organ_code", "service_mode", "channel"),
+            self.receptions,
+        )
+        _add(
+            session,
+            ProcedureReceptionDay,
+            ("day", "organ_level", "organ_code", "procedure_code"),
+            self.procedures,
+        )
+        _add(session, ResolutionDay, ("day", "organ_level", "organ_code"), self.resolutions)
+        _add(session, PaymentDay, ("day", "organ_level", "organ_code", "method"), self.payments)
+        _add(
+            session,
+            DocumentSentDay,
+            ("day", "sender_level", "organ_code", "electronic"),
+            self.documents,
+        )
+        _add_types(session, self.types, self.last_time)
+
+
+def _add_types(session: Session, types: Counter[str], last: dict[str, datetime]) -> None:
+    if not types:
+        return
+    table = EventTypeCount.__table__  # type: ignore[attr-defined]
+    insert = dialect_insert(session)
+    stmt = insert(table)
+    old, new = table.c.last_time, stmt.excluded.last_time
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["type"],
+        set_={
+            "consumed": table.c.consumed + stmt.excluded.consumed,
+            "last_time": case((old.is_(None), new), (new > old, new), else_=old),
+        },
+    )
+    rows = [{"type": t, "consumed": n, "last_time": last[t]} for t, n in sorted(types.items())]
+    session.execute(stmt, rows)
+
+
+def _procedure(session: Session, event: ProcedurePublished) -> None:
+    d = event.data
+    table = ProcedureVersion.__table__  # type: ignore[attr-defined]
+    state = {
+        "level": d.level,
+        "online_mode": d.online_mode,
+        "full_online_eligible": d.full_online_eligible,
+        "fee_bearing": d.fee_bearing,
+        "online_payment": d.online_payment,
+    }
+    insert = dialect_insert(session)
+    stmt = insert(table).values(code=d.code, changed_at=d.changed_at, **state)
+    session.execute(stmt.on_conflict_do_update(index_elements=["code", "changed_at"], set_=state))
+
+
+def _organ(session: Session, event: OrganRegistered) -> None:
+    d = event.data
+    table = Organ.__table__  # type: ignore[attr-defined]
+    insert = dialect_insert(session)
+    stmt = insert(table).values(
+        code=d.code, level=d.level, parent_code=d.parent_code, registered_at=d.registered_at
+    )
+    # Registered twice (a replay from another source): the earliest registration stands.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["code"],
+        set_={
+            "level": stmt.excluded.level,
+            "parent_code": stmt.excluded.parent_code,
+            "registered_at": func.min(table.c.registered_at, stmt.excluded.registered_at)
+            if session.get_bind().dialect.name == "sqlite"
+            else func.least(table.c.registered_at, stmt.excluded.registered_at),
+        },
+    )
     session.execute(stmt)
+
+
+def _connection(session: Session, event: OrganConnectionChanged) -> None:
+    d = event.data
+    session.add(
+        OrganConnection(
+            event_id=event.id,
+            code=d.code,
+            level=d.level,
+            system=d.system,
+            connected=d.connected,
+            at=d.at,
+        )
+    )
 
 
 def make_handler(tz: ZoneInfo) -> Callable[[Session, list[Envelope]], None]:
     def handle(session: Session, events: list[Envelope]) -> None:
-        dossier_days: Counter[tuple[str, str, str, int]] = Counter()
-        types: Counter[str] = Counter()
+        batch = BatchCounts(tz)
         for event in events:
-            types[event.type] += 1
-            if isinstance(event, DossierSubmitted):
-                d = event.data
-                day = d.submitted_at.astimezone(tz).date().isoformat()
-                dossier_days[(day, d.organ_level, d.service_mode, d.channel)] += 1
-        for (day, level, mode, channel), n in dossier_days.items():
-            _add(
-                session,
-                DossierDayCount,
-                {"day": day, "organ_level": level, "service_mode": mode, "channel": channel},
-                "submitted",
-                n,
-            )
-        for type_, n in types.items():
-            _add(session, EventTypeCount, {"type": type_}, "consumed", n)
+            batch.types[event.type] += 1
+            seen = batch.last_time.get(event.type)
+            if seen is None or event.time > seen:
+                batch.last_time[event.type] = event.time
+            if isinstance(event, DossierStatusChanged):
+                batch.status_changed(event)
+            elif isinstance(event, PaymentRecorded):
+                batch.payment(event)
+            elif isinstance(event, DocumentSent):
+                batch.document(event)
+            elif isinstance(event, ProcedurePublished):
+                _procedure(session, event)
+            elif isinstance(event, OrganRegistered):
+                _organ(session, event)
+            elif isinstance(event, OrganConnectionChanged):
+                _connection(session, event)
+        batch.write(session)
+        session.flush()
 
     return handle

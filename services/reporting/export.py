@@ -1,0 +1,154 @@
+"""Phụ lục II as CSV, as an Excel workbook laid out like the annex, and as an HTML table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+
+from services.reporting.schemas import Report, ReportRow
+
+CSV_COLUMNS = ("stt", "name", "unit", "value", "numerator", "denominator", "source", "note")
+TITLE = "THỐNG KÊ SỐ LIỆU CHUYÊN ĐỀ VỀ XÂY DỰNG VÀ PHÁT TRIỂN CHÍNH PHỦ ĐIỆN TỬ, CHÍNH PHỦ SỐ"
+XLSX_HEADER = (
+    "STT",
+    "Chỉ tiêu thống kê (Sử dụng trong kỳ báo cáo hàng quý, 6 tháng, năm)",
+    "Đơn vị tính",
+    "Số liệu",
+    "Tử số",
+    "Mẫu số",
+    "Nguồn",
+    "Ghi chú",
+)
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _scope(report: Report) -> str:
+    parts = [f"Kỳ báo cáo: {report.period} ({report.first_day} – {report.last_day})"]
+    if report.level:
+        parts.append(f"cấp: {report.level}")
+    if report.organ:
+        parts.append(f"đơn vị: {report.organ}")
+    return "; ".join(parts)
+
+
+def to_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        writer.writerow([_cell(getattr(row, c)) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _source_vi(row: ReportRow) -> str:
+    return {"computed": "tính từ sự kiện", "declared": "kê khai"}.get(row.source or "", "")
+
+
+def to_xlsx(report: Report) -> bytes:
+    """One sheet: title, scope, the annex's header and its rows (headings in bold)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Phụ lục II"
+    ws.append(["PHỤ LỤC II"])
+    ws.append([TITLE])
+    ws.append([_scope(report)])
+    ws.append([])
+    ws.append(list(XLSX_HEADER))
+    header_row = ws.max_row
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    for col in range(1, len(XLSX_HEADER) + 1):
+        cell = ws.cell(header_row, col)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
+        cell.border = border
+    for row in report.rows:
+        ws.append(
+            [
+                row.stt,
+                row.name,
+                row.unit,
+                row.value,
+                row.numerator,
+                row.denominator,
+                _source_vi(row),
+                row.note or (f"kê khai bởi {row.declared_by}" if row.declared_by else None),
+            ]
+        )
+        r = ws.max_row
+        heading = row.source is None
+        for col in range(1, len(XLSX_HEADER) + 1):
+            cell = ws.cell(r, col)
+            cell.border = border
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if heading:
+                cell.font = Font(bold=True)
+            elif not row.in_annex or row.stt.count(".") == 2:
+                cell.font = Font(italic=True)
+        if row.unit == "%" and row.value is not None:
+            ws.cell(r, 4).number_format = "0.00"
+    for col, width in enumerate((8, 70, 16, 12, 12, 12, 14, 30), start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(XLSX_HEADER))
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(XLSX_HEADER))
+    for r in (1, 2):
+        ws.cell(r, 1).font = Font(bold=True, size=13 if r == 1 else 12)
+        ws.cell(r, 1).alignment = Alignment(horizontal="center")
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _fmt(row: ReportRow) -> str:
+    if row.value is None:
+        return ""
+    if row.unit == "%":
+        return f"{row.value:.2f}"
+    return f"{row.value:,.0f}".replace(",", ".") if row.value == int(row.value) else str(row.value)
+
+
+def html_table(report: Report) -> str:
+    """The annex as an HTML table (escaped), for the report's html format and the live page."""
+    titles = [*XLSX_HEADER[:4], "Tử số / Mẫu số", *XLSX_HEADER[6:]]
+    head = "".join(
+        f"<th{' colspan=2' if t.startswith('Tử số') else ''}>{escape(t)}</th>" for t in titles
+    )
+    body = []
+    for row in report.rows:
+        cls = "heading" if row.source is None else ("extra" if not row.in_annex else "")
+        frac = (
+            f"{row.numerator:,} / {row.denominator:,}".replace(",", ".")
+            if row.denominator is not None and row.numerator is not None
+            else ""
+        )
+        cells = [
+            row.stt,
+            row.name,
+            row.unit,
+            _fmt(row),
+            frac,
+            "",
+            _source_vi(row),
+            row.note or (f"kê khai bởi {row.declared_by}" if row.declared_by else ""),
+        ]
+        tds = [f"<td>{escape(c)}</td>" for c in cells]
+        # The fraction spans the numerator and denominator columns.
+        tds[4] = f'<td colspan="2" class="num">{escape(frac)}</td>'
+        del tds[5]
+        body.append(f'<tr class="{cls}" data-stt="{escape(row.stt)}">{"".join(tds)}</tr>')
+    return (
+        f'<table id="phu-luc-ii"><caption>{escape(_scope(report))}</caption>'
+        f"<thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )

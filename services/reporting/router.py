@@ -1,0 +1,224 @@
+"""HTTP endpoints of the reporting service (Hệ thống thông tin báo cáo)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from lgsp_kit.app import Runtime, RuntimeDep
+from lgsp_kit.auth import Caller
+from lgsp_kit.responses import problem_responses
+from services.reporting import export, service
+from services.reporting.page import period_choices, render_page
+from services.reporting.periods import PERIOD_PATTERN, current_year, parse_period
+from services.reporting.schemas import (
+    DeclaredIn,
+    DeclaredList,
+    DeclaredOut,
+    IndicatorList,
+    OrganLevel,
+    Report,
+    ReportFormat,
+    Status,
+)
+
+router = APIRouter(prefix="/v1", tags=["reporting"])
+
+PeriodQuery = Annotated[
+    str, Query(pattern=PERIOD_PATTERN, description="kỳ báo cáo: 2023, 2023-H1, 2023-Q4, 2023-11")
+]
+LevelQuery = Annotated[
+    OrganLevel | None, Query(description="cấp: narrows the rows that add up across levels")
+]
+OrganQuery = Annotated[
+    str | None,
+    Query(max_length=32, description="mã định danh: that organ and the units under it"),
+]
+SttPath = Annotated[str, Path(max_length=16, description="STT of a declared row (1–4)")]
+ACCEPTED = {
+    "text/csv": "csv",
+    export.XLSX_MEDIA_TYPE: "xlsx",
+    "text/html": "html",
+    "application/json": "json",
+}
+REPORT_CONTENT: dict[str, dict[str, object]] = {
+    "text/csv": {},
+    export.XLSX_MEDIA_TYPE: {},
+    "text/html": {},
+}
+
+
+def _format(format_: str | None, accept: str | None) -> str:
+    """`format` wins; otherwise the first media type of `Accept` we can write; JSON by default."""
+    if format_:
+        return format_
+    for part in (accept or "").split(","):
+        found = ACCEPTED.get(part.split(";")[0].strip().lower())
+        if found:
+            return found
+    return "json"
+
+
+def report_response(
+    runtime: Runtime,
+    period: str,
+    level: str | None,
+    organ: str | None,
+    fmt: str,
+    *,
+    xlsx_path: str,
+    refresh: int | None = None,
+) -> Response:
+    """Build Phụ lục II and write it in `fmt`; shared by the API and the live page."""
+    tz = ZoneInfo(runtime.settings.timezone)
+    per = parse_period(period)
+    with runtime.db.session() as session:
+        report = service.build_report(session, per, tz=tz, level=level, organ=organ)
+        series = (
+            service.monthly_dossier_ratios(
+                session, parse_period(period[:4]), level=level, organ=organ
+            )
+            if fmt == "html"
+            else []
+        )
+    name = f"phu-luc-ii-{per.label}"
+    if fmt == "csv":
+        return Response(
+            export.to_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if fmt == "xlsx":
+        return Response(
+            export.to_xlsx(report),
+            media_type=export.XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    if fmt == "html":
+        choices = period_choices(per.first_day.year)
+        html = render_page(report, series, periods=choices, refresh=refresh, xlsx_path=xlsx_path)
+        return HTMLResponse(html)
+    return Response(report.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/reports/phu-luc-ii",
+    response_model=Report,
+    summary="Phụ lục II for a period",
+    responses={
+        200: {"content": REPORT_CONTENT},
+        **problem_responses(400, 401, 403, 404, 422, 429),
+    },
+)
+async def get_phu_luc_ii(
+    runtime: RuntimeDep,
+    period: PeriodQuery,
+    level: LevelQuery = None,
+    organ: OrganQuery = None,
+    format: Annotated[
+        ReportFormat | None, Query(description="json, csv, xlsx or html; else from Accept")
+    ] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Thống kê Phụ lục II: every row with its numerator, denominator and source."""
+    fmt = _format(format, accept)
+    return await run_in_threadpool(
+        report_response, runtime, period, level, organ, fmt, xlsx_path="phu-luc-ii"
+    )
+
+
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    summary="The live page, through the gateway",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+async def get_dashboard(
+    runtime: RuntimeDep,
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    level: LevelQuery = None,
+    organ: OrganQuery = None,
+    refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
+) -> Response:
+    """Trang theo dõi trực tiếp: the current table and the monthly chart, refreshing itself."""
+    tz = ZoneInfo(runtime.settings.timezone)
+    label = period or current_year(tz).label
+    return await run_in_threadpool(
+        report_response,
+        runtime,
+        label,
+        level,
+        organ,
+        "html",
+        xlsx_path="reports/phu-luc-ii",
+        refresh=refresh,
+    )
+
+
+@router.get(
+    "/indicators",
+    response_model=IndicatorList,
+    summary="Indicator definitions",
+    responses=problem_responses(401, 403, 429),
+)
+async def list_indicators() -> IndicatorList:
+    """Định nghĩa chỉ tiêu: every row of Phụ lục II with its formula, unit and source."""
+    return IndicatorList(items=service.indicator_definitions())
+
+
+@router.put(
+    "/indicators/{stt}/declared",
+    response_model=DeclaredOut,
+    summary="Declare a row's value",
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
+)
+async def declare_indicator(
+    stt: SttPath, body: DeclaredIn, runtime: RuntimeDep, caller: Caller
+) -> DeclaredOut:
+    """Kê khai số liệu of a declared row (1–4); computed rows answer 409."""
+
+    def work() -> DeclaredOut:
+        with runtime.db.session() as session:
+            return service.declare(session, stt, body, who=caller.client_id)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/indicators/{stt}/declared",
+    response_model=DeclaredList,
+    summary="History of a declared row",
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+async def list_declared(stt: SttPath, runtime: RuntimeDep) -> DeclaredList:
+    """Lịch sử kê khai: every value declared for a row, newest first, with who and when."""
+
+    def work() -> DeclaredList:
+        with runtime.db.session() as session:
+            return DeclaredList(items=service.declared_history(session, stt))
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/status",
+    response_model=Status,
+    summary="Projection status",
+    responses=problem_responses(401, 403, 429),
+)
+async def get_status(runtime: RuntimeDep) -> Status:
+    """Tình trạng tổng hợp: events consumed by type, latest business time, consumer lag."""
+    consumer = runtime.consumer
+    pending = await consumer.pending() if consumer is not None else None
+    lag = consumer.lag_seconds if consumer is not None else 0.0
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> Status:
+        with runtime.db.session() as session:
+            return service.status(session, lag_seconds=lag, pending=pending, tz=tz)
+
+    return await run_in_threadpool(work)

@@ -1,0 +1,106 @@
+"""API shapes of the reporting service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+
+from lgsp_kit.fields import Text
+
+OrganLevel = Literal["province", "province_organ", "district", "commune"]
+ReportFormat = Literal["json", "csv", "xlsx", "html"]
+
+
+class ReportRow(BaseModel):
+    """One row of Phụ lục II."""
+
+    stt: str = Field(description="STT, the row number in the annex")
+    name: str = Field(description="chỉ tiêu thống kê, as printed in the annex")
+    unit: str = Field(description="đơn vị tính")
+    value: float | None = Field(description="số liệu: a percentage, a count or a declared value")
+    numerator: int | None = Field(description="tử số of a ratio")
+    denominator: int | None = Field(description="mẫu số of a ratio")
+    source: Literal["computed", "declared"] | None = Field(
+        description="computed from events or declared by an official; null for headings"
+    )
+    in_annex: bool = Field(default=True, description="false for the report text's extra ratio")
+    note: str | None = Field(default=None, description="ghi chú: scope or who declared it")
+    declared_by: str | None = None
+    declared_at: datetime | None = None
+
+
+class Report(BaseModel):
+    """Phụ lục II for one period (kỳ báo cáo)."""
+
+    period: str = Field(description="2023, 2023-H1, 2023-Q4 or 2023-11")
+    first_day: str
+    last_day: str
+    level: OrganLevel | None
+    organ: str | None
+    generated_at: datetime
+    rows: list[ReportRow]
+
+
+class IndicatorOut(BaseModel):
+    stt: str
+    name: str
+    unit: str
+    source: Literal["computed", "declared"] | None
+    kind: Literal["ratio", "count", "declared", "heading"]
+    formula: str
+    in_annex: bool
+    allowed_values: list[float] | None = Field(
+        description="declared rows: the values an official may enter (null: a range)"
+    )
+
+
+class IndicatorList(BaseModel):
+    items: list[IndicatorOut]
+    next_cursor: str | None = None
+
+
+class DeclaredIn(BaseModel):
+    """A value of a declared row (chỉ tiêu do cán bộ kê khai)."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"value": 2, "period": "2023", "note": "LGSP vận hành từ 2020"}]
+        },
+    )
+
+    value: StrictInt | StrictFloat = Field(description="số liệu")
+    period: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$",
+        description="the period it is declared for; omitted: every period without its own",
+    )
+    note: Text | None = Field(default=None, max_length=1000, description="ghi chú")
+
+
+class DeclaredOut(BaseModel):
+    id: int
+    stt: str
+    value: float
+    period: str | None
+    note: str | None
+    declared_by: str = Field(description="the client id of the token that declared it")
+    declared_at: datetime
+
+
+class DeclaredList(BaseModel):
+    items: list[DeclaredOut]
+    next_cursor: str | None = None
+
+
+class Status(BaseModel):
+    """How far the projections have come."""
+
+    events_consumed: dict[str, int] = Field(description="events applied, by type")
+    events_consumed_total: int
+    last_event_time: datetime | None = Field(description="the latest business time applied")
+    lag_seconds: float = Field(description="how long the last batch waited in JetStream")
+    pending_events: int | None = Field(description="events in the stream not yet applied")

@@ -1,0 +1,186 @@
+"""Event builders for the reporting tests: the events exactly as the producers publish them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from contracts.events import (
+    DocumentSent,
+    DossierStatusChanged,
+    Envelope,
+    OrganConnectionChanged,
+    OrganRegistered,
+    PaymentRecorded,
+    ProcedurePublished,
+)
+from contracts.events.documents import (
+    DocumentSentData,
+    OrganConnectionChangedData,
+    OrganRegisteredData,
+)
+from contracts.events.dossier import (
+    DossierStatusChangedData,
+    PaymentRecordedData,
+    ProcedurePublishedData,
+)
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+_seq = itertools.count(1)
+
+
+def at(text: str) -> datetime:
+    """A local time in Asia/Ho_Chi_Minh: `2023-05-01T08:00`."""
+    return datetime.fromisoformat(text).replace(tzinfo=VN)
+
+
+def procedure(
+    code: str,
+    when: str,
+    *,
+    mode: str = "full",
+    eligible: bool = True,
+    fee: bool = False,
+    online_payment: bool = False,
+    level: str = "province",
+) -> ProcedurePublished:
+    t = at(when)
+    return ProcedurePublished(
+        source="/dossier",
+        subject=code,
+        time=t,
+        data=ProcedurePublishedData(
+            code=code,
+            name=f"Thủ tục {code}",
+            field="Tư pháp",
+            level=level,  # type: ignore[arg-type]
+            online_mode=mode,  # type: ignore[arg-type]
+            full_online_eligible=eligible,
+            fee_bearing=fee,
+            online_payment=online_payment,
+            processing_days=5,
+            changed_at=t,
+        ),
+    )
+
+
+def organ(code: str, level: str, parent: str | None, when: str = "2020-01-01T00:00") -> Envelope:
+    t = at(when)
+    return OrganRegistered(
+        source="/documents",
+        subject=code,
+        time=t,
+        data=OrganRegisteredData(
+            code=code,
+            name=f"Đơn vị {code}",
+            level=level,  # type: ignore[arg-type]
+            parent_code=parent,
+            registered_at=t,
+        ),
+    )
+
+
+def connection(code: str, level: str, system: str, connected: bool, when: str) -> Envelope:
+    t = at(when)
+    return OrganConnectionChanged(
+        source="/documents",
+        subject=code,
+        time=t,
+        data=OrganConnectionChangedData(
+            code=code,
+            level=level,  # type: ignore[arg-type]
+            system=system,  # type: ignore[arg-type]
+            connected=connected,
+            at=t,
+        ),
+    )
+
+
+def _facts(
+    procedure_code: str, mode: str, fee: bool, organ_code: str, level: str, channel: int
+) -> dict[str, object]:
+    return {
+        "code": f"{organ_code}-D{next(_seq):06d}",
+        "procedure_code": procedure_code,
+        "service_mode": mode,
+        "fee_bearing": fee,
+        "organ_code": organ_code,
+        "organ_level": level,
+        "channel": channel,
+    }
+
+
+def status(
+    when: str | datetime,
+    to_status: int,
+    *,
+    procedure_code: str = "P1",
+    mode: str = "full",
+    fee: bool = False,
+    organ_code: str = "D1",
+    level: str = "district",
+    channel: int = 2,
+    paid_online: bool | None = None,
+    code: str | None = None,
+) -> DossierStatusChanged:
+    t = at(when) if isinstance(when, str) else when
+    facts = _facts(procedure_code, mode, fee, organ_code, level, channel)
+    if code is not None:
+        facts["code"] = code
+    return DossierStatusChanged(
+        source="/dossier",
+        subject=str(facts["code"]),
+        time=t,
+        data=DossierStatusChangedData(
+            **facts,  # type: ignore[arg-type]
+            from_status=1 if to_status == 2 else 4,
+            to_status=to_status,
+            at=t,
+            paid_online=paid_online,
+        ),
+    )
+
+
+def received(when: str | datetime, **kwargs: object) -> DossierStatusChanged:
+    return status(when, 2, **kwargs)  # type: ignore[arg-type]
+
+
+def resolved(when: str, *, paid_online: bool, **kwargs: object) -> DossierStatusChanged:
+    return status(when, 9, fee=True, paid_online=paid_online, **kwargs)  # type: ignore[arg-type]
+
+
+def payment(when: str, method: str, *, organ_code: str = "D1") -> PaymentRecorded:
+    t = at(when)
+    return PaymentRecorded(
+        source="/dossier",
+        time=t,
+        data=PaymentRecordedData(
+            **_facts("P1", "full", True, organ_code, "district", 2),  # type: ignore[arg-type]
+            amount=50_000,
+            method=method,  # type: ignore[arg-type]
+            online_gateway=2 if method == "online" else None,
+            paid_at=t,
+        ),
+    )
+
+
+def document(when: str, sender: str, level: str, electronic: bool) -> DocumentSent:
+    t = at(when)
+    return DocumentSent(
+        source="/documents",
+        time=t,
+        data=DocumentSentData(
+            id=f"doc-{next(_seq)}",
+            from_organ=sender,
+            sender_level=level,  # type: ignore[arg-type]
+            to_organs=["X"],
+            document_type="Công văn",
+            electronic=electronic,
+            sent_at=t,
+        ),
+    )
+
+
+def raw(events: list[Envelope]) -> list[bytes]:
+    return [e.model_dump_json().encode() for e in events]
