@@ -54,8 +54,8 @@ def procedure(
             code=code,
             name=f"Thủ tục {code}",
             field="Tư pháp",
-            level=level,  # type: ignore[arg-type]
-            online_mode=mode,  # type: ignore[arg-type]
+            level=level,
+            online_mode=mode,
             full_online_eligible=eligible,
             fee_bearing=fee,
             online_payment=online_payment,
@@ -74,7 +74,7 @@ def organ(code: str, level: str, parent: str | None, when: str = "2020-01-01T00:
         data=OrganRegisteredData(
             code=code,
             name=f"Đơn vị {code}",
-            level=level,  # type: ignore[arg-type]
+            level=level,
             parent_code=parent,
             registered_at=t,
         ),
@@ -89,8 +89,8 @@ def connection(code: str, level: str, system: str, connected: bool, when: str) -
         time=t,
         data=OrganConnectionChangedData(
             code=code,
-            level=level,  # type: ignore[arg-type]
-            system=system,  # type: ignore[arg-type]
+            level=level,
+            system=system,
             connected=connected,
             at=t,
         ),
@@ -133,7 +133,7 @@ def status(
         subject=str(facts["code"]),
         time=t,
         data=DossierStatusChangedData(
-            **facts,  # type: ignore[arg-type]
+            **facts,
             from_status=1 if to_status == 2 else 4,
             to_status=to_status,
             at=t,
@@ -156,9 +156,9 @@ def payment(when: str, method: str, *, organ_code: str = "D1") -> PaymentRecorde
         source="/dossier",
         time=t,
         data=PaymentRecordedData(
-            **_facts("P1", "full", True, organ_code, "district", 2),  # type: ignore[arg-type]
+            **_facts("P1", "full", True, organ_code, "district", 2),
             amount=50_000,
-            method=method,  # type: ignore[arg-type]
+            method=method,
             online_gateway=2 if method == "online" else None,
             paid_at=t,
         ),
@@ -173,7 +173,7 @@ def document(when: str, sender: str, level: str, electronic: bool) -> DocumentSe
         data=DocumentSentData(
             id=f"doc-{next(_seq)}",
             from_organ=sender,
-            sender_level=level,  # type: ignore[arg-type]
+            sender_level=level,
             to_organs=["X"],
             document_type="Công văn",
             electronic=electronic,
