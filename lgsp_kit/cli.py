@@ -9,12 +9,14 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli import consumer_cli
 from lgsp_kit import db as dbmod
 from lgsp_kit.apps import APPS
 
 cli = typer.Typer(help="A provincial LGSP and the systems behind it.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database migrations of each app.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(consumer_cli, name="consumer")
 
 AppName = Annotated[
     str | None, typer.Argument(help="gateway, dossier, documents or reporting; all when omitted")
@@ -53,6 +55,8 @@ def run(app: AppName = None) -> None:
         log_level=os.environ.get("LGSP_LOG_LEVEL", "info"),
         access_log=False,
         timeout_graceful_shutdown=10,
+        # An app whose settings ask for worker processes (the gateway's GATEWAY_WORKERS).
+        workers=getattr(settings, "workers", None),
     )
 
 

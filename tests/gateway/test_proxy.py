@@ -147,7 +147,7 @@ async def test_missing_and_bad_tokens_are_refused_with_401(gw: Gateway) -> None:
     )
     await assert_problem(gw, resp, 401, "invalid_token")
 
-    unsigned = jwt.encode(claims(cid), None, algorithm="none", headers={"kid": keyring.signing_kid})
+    unsigned = jwt.encode(claims(cid), "", algorithm="none", headers={"kid": keyring.signing_kid})
     resp = await gw.client.get(
         "/echo/v1/things", headers={"Authorization": f"Bearer {unsigned}", "X-Request-ID": rid()}
     )

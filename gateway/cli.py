@@ -1,0 +1,167 @@
+"""`lgsp consumer ...`: the consumer administration API from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+consumer_cli = typer.Typer(
+    help="Consumers (ứng dụng khai thác) of the gateway, through its admin API.",
+    no_args_is_help=True,
+)
+
+GatewayUrl = Annotated[
+    str,
+    typer.Option(
+        "--gateway",
+        envvar="LGSP_GATEWAY_URL",
+        help="the gateway's base URL",
+    ),
+]
+ClientId = Annotated[
+    str | None,
+    typer.Option(help="admin client id; default: <data dir>/admin-client.json"),
+]
+ClientSecret = Annotated[str | None, typer.Option(help="admin client secret")]
+DataDir = Annotated[
+    Path | None, typer.Option(help="where admin-client.json is; default LGSP_DATA_DIR or var")
+]
+DEFAULT_GATEWAY = "http://127.0.0.1:8000"
+
+
+class Admin:
+    """An httpx client holding an `lgsp:admin` token."""
+
+    def __init__(
+        self,
+        gateway: str,
+        client_id: str | None,
+        client_secret: str | None,
+        data_dir: Path | None,
+    ) -> None:
+        if not client_id or not client_secret:
+            path = (data_dir or Path(os.environ.get("LGSP_DATA_DIR", "var"))) / "admin-client.json"
+            if not path.exists():
+                raise typer.BadParameter(
+                    f"give --client-id and --client-secret, or have {path} (written by a "
+                    "gateway in the dev environment)"
+                )
+            saved = json.loads(path.read_text())
+            client_id, client_secret = saved["client_id"], saved["client_secret"]
+        self.http = httpx.Client(base_url=gateway.rstrip("/"), timeout=10)
+        resp = self.http.post(
+            "/token",
+            data={"grant_type": "client_credentials", "scope": "lgsp:admin"},
+            auth=(client_id, client_secret),
+        )
+        self.check(resp)
+        self.http.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+
+    @staticmethod
+    def check(resp: httpx.Response) -> Any:
+        if resp.status_code >= 400:
+            try:
+                problem = resp.json()
+                message = f"{resp.status_code} {problem.get('code')}: {problem.get('detail')}"
+            except ValueError:
+                message = f"{resp.status_code}: {resp.text[:200]}"
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(1)
+        return resp.json()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.check(self.http.request(method, path, **kwargs))
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@consumer_cli.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="the application's name")],
+    organ: Annotated[str, typer.Option(help="the consumer organ's mã định danh")],
+    api: Annotated[list[str], typer.Option(help="a subscribed API context; repeatable")],
+    tier: Annotated[str, typer.Option(help="Bronze, Silver, Gold or Unlimited")] = "Bronze",
+    scope: Annotated[
+        list[str] | None, typer.Option(help="a granted scope; repeatable; default all")
+    ] = None,
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Register a consumer; prints its client id and its secret (shown this once)."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    body: dict[str, Any] = {"name": name, "organ_code": organ, "apis": api, "tier": tier}
+    if scope:
+        body["scopes"] = scope
+    _print(admin.call("POST", "/admin/consumers", json=body))
+
+
+@consumer_cli.command("list")
+def list_(
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List every consumer, one per line: client id, state, tier, organ, APIs, name."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    cursor: str | None = None
+    while True:
+        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = admin.call("GET", "/admin/consumers", params=params)
+        for c in page["items"]:
+            state = "enabled" if c["enabled"] else "disabled"
+            apis = ",".join(c["apis"]) or "-"
+            typer.echo(
+                f"{c['client_id']}\t{state}\t{c['tier']}\t{c['organ_code']}\t{apis}\t{c['name']}"
+            )
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return
+
+
+@consumer_cli.command("disable")
+def disable(
+    consumer: Annotated[str, typer.Argument(help="the consumer's client id")],
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Disable a consumer: no new tokens, and its tokens stop working within seconds."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    _print(admin.call("POST", f"/admin/consumers/{consumer}/disable"))
+
+
+@consumer_cli.command("enable")
+def enable(
+    consumer: Annotated[str, typer.Argument(help="the consumer's client id")],
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Enable a disabled consumer again."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    _print(admin.call("POST", f"/admin/consumers/{consumer}/enable"))
+
+
+@consumer_cli.command("rotate-secret")
+def rotate_secret(
+    consumer: Annotated[str, typer.Argument(help="the consumer's client id")],
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Give a consumer a new secret (printed once); the old one stops working."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    _print(admin.call("POST", f"/admin/consumers/{consumer}/rotate-secret"))
