@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -38,7 +39,7 @@ async def test_register_list_get_and_refuse_bad_input(gw: Gateway) -> None:
     assert "client_secret" not in shown and shown["tier"] == "Silver"
     assert shown["created_at"].endswith("+07:00")
 
-    for bad, code in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"apis": ["nope"]}, "unknown_api"),
         ({"apis": ["echo"], "scopes": ["down:read"]}, "scope_not_grantable"),
         ({"apis": ["echo"], "organ_code": "H06"}, "validation_failed"),
@@ -46,7 +47,8 @@ async def test_register_list_get_and_refuse_bad_input(gw: Gateway) -> None:
         ({"apis": ["echo"], "name": "   "}, "validation_failed"),
         ({"apis": "echo"}, "validation_failed"),
         ({"apis": ["echo"], "extra": 1}, "validation_failed"),
-    ]:
+    ]
+    for bad, code in cases:
         body = {"name": "x", "organ_code": "000.00.00.H06", **bad}
         resp = await gw.client.post("/admin/consumers", json=body, headers=gw.admin())
         assert resp.status_code == 422, (bad, resp.text)
