@@ -2,9 +2,26 @@ from __future__ import annotations
 
 from functools import cache
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from lgsp_kit.settings import AppSettings
+
+DEV_KEY_PASSPHRASE = "dev-only-documents-key-passphrase"
+
+DEFAULT_CONTENT_TYPES = (
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/zip",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+)
 
 
 class Settings(AppSettings):
@@ -16,6 +33,22 @@ class Settings(AppSettings):
 
     app_name: str = "documents"
     port: int = 8002
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_attachments: int = Field(default=20, ge=1)
+    # An edXML package carries its attachments base64-encoded (4/3 of their size).
+    max_package_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
+    allowed_content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+    # Encrypts the organs' private keys at rest (PKCS#8, best available encryption).
+    key_passphrase: SecretStr = SecretStr(DEV_KEY_PASSPHRASE)
+
+    @model_validator(mode="after")
+    def _no_default_secret_outside_dev(self) -> Settings:
+        if self.environment != "dev" and self.key_passphrase.get_secret_value() in (
+            "",
+            DEV_KEY_PASSPHRASE,
+        ):
+            raise ValueError("DOCUMENTS_KEY_PASSPHRASE must be set outside dev")
+        return self
 
 
 @cache

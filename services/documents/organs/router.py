@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
+from services.documents.dependencies import ScopeDep
 from services.documents.organs import service
-from services.documents.organs.schemas import OrganPage
+from services.documents.organs.schemas import (
+    ORGAN_CODE_PATTERN,
+    CertificateIn,
+    CertificateOut,
+    ConnectionChange,
+    ConnectionResult,
+    OrganLevel,
+    OrganOut,
+    OrganPage,
+)
 
 router = APIRouter(prefix="/v1/organs", tags=["organs"])
+
+CodePath = Annotated[str, Path(pattern=ORGAN_CODE_PATTERN, description="mã định danh (QCVN 102)")]
 
 
 @router.get(
@@ -23,14 +36,89 @@ router = APIRouter(prefix="/v1/organs", tags=["organs"])
 )
 async def list_organs(
     runtime: RuntimeDep,
-    level: Literal["province", "province_organ", "district", "commune"] | None = None,
+    level: OrganLevel | None = None,
     cursor: str | None = Query(default=None, max_length=32),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> OrganPage:
-    """The organ directory, by mã định danh, with cursor paging."""
+    """The organ directory (danh mục cơ quan), by mã định danh, with connections and paging."""
+    tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> OrganPage:
         with runtime.db.session() as session:
-            return service.list_organs(session, level=level, after=cursor, limit=limit)
+            return service.list_organs(session, level=level, after=cursor, limit=limit, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/{code}",
+    response_model=OrganOut,
+    summary="Get an organ",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+async def get_organ(runtime: RuntimeDep, code: CodePath) -> OrganOut:
+    """One organ of the directory with its connection state per system."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> OrganOut:
+        with runtime.db.session() as session:
+            return service.organ_out(service.find(session, code), tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    "/{code}/connections",
+    response_model=ConnectionResult,
+    summary="Connect or disconnect an organ",
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
+)
+async def change_connection(
+    runtime: RuntimeDep, scope: ScopeDep, code: CodePath, body: ConnectionChange
+) -> ConnectionResult:
+    """Kết nối / ngắt kết nối an organ to qlvb or motcua at a business time (idempotent)."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> ConnectionResult:
+        with runtime.db.session() as session:
+            return service.change_connection(session, code, body, scope=scope, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/{code}/certificate",
+    response_model=CertificateOut,
+    summary="Get an organ's signing certificate",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+async def get_certificate(runtime: RuntimeDep, code: CodePath) -> CertificateOut:
+    """The organ's chứng thư số (public part only) that verifies what it signs."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> CertificateOut:
+        with runtime.db.session() as session:
+            return service.get_certificate(session, code, tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.put(
+    "/{code}/certificate",
+    response_model=CertificateOut,
+    summary="Register the certificate of an organ that signs elsewhere",
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
+)
+async def register_certificate(
+    runtime: RuntimeDep, scope: ScopeDep, code: CodePath, body: CertificateIn
+) -> CertificateOut:
+    """Trust an organ's chứng thư số from another system, to verify packages it sends."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> CertificateOut:
+        with runtime.db.session() as session:
+            return service.register_certificate(
+                session, code, body.certificate_pem, scope=scope, tz=tz
+            )
 
     return await run_in_threadpool(work)

@@ -1,24 +1,88 @@
-"""The organ directory."""
+"""The organ directory (danh mục cơ quan) and each organ's connections to the two systems."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
 
 from sqlmodel import Session, col, func, select
 
 from contracts import reference
-from services.documents.models import Organ
-from services.documents.organs.schemas import OrganOut, OrganPage
+from contracts.events.documents import (
+    OrganConnectionChanged,
+    OrganConnectionChangedData,
+    OrganRegistered,
+    OrganRegisteredData,
+)
+from lgsp_kit.errors import Conflict, NotFound, ProblemError
+from lgsp_kit.outbox import add_events
+from services.documents.models import Organ, OrganKey, outbox
+from services.documents.organs.schemas import (
+    CertificateOut,
+    ConnectionChange,
+    ConnectionResult,
+    Connections,
+    ConnectionTimes,
+    OrganOut,
+    OrganPage,
+)
+from services.documents.scope import OrganScope
+from services.documents.signing import keys
+
+SOURCE = "/lgsp/documents"
 
 
 def seed_directory(session: Session) -> int:
-    """Load the reference catalogue into an empty directory."""
+    """Load the reference catalogue into an empty directory, one OrganRegistered per organ."""
     if session.exec(select(func.count()).select_from(Organ)).one():
         return 0
+    now = datetime.now(UTC)
     rows = [Organ(**o.model_dump()) for o in reference.organs().values()]
     session.add_all(rows)
+    add_events(session, outbox, [registered_event(o, now) for o in rows])
     return len(rows)
 
 
-def list_organs(session: Session, *, level: str | None, after: str | None, limit: int) -> OrganPage:
+def registered_event(organ: Organ, at: datetime) -> OrganRegistered:
+    return OrganRegistered(
+        source=SOURCE,
+        subject=organ.code,
+        time=at,
+        data=OrganRegisteredData(
+            code=organ.code,
+            name=organ.name,
+            level=organ.level,
+            parent_code=organ.parent_code,
+            registered_at=at,
+        ),
+    )
+
+
+def organ_out(organ: Organ, tz: tzinfo) -> OrganOut:
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(tz) if at is not None else None
+
+    return OrganOut(
+        code=organ.code,
+        name=organ.name,
+        level=organ.level,
+        parent_code=organ.parent_code,
+        connections=Connections(qlvb=organ.qlvb_connected, motcua=organ.motcua_connected),
+        connections_changed_at=ConnectionTimes(
+            qlvb=local(organ.qlvb_changed_at), motcua=local(organ.motcua_changed_at)
+        ),
+    )
+
+
+def find(session: Session, code: str, *, for_update: bool = False) -> Organ:
+    organ = session.get(Organ, code, with_for_update=for_update or None)
+    if organ is None:
+        raise NotFound(f"no organ with mã định danh {code}", code="organ_not_found")
+    return organ
+
+
+def list_organs(
+    session: Session, *, level: str | None, after: str | None, limit: int, tz: tzinfo
+) -> OrganPage:
     query = select(Organ).order_by(col(Organ.code)).limit(limit + 1)
     if level is not None:
         query = query.where(col(Organ.level) == level)
@@ -27,7 +91,84 @@ def list_organs(session: Session, *, level: str | None, after: str | None, limit
     rows = list(session.exec(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [
-        OrganOut(code=o.code, name=o.name, level=o.level, parent_code=o.parent_code) for o in rows
-    ]
-    return OrganPage(items=items, next_cursor=rows[-1].code if more and rows else None)
+    return OrganPage(
+        items=[organ_out(o, tz) for o in rows],
+        next_cursor=rows[-1].code if more and rows else None,
+    )
+
+
+def change_connection(
+    session: Session, code: str, change: ConnectionChange, *, scope: OrganScope, tz: tzinfo
+) -> ConnectionResult:
+    """Connect or disconnect; a change to the state the organ is already in records nothing
+    (so a retried call is harmless) and answers `changed: false`."""
+    organ = find(session, code, for_update=True)
+    scope.require(session, organ.code, acting_as="the organ whose connection changes")
+    connected: bool = getattr(organ, f"{change.system}_connected")
+    if connected == change.connected:
+        return ConnectionResult(organ=organ_out(organ, tz), changed=False)
+    at = change.at or datetime.now(UTC)
+    last: datetime | None = getattr(organ, f"{change.system}_changed_at")
+    if last is not None and at < last:
+        raise Conflict(
+            f"the last {change.system} change of {code} was at {last.astimezone(tz).isoformat()}; "
+            "a change cannot be recorded before it",
+            code="out_of_order",
+        )
+    setattr(organ, f"{change.system}_connected", change.connected)
+    setattr(organ, f"{change.system}_changed_at", at)
+    session.add(organ)
+    event = OrganConnectionChanged(
+        source=SOURCE,
+        subject=organ.code,
+        time=at,
+        data=OrganConnectionChangedData(
+            code=organ.code,
+            level=organ.level,
+            system=change.system,
+            connected=change.connected,
+            at=at,
+        ),
+    )
+    add_events(session, outbox, [event])
+    session.flush()
+    return ConnectionResult(organ=organ_out(organ, tz), changed=True)
+
+
+def certificate_out(row: OrganKey, tz: tzinfo) -> CertificateOut:
+    return CertificateOut(
+        organ_code=row.organ_code,
+        certificate_pem=row.certificate_pem,
+        fingerprint_sha256=row.fingerprint,
+        managed_here=row.private_key_pem is not None,
+        registered_at=row.created_at.astimezone(tz),
+    )
+
+
+def get_certificate(session: Session, code: str, tz: tzinfo) -> CertificateOut:
+    find(session, code)
+    row = keys.certificate_of(session, code)
+    if row is None:
+        raise NotFound(
+            f"{code} has no signing certificate yet (one is made at its first electronic send)",
+            code="certificate_not_found",
+        )
+    return certificate_out(row, tz)
+
+
+def register_certificate(
+    session: Session, code: str, pem: str, *, scope: OrganScope, tz: tzinfo
+) -> CertificateOut:
+    organ = find(session, code, for_update=True)
+    scope.require(session, organ.code, acting_as="the organ whose certificate is registered")
+    existing = keys.certificate_of(session, code)
+    if existing is not None and existing.private_key_pem is not None:
+        raise Conflict(
+            f"{code}'s signing key is managed by this service; its certificate cannot be replaced",
+            code="key_managed_here",
+        )
+    try:
+        row = keys.register_certificate(session, organ, pem)
+    except keys.CertificateError as exc:
+        raise ProblemError(str(exc), status=422, code="invalid_certificate") from exc
+    return certificate_out(row, tz)

@@ -1,0 +1,156 @@
+"""Receiving an edXML package (tiếp nhận gói tin edXML) from another system.
+
+The package is verified with XML-DSig against the certificate this service holds for its From
+organ (its own key's, or one registered for an organ that signs elsewhere). A package that
+verifies arrives (01) at each recipient; one that does not — altered, signed with another
+key, unsigned — is recorded as refused (02) with the reason, so the sender can be told. The
+package is kept byte for byte and is what the export of that document returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from sqlmodel import Session, col, select
+
+from lgsp_kit.errors import Conflict, Unprocessable
+from services.documents.documents import edxml, repository, service
+from services.documents.documents.schemas import DocumentOut
+from services.documents.models import Attachment, Document, OrganKey, TraceEntry
+from services.documents.scope import OrganScope
+from services.documents.settings import Settings
+from services.documents.signing import keys
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    document: DocumentOut
+    created: bool
+
+
+def import_package(
+    session: Session, raw: bytes, *, scope: OrganScope, settings: Settings, tz: tzinfo
+) -> ImportResult:
+    try:
+        unverified = edxml.parse(edxml.read_root(raw))
+    except edxml.PackageError as exc:
+        raise Unprocessable(f"not a readable edXML package: {exc}", code="invalid_package") from exc
+    sender = service.known_organs(session, [unverified.from_organ])[unverified.from_organ]
+    recipients = service.known_organs(session, unverified.to_organs)
+    scope.require_any(session, unverified.to_organs, what="a recipient of this package")
+    existing = session.get(Document, unverified.exchange_id)
+    if existing is not None:
+        return ImportResult(already_registered(session, existing, raw, settings, tz), False)
+    for a in unverified.attachments:
+        service.check_attachment(a.name, a.content_type, len(a.content), settings)
+    service.require_connected([], list(recipients.values()))
+
+    reason: str | None = None
+    package = unverified
+    certificate = keys.certificate_of(session, sender.code)
+    if certificate is None:
+        reason = f"no signing certificate of {sender.code} is known to this system"
+    else:
+        try:
+            package = edxml.parse(edxml.verify(raw, certificate.certificate_pem))
+            reason = edxml.attachment_digests_hold(package)
+        except edxml.VerificationFailed as exc:
+            reason = str(exc)
+        except edxml.PackageError as exc:
+            reason = f"the signed content is not a readable package: {exc}"
+    document = record(session, package, raw, sender.level, reason, certificate)
+    received_at = service.now()
+    session.add(
+        TraceEntry(
+            document_id=document.id,
+            organ_code=sender.code,
+            action="sent",
+            at=package.sent_at,
+            note="edXML package received from another system",
+        )
+    )
+    service.deliver(session, document, package.to_organs, reason=reason, at=received_at)
+    rows = repository.recipients(session, document.id)
+    return ImportResult(service.document_out(session, document, rows, tz), True)
+
+
+def already_registered(
+    session: Session, existing: Document, raw: bytes, settings: Settings, tz: tzinfo
+) -> DocumentOut:
+    """The same package again changes nothing; a different one under the same id is refused."""
+    rows = repository.recipients(session, existing.id)
+    if existing.package is not None:
+        same = existing.package == raw
+    elif existing.electronic:
+        built = service.build_signed_package(session, existing, [o for _, o in rows], settings, tz)
+        same = built == raw
+    else:
+        same = False
+    if not same:
+        raise Conflict(
+            f"document {existing.id} is already registered with different content",
+            code="document_exists",
+        )
+    return service.document_out(session, existing, rows, tz)
+
+
+def record(
+    session: Session,
+    package: edxml.ParsedPackage,
+    raw: bytes,
+    sender_level: str,
+    reason: str | None,
+    certificate: OrganKey | None,
+) -> Document:
+    answered = None
+    if package.response_for_edxml_id:
+        query = select(Document.id).where(col(Document.edxml_id) == package.response_for_edxml_id)
+        answered = session.exec(query).first()
+    signature = edxml.read_root(raw).find(f".//{{{edxml.DS}}}SignatureValue")
+    document = Document(
+        id=package.exchange_id,
+        edxml_id=package.edxml_id,
+        origin="imported",
+        from_organ=package.from_organ,
+        sender_level=sender_level,
+        code_number=package.code_number[:16],
+        code_notation=package.code_notation[:64],
+        document_type=package.document_type,
+        subject=package.subject,
+        content=package.content,
+        promulgation_place=package.promulgation_place[:200],
+        promulgation_date=package.promulgation_date,
+        signer_full_name=package.signer_full_name[:200],
+        signer_position=package.signer_position[:200],
+        signer_competence=package.signer_competence,
+        due_date=package.due_date,
+        steering_type=package.steering_type,
+        priority=package.priority,
+        response_for=answered,
+        electronic=True,
+        sent_at=package.sent_at,
+        signature="".join((signature.text or "").split()) if signature is not None else None,
+        signed_digest=hashlib.sha256(raw).hexdigest(),
+        key_fingerprint=certificate.fingerprint if certificate is not None else None,
+        package=raw,
+        verified=reason is None,
+        verification_reason=reason[:500] if reason else None,
+    )
+    session.add(document)
+    session.add_all(
+        Attachment(
+            document_id=document.id,
+            position=i,
+            content_id=a.content_id[:64],
+            name=a.name[:255],
+            content_type=a.content_type,
+            size=len(a.content),
+            sha256=hashlib.sha256(a.content).hexdigest(),
+            content=a.content,
+        )
+        for i, a in enumerate(package.attachments)
+    )
+    session.flush()
+    return document

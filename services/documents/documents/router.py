@@ -1,0 +1,207 @@
+"""HTTP endpoints of documents (văn bản): send, read, status, inbox, edXML export and import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime
+
+from lgsp_kit.app import RuntimeDep
+from lgsp_kit.errors import ProblemError
+from lgsp_kit.responses import problem_responses
+from services.documents.dependencies import ScopeDep
+from services.documents.documents import edxml, importing, repository, service
+from services.documents.documents.exchange import DocumentTypeCode, StatusCode
+from services.documents.documents.schemas import (
+    DocumentIn,
+    DocumentOut,
+    InboxPage,
+    RecipientOut,
+    StatusChange,
+)
+from services.documents.organs.schemas import ORGAN_CODE_PATTERN
+from services.documents.settings import Settings
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+inbox_router = APIRouter(prefix="/v1/organs", tags=["documents"])
+
+DocumentId = Annotated[str, Path(max_length=36, description="the document's id")]
+OrganPath = Annotated[str, Path(pattern=ORGAN_CODE_PATTERN, description="mã định danh")]
+XML_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {edxml.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+XML_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {edxml.MEDIA_TYPE: {"schema": {"type": "string"}}}}
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DocumentOut,
+    summary="Send a document",
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+)
+async def send_document(body: DocumentIn, runtime: RuntimeDep, scope: ScopeDep) -> DocumentOut:
+    """Gửi văn bản: signed for the sending organ when electronic, delivered to each recipient."""
+    settings: Settings = runtime.settings  # type: ignore[assignment]
+    tz = ZoneInfo(settings.timezone)
+
+    def work() -> DocumentOut:
+        with runtime.db.session() as session:
+            document_id = service.send(session, body, scope=scope, settings=settings)
+            return service.get(session, document_id, scope=scope, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.post(
+    ":import",
+    status_code=201,
+    response_model=DocumentOut,
+    summary="Receive an edXML package",
+    responses={
+        200: {"description": "The same package was already received: nothing changed"},
+        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+    },
+    openapi_extra=XML_BODY,
+)
+async def import_document(
+    request: Request, response: Response, runtime: RuntimeDep, scope: ScopeDep
+) -> DocumentOut:
+    """Tiếp nhận gói tin edXML: verify its XML-DSig; 01 when it holds, 02 with the reason if not."""
+    settings: Settings = runtime.settings  # type: ignore[assignment]
+    tz = ZoneInfo(settings.timezone)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("application/xml", "text/xml"):
+        raise ProblemError(
+            "send the edXML package as application/xml", status=415, code="unsupported_media_type"
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_package_bytes:
+        raise ProblemError(
+            f"the package exceeds {settings.max_package_bytes} bytes",
+            status=413,
+            code="package_too_large",
+        )
+    raw = await request.body()
+    if len(raw) > settings.max_package_bytes:
+        raise ProblemError(
+            f"the package exceeds {settings.max_package_bytes} bytes",
+            status=413,
+            code="package_too_large",
+        )
+
+    def work() -> importing.ImportResult:
+        with runtime.db.session() as session:
+            return importing.import_package(session, raw, scope=scope, settings=settings, tz=tz)
+
+    result = await run_in_threadpool(work)
+    response.status_code = 201 if result.created else 200
+    return result.document
+
+
+@router.get(
+    "/{document_id}",
+    response_model=DocumentOut,
+    summary="Get a document",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+async def get_document(
+    document_id: DocumentId, runtime: RuntimeDep, scope: ScopeDep
+) -> DocumentOut:
+    """The document: header, attachments metadata, per-recipient statuses and trace."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> DocumentOut:
+        with runtime.db.session() as session:
+            return service.get(session, document_id, scope=scope, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/{document_id}/edxml",
+    response_class=Response,
+    summary="Export the edXML package",
+    responses={**XML_ANSWER, **problem_responses(400, 401, 403, 404, 409, 422, 429)},
+)
+async def export_edxml(document_id: DocumentId, runtime: RuntimeDep, scope: ScopeDep) -> Response:
+    """Gói tin edXML (QCVN 102:2016) with base64 attachments and an XML-DSig signature."""
+    settings: Settings = runtime.settings  # type: ignore[assignment]
+    tz = ZoneInfo(settings.timezone)
+
+    def work() -> bytes:
+        with runtime.db.session() as session:
+            return service.export(session, document_id, scope=scope, settings=settings, tz=tz)
+
+    package = await run_in_threadpool(work)
+    return Response(content=package, media_type=edxml.MEDIA_TYPE)
+
+
+@router.post(
+    "/{document_id}/recipients/{organ_code}/status",
+    response_model=RecipientOut,
+    summary="Change a recipient's exchange status",
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
+)
+async def change_status(
+    document_id: DocumentId,
+    organ_code: OrganPath,
+    body: StatusChange,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+) -> RecipientOut:
+    """Cập nhật trạng thái: a recipient's next edXML status, or the sender's recall (13)."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> RecipientOut:
+        with runtime.db.session() as session:
+            return service.change_status(session, document_id, organ_code, body, scope=scope, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@inbox_router.get(
+    "/{code}/inbox",
+    response_model=InboxPage,
+    summary="An organ's inbox",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+async def inbox(
+    code: OrganPath,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    status: StatusCode | None = None,
+    from_organ: str | None = Query(default=None, pattern=ORGAN_CODE_PATTERN),
+    document_type: DocumentTypeCode | None = None,
+    electronic: bool | None = None,
+    sent_after: AwareDatetime | None = Query(default=None, description="inclusive"),
+    sent_before: AwareDatetime | None = Query(default=None, description="exclusive"),
+    cursor: str | None = Query(default=None, pattern=r"^[0-9]{1,18}$"),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> InboxPage:
+    """Hộp thư đến: documents addressed to the organ with its status, newest first."""
+    tz = ZoneInfo(runtime.settings.timezone)
+    where = repository.InboxFilter(
+        status=status,
+        from_organ=from_organ,
+        document_type=document_type,
+        electronic=electronic,
+        sent_after=sent_after,
+        sent_before=sent_before,
+    )
+
+    def work() -> InboxPage:
+        with runtime.db.session() as session:
+            return service.inbox(
+                session, code, where, cursor=cursor, limit=limit, scope=scope, tz=tz
+            )
+
+    return await run_in_threadpool(work)

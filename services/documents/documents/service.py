@@ -1,0 +1,528 @@
+"""Rules of document exchange: send, deliver (verify on receipt), status changes, export."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, tzinfo
+
+from sqlmodel import Session
+
+from contracts.events.documents import (
+    DocumentSent,
+    DocumentSentData,
+    RecipientStatusChanged,
+    RecipientStatusChangedData,
+)
+from lgsp_kit.errors import Conflict, NotFound, ProblemError, Unprocessable
+from lgsp_kit.outbox import add_events
+from services.documents.documents import edxml, repository
+from services.documents.documents.exchange import (
+    ARRIVED,
+    DOCUMENT_TYPES,
+    REFUSED,
+    STATUS_NAMES,
+    allowed_next,
+    set_by_sender,
+)
+from services.documents.documents.schemas import (
+    AttachmentIn,
+    AttachmentOut,
+    DocumentIn,
+    DocumentOut,
+    InboxItem,
+    InboxPage,
+    Promulgation,
+    RecipientOut,
+    SignatureOut,
+    Signer,
+    StatusChange,
+    TraceOut,
+)
+from services.documents.models import Attachment, Document, Organ, Recipient, TraceEntry, outbox
+from services.documents.organs.service import SOURCE
+from services.documents.scope import OrganScope
+from services.documents.settings import Settings
+from services.documents.signing import canonical, keys
+
+XMLDSIG_ALGORITHM = "XML-DSig RSA-SHA256 (edXML package)"
+
+
+class TooLarge(ProblemError):
+    status = 413
+    code = "attachment_too_large"
+
+
+class UnsupportedType(ProblemError):
+    status = 415
+    code = "unsupported_content_type"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def known_organs(session: Session, codes: Sequence[str]) -> dict[str, Organ]:
+    found = {c: o for c in codes if (o := session.get(Organ, c)) is not None}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise Unprocessable(
+            f"no organ with mã định danh {', '.join(missing)}", code="unknown_organ"
+        )
+    return found
+
+
+def check_attachment(name: str, content_type: str, size: int, settings: Settings) -> None:
+    if content_type not in settings.allowed_content_types:
+        raise UnsupportedType(
+            f"attachment {name!r}: content type {content_type} is not allowed; allowed: "
+            + ", ".join(settings.allowed_content_types)
+        )
+    if size > settings.max_attachment_bytes:
+        raise TooLarge(
+            f"attachment {name!r} has {size} bytes; the limit is {settings.max_attachment_bytes}"
+        )
+
+
+def decode_attachments(items: list[AttachmentIn], settings: Settings) -> list[bytes]:
+    if len(items) > settings.max_attachments:
+        raise Unprocessable(
+            f"at most {settings.max_attachments} attachments", code="too_many_attachments"
+        )
+    decoded = []
+    for item in items:
+        # Refuse on the announced size before decoding anything big.
+        check_attachment(
+            item.name, item.content_type, len(item.content_base64) * 3 // 4 - 2, settings
+        )
+        try:
+            content = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise Unprocessable(
+                f"attachment {item.name!r}: content_base64 is not base64", code="invalid_base64"
+            ) from exc
+        check_attachment(item.name, item.content_type, len(content), settings)
+        decoded.append(content)
+    return decoded
+
+
+def require_connected(senders: Sequence[Organ], recipients: Sequence[Organ]) -> None:
+    if off := [o.code for o in senders if not o.qlvb_connected]:
+        raise Conflict(
+            f"the sender {', '.join(off)} is not connected to document exchange (qlvb)",
+            code="sender_not_connected",
+        )
+    if off := [o.code for o in recipients if not o.qlvb_connected]:
+        raise Conflict(
+            f"recipient {', '.join(off)} is not connected to document exchange (qlvb) "
+            "and cannot receive electronic documents",
+            code="recipient_not_connected",
+            extra={"not_connected": off},
+        )
+
+
+def edxml_id(from_organ: str, day: date, number: str, notation: str) -> str:
+    """edXML DocumentId: `<OrganId>,<yyyy/MM/dd>,<number>/<notation>`."""
+    return f"{from_organ},{day:%Y/%m/%d},{number}/{notation}"
+
+
+def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings) -> str:
+    """Gửi văn bản: record, sign (electronic), deliver to each recipient; the new id."""
+    sender = known_organs(session, [body.from_organ])[body.from_organ]
+    scope.require(session, sender.code, acting_as="the sending organ")
+    if body.from_organ in body.to_organs:
+        raise Unprocessable("an organ cannot send a document to itself", code="self_recipient")
+    recipients = known_organs(session, body.to_organs)
+    contents = decode_attachments(body.attachments, settings)
+    answered = answered_document(session, body.response_for, sender.code)
+    if body.electronic:
+        require_connected([sender], list(recipients.values()))
+    sent_at = body.sent_at or now()
+    document = Document(
+        id=str(uuid.uuid4()),
+        edxml_id=edxml_id(
+            sender.code, body.promulgation.date, body.code_number, body.code_notation
+        ),
+        origin="sent",
+        from_organ=sender.code,
+        sender_level=sender.level,
+        code_number=body.code_number,
+        code_notation=body.code_notation,
+        document_type=body.document_type,
+        subject=body.subject,
+        content=body.content,
+        promulgation_place=body.promulgation.place,
+        promulgation_date=body.promulgation.date,
+        signer_full_name=body.signer.full_name,
+        signer_position=body.signer.position,
+        signer_competence=body.signer.competence,
+        due_date=body.due_date,
+        steering_type=body.steering_type,
+        priority=body.priority,
+        response_for=answered.id if answered else None,
+        electronic=body.electronic,
+        sent_at=sent_at,
+    )
+    files = [
+        Attachment(
+            document_id=document.id,
+            position=i,
+            content_id=f"att-{i + 1:02d}",
+            name=item.name,
+            content_type=item.content_type,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+        )
+        for i, (item, content) in enumerate(zip(body.attachments, contents, strict=True))
+    ]
+    if body.electronic:
+        key = keys.signing_key(session, sender, settings.key_passphrase.get_secret_value().encode())
+        form = canonical.canonical_form(document, body.to_organs, files)
+        document.signature = canonical.sign(form, key.private_key)
+        document.signed_digest = canonical.digest(form)
+        document.key_fingerprint = key.fingerprint
+    session.add(document)
+    session.add_all(files)
+    session.add(
+        TraceEntry(document_id=document.id, organ_code=sender.code, action="sent", at=sent_at)
+    )
+    session.flush()
+    reason = verify_on_receipt(session, document, body.to_organs, files)
+    deliver(session, document, body.to_organs, reason=reason, at=sent_at)
+    event = DocumentSent(
+        source=SOURCE,
+        subject=document.id,
+        time=sent_at,
+        data=DocumentSentData(
+            id=document.id,
+            from_organ=sender.code,
+            sender_level=sender.level,
+            to_organs=list(body.to_organs),
+            document_type=document.document_type,
+            electronic=document.electronic,
+            sent_at=sent_at,
+        ),
+    )
+    add_events(session, outbox, [event])
+    return document.id
+
+
+def answered_document(session: Session, document_id: str | None, sender: str) -> Document | None:
+    if document_id is None:
+        return None
+    answered = session.get(Document, document_id)
+    if answered is None:
+        raise Unprocessable(f"response_for: no document {document_id}", code="unknown_document")
+    if repository.recipient(session, document_id, sender) is None:
+        raise Unprocessable(
+            f"response_for: {sender} did not receive document {document_id}",
+            code="not_a_recipient",
+        )
+    return answered
+
+
+def verify_on_receipt(
+    session: Session, document: Document, to_organs: list[str], files: list[Attachment]
+) -> str | None:
+    """What the recipient's system checks on arrival: None when the document is intact and
+    signed by the sender's key, otherwise the reason it is refused (status 02)."""
+    if not document.electronic:
+        return None
+    if document.signature is None:
+        return "an electronic document must be signed"
+    if reason := canonical.attachments_intact(files):
+        return reason
+    certificate = keys.certificate_of(session, document.from_organ)
+    if certificate is None or certificate.fingerprint != document.key_fingerprint:
+        return f"the signing certificate is not the one registered for {document.from_organ}"
+    form = canonical.canonical_form(document, to_organs, files)
+    return canonical.verify(form, document.signature, certificate.certificate_pem)
+
+
+def deliver(
+    session: Session, document: Document, to_organs: list[str], *, reason: str | None, at: datetime
+) -> None:
+    """Each recipient's first status: 01 Đã đến, or 02 Từ chối tiếp nhận with the reason."""
+    status = ARRIVED if reason is None else REFUSED
+    events = []
+    for code in to_organs:
+        session.add(
+            Recipient(
+                document_id=document.id,
+                organ_code=code,
+                status=status,
+                reason=reason,
+                changed_at=at,
+            )
+        )
+        session.add(
+            TraceEntry(
+                document_id=document.id,
+                organ_code=code,
+                action="delivered" if reason is None else "refused",
+                to_status=status,
+                at=at,
+                note=reason,
+            )
+        )
+        events.append(status_event(document.id, code, None, status, at))
+    add_events(session, outbox, events)
+    session.flush()
+
+
+def status_event(
+    document_id: str, organ_code: str, before: str | None, after: str, at: datetime
+) -> RecipientStatusChanged:
+    return RecipientStatusChanged(
+        source=SOURCE,
+        subject=f"{document_id}/{organ_code}",
+        time=at,
+        data=RecipientStatusChangedData(
+            id=document_id, organ_code=organ_code, from_status=before, to_status=after, at=at
+        ),
+    )
+
+
+def find(session: Session, document_id: str) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound(f"no document {document_id}", code="document_not_found")
+    return document
+
+
+def visible(
+    session: Session, document: Document, scope: OrganScope
+) -> list[tuple[Recipient, Organ]]:
+    rows = repository.recipients(session, document.id)
+    scope.require_any(
+        session,
+        [document.from_organ, *(r.organ_code for r, _ in rows)],
+        what="the sender or a recipient of this document",
+    )
+    return rows
+
+
+def get(session: Session, document_id: str, *, scope: OrganScope, tz: tzinfo) -> DocumentOut:
+    document = find(session, document_id)
+    return document_out(session, document, visible(session, document, scope), tz)
+
+
+def change_status(
+    session: Session,
+    document_id: str,
+    organ_code: str,
+    change: StatusChange,
+    *,
+    scope: OrganScope,
+    tz: tzinfo,
+) -> RecipientOut:
+    """Move one recipient along the transition table; 13 is the sender's, the rest its own."""
+    document = find(session, document_id)
+    row = repository.recipient(session, document_id, organ_code)
+    if row is None:
+        raise NotFound(
+            f"{organ_code} is not a recipient of {document_id}", code="recipient_not_found"
+        )
+    if set_by_sender(change.status):
+        scope.require(session, document.from_organ, acting_as="the sender, who asks for a recall")
+    else:
+        scope.require(session, organ_code, acting_as="the recipient")
+    allowed = allowed_next(row.status)
+    if change.status not in allowed:
+        nexts = ", ".join(allowed) if allowed else "none (final)"
+        raise Conflict(
+            f"{organ_code} is at {row.status} ({STATUS_NAMES[row.status]}); "
+            f"{change.status} is not allowed next; allowed: {nexts}",
+            code="illegal_transition",
+            extra={"current_status": row.status, "allowed": list(allowed)},
+        )
+    at = change.at or now()
+    if at < row.changed_at:
+        raise Conflict(
+            f"the last change of {organ_code} was at {row.changed_at.astimezone(tz).isoformat()}; "
+            "a change cannot be recorded before it",
+            code="out_of_order",
+        )
+    before = row.status
+    row.status = change.status
+    row.changed_at = at
+    row.reason = change.note if change.status in (REFUSED, "16") else None
+    session.add(row)
+    actor = document.from_organ if set_by_sender(change.status) else organ_code
+    session.add(
+        TraceEntry(
+            document_id=document_id,
+            organ_code=actor,
+            action="status",
+            from_status=before,
+            to_status=change.status,
+            at=at,
+            note=change.note,
+        )
+    )
+    add_events(session, outbox, [status_event(document_id, organ_code, before, change.status, at)])
+    session.flush()
+    organ = session.get(Organ, organ_code)
+    assert organ is not None
+    return recipient_out(row, organ, tz)
+
+
+def recipient_out(row: Recipient, organ: Organ, tz: tzinfo) -> RecipientOut:
+    return RecipientOut(
+        organ_code=row.organ_code,
+        organ_name=organ.name,
+        status=row.status,
+        status_name=STATUS_NAMES[row.status],
+        reason=row.reason,
+        changed_at=row.changed_at.astimezone(tz),
+        allowed_next=list(allowed_next(row.status)),
+    )
+
+
+def signature_out(document: Document) -> SignatureOut | None:
+    if document.signature is None or document.signed_digest is None:
+        return None
+    return SignatureOut(
+        algorithm=canonical.ALGORITHM if document.origin == "sent" else XMLDSIG_ALGORITHM,
+        value=document.signature,
+        signed_digest=document.signed_digest,
+        certificate_fingerprint=document.key_fingerprint or "",
+    )
+
+
+def document_out(
+    session: Session, document: Document, rows: list[tuple[Recipient, Organ]], tz: tzinfo
+) -> DocumentOut:
+    return DocumentOut(
+        id=document.id,
+        edxml_document_id=document.edxml_id,
+        origin=document.origin,
+        from_organ=document.from_organ,
+        sender_level=document.sender_level,
+        to_organs=[r.organ_code for r, _ in rows],
+        code_number=document.code_number,
+        code_notation=document.code_notation,
+        document_type=document.document_type,
+        document_type_name=DOCUMENT_TYPES[document.document_type][1],
+        subject=document.subject,
+        content=document.content,
+        promulgation=Promulgation(
+            place=document.promulgation_place, date=document.promulgation_date
+        ),
+        signer=Signer(
+            full_name=document.signer_full_name,
+            position=document.signer_position,
+            competence=document.signer_competence,
+        ),
+        due_date=document.due_date,
+        steering_type=document.steering_type,
+        priority=document.priority,
+        response_for=document.response_for,
+        electronic=document.electronic,
+        sent_at=document.sent_at.astimezone(tz),
+        verified=document.verified,
+        signature=signature_out(document),
+        attachments=[
+            AttachmentOut(
+                content_id=a.content_id,
+                name=a.name,
+                content_type=a.content_type,
+                size=a.size,
+                sha256=a.sha256,
+            )
+            for a in repository.attachments(session, document.id)
+        ],
+        recipients=[recipient_out(r, o, tz) for r, o in rows],
+        trace=[
+            TraceOut(
+                organ_code=t.organ_code,
+                action=t.action,
+                from_status=t.from_status,
+                to_status=t.to_status,
+                at=t.at.astimezone(tz),
+                note=t.note,
+            )
+            for t in repository.trace(session, document.id)
+        ],
+    )
+
+
+def inbox(
+    session: Session,
+    organ_code: str,
+    where: repository.InboxFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+    scope: OrganScope,
+    tz: tzinfo,
+) -> InboxPage:
+    """Hộp thư đến: documents addressed to the organ, newest first, with its status."""
+    if session.get(Organ, organ_code) is None:
+        raise NotFound(f"no organ with mã định danh {organ_code}", code="organ_not_found")
+    scope.require(session, organ_code, acting_as="the organ whose inbox is read")
+    before = int(cursor) if cursor else None
+    rows = repository.inbox(session, organ_code, where, before=before, limit=limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        InboxItem(
+            id=d.id,
+            from_organ=d.from_organ,
+            from_organ_name=o.name,
+            code_number=d.code_number,
+            code_notation=d.code_notation,
+            document_type=d.document_type,
+            subject=d.subject,
+            electronic=d.electronic,
+            priority=d.priority,
+            due_date=d.due_date,
+            sent_at=d.sent_at.astimezone(tz),
+            status=r.status,
+            status_name=STATUS_NAMES[r.status],
+            reason=r.reason,
+            status_changed_at=r.changed_at.astimezone(tz),
+        )
+        for r, d, o in rows
+    ]
+    next_cursor = str(rows[-1][0].seq) if more and rows else None
+    return InboxPage(items=items, next_cursor=next_cursor)
+
+
+def export(
+    session: Session, document_id: str, *, scope: OrganScope, settings: Settings, tz: tzinfo
+) -> bytes:
+    """The document's signed edXML package: as received for an imported document, built and
+    signed with the sender's key for one sent here (deterministic: the same bytes each time)."""
+    document = find(session, document_id)
+    rows = visible(session, document, scope)
+    if document.package is not None:
+        return document.package
+    if not document.electronic:
+        raise Conflict(
+            f"document {document_id} was registered on paper; it has no edXML package",
+            code="not_electronic",
+        )
+    return build_signed_package(session, document, [o for _, o in rows], settings, tz)
+
+
+def build_signed_package(
+    session: Session, document: Document, recipients: list[Organ], settings: Settings, tz: tzinfo
+) -> bytes:
+    sender = session.get(Organ, document.from_organ)
+    assert sender is not None
+    answered = session.get(Document, document.response_for) if document.response_for else None
+    root = edxml.build(
+        document,
+        edxml.OrganRef(sender.code, sender.name),
+        [edxml.OrganRef(o.code, o.name) for o in recipients],
+        repository.attachments(session, document.id),
+        response_for=answered,
+        tz=tz,
+    )
+    key = keys.signing_key(session, sender, settings.key_passphrase.get_secret_value().encode())
+    return edxml.sign(root, key.private_key, key.certificate_pem)
