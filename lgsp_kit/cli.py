@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -108,6 +110,104 @@ def db_revision(
     url = spec.settings().resolved_database_url()
     dbmod.upgrade(spec.migrations_dir, url)
     command.revision(dbmod.alembic_config(spec.migrations_dir, url), message, autogenerate=True)
+
+
+def _credentials(client_id: str | None, client_secret: str | None) -> tuple[str, str]:
+    """Options first, else the demo consumer that `lgsp run` wrote to the data dir."""
+    if client_id and client_secret:
+        return client_id, client_secret
+    demo = _data_dir() / "demo-client.json"
+    if not demo.exists():
+        raise typer.BadParameter(f"give --client-id and --client-secret (no {demo})")
+    creds = json.loads(demo.read_text())
+    return creds["client_id"], creds["client_secret"]
+
+
+GatewayOpt = Annotated[str, typer.Option(help="the gateway's base URL")]
+ClientIdOpt = Annotated[str | None, typer.Option(help="consumer id (default: the demo one)")]
+SecretOpt = Annotated[str | None, typer.Option(help="consumer secret")]
+
+
+@cli.command()
+def simulate(
+    targets: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="targets YAML")],
+    scale: Annotated[float, typer.Option(min=0.0, max=1.0, help="fraction of the volumes")] = 1.0,
+    seed: Annotated[int, typer.Option(help="same seed, same year")] = 2023,
+    gateway: GatewayOpt = "http://127.0.0.1:8000",
+    client_id: ClientIdOpt = None,
+    client_secret: SecretOpt = None,
+    state: Annotated[Path | None, typer.Option(help="progress file (resume)")] = None,
+    interactive_every: Annotated[
+        int, typer.Option(help="one dossier in N goes through ordinary calls (0: none)")
+    ] = 500,
+    compare: Annotated[bool, typer.Option(help="wait for reporting and compare")] = True,
+) -> None:
+    """Replay a province's year through the gateway and compare the report with the truth."""
+    from scenarios.client import Gateway
+    from scenarios.run import Simulation
+    from scenarios.targets import load
+
+    wanted = load(targets).scaled(scale)
+    cid, secret = _credentials(client_id, client_secret)
+    gw = Gateway(gateway, cid, secret)
+    state_path = state or _data_dir() / f"simulate-{targets.stem}-{seed}-{scale:g}.json"
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sim = Simulation(gw, wanted, seed=seed, state_path=state_path,
+                         interactive_every=interactive_every)  # fmt: skip
+        typer.echo(f"{wanted.name}: {len(sim.plans)} procedures, seed {seed}, scale {scale:g}")
+        sim.run()
+        if not compare:
+            return
+        typer.echo("waiting for reporting to catch up…")
+        diffs = sim.compare()
+    finally:
+        gw.close()
+    if diffs:
+        typer.echo("the report differs from what was generated:\n  " + "\n  ".join(diffs))
+        raise typer.Exit(1)
+    typer.echo("the report equals what was generated, row by row")
+
+
+@cli.command()
+def report(
+    period: Annotated[str, typer.Option(help="2023, 2023-H1, 2023-Q4 or 2023-11")],
+    format: Annotated[str, typer.Option(help="table, csv or xlsx")] = "table",
+    targets: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    output: Annotated[Path | None, typer.Option(help="file for csv/xlsx (default stdout)")] = None,
+    gateway: GatewayOpt = "http://127.0.0.1:8000",
+    client_id: ClientIdOpt = None,
+    client_secret: SecretOpt = None,
+) -> None:
+    """Print Phụ lục II for a period, beside the targets when given (≠ marks a difference)."""
+    from scenarios.client import Gateway
+    from scenarios.report import matches, table
+    from scenarios.targets import load
+    from scenarios.truth import from_targets
+
+    if format not in ("table", "csv", "xlsx"):
+        raise typer.BadParameter("format is table, csv or xlsx")
+    gw = Gateway(gateway, *_credentials(client_id, client_secret))
+    try:
+        params = {"period": period, "format": "json" if format == "table" else format}
+        resp = gw.call("GET", "/reporting/v1/reports/phu-luc-ii", params=params)
+    finally:
+        gw.close()
+    if format != "table":
+        if output is not None:
+            output.write_bytes(resp.content)
+        else:
+            sys.stdout.buffer.write(resp.content)
+        return
+    rows = resp.json()["rows"]
+    expected = from_targets(load(targets)) if targets is not None else None
+    typer.echo(table(rows, expected))
+    if expected is not None:
+        by_stt = {str(r["stt"]): r for r in rows}
+        wrong = [s for s, e in expected.items() if s not in by_stt or not matches(by_stt[s], e)]
+        if wrong:
+            typer.echo(f"differs from the targets: {', '.join(wrong)}")
+            raise typer.Exit(1)
 
 
 def main() -> None:

@@ -108,3 +108,36 @@ class Tally:
         count("6.5.2", paying)
         ratio("TT.1", self.paid_online, self.fee_resolved)
         return out
+
+
+def from_targets(targets: Targets) -> dict[str, Expected]:
+    """The rows a targets file states, without generating anything (for `lgsp report`)."""
+    p, d = targets.procedures, targets.dossiers
+    organs = Counter(o.level for o in reference.organs().values())
+    out: dict[str, Expected] = {
+        stt: Expected(stt, value=value) for stt, value in targets.declared.items()
+    }
+
+    def ratio(stt: str, num: int, den: int) -> None:
+        out[stt] = Expected(stt, numerator=num, denominator=den)
+
+    for system, first in (("qlvb", "5.1"), ("motcua", "5.3")):
+        for i, level in enumerate(LEVELS, start=1):
+            ratio(f"{first}.{i}", getattr(targets.connections, system).get(level), organs[level])
+    docs = [targets.documents.get(level) for level in LEVELS]
+    ratio("5.2", sum(x.electronic for x in docs), sum(x.sent for x in docs))
+    for i, x in enumerate(docs, start=1):
+        ratio(f"5.2.{i}", x.electronic, x.sent)
+    pairs = {
+        "6.1": (p.full_online, p.full_online_eligible),
+        "6.2": (p.with_online_dossiers, p.with_dossiers),
+        "6.3": (d.full.online, d.full.total),
+        "6.4": (d.partial.online, d.partial.total),
+        "6.5": (p.fee_bearing_online_payment, p.fee_bearing),
+    }
+    for stt, (num, den) in pairs.items():
+        ratio(stt, num, den)
+        out[f"{stt}.1"] = Expected(f"{stt}.1", value=den)
+        out[f"{stt}.2"] = Expected(f"{stt}.2", value=num)
+    ratio("TT.1", d.paid_online, d.fee_bearing_resolved)
+    return out

@@ -1,0 +1,307 @@
+"""`lgsp simulate`: replay a year through the gateway, resumable, then compare the report.
+
+Stages, each resumable from the state file: the procedures catalogue, organ connections, the
+declared rows, the dossiers (batch sync of 1,000 whole records per call, with a sample sent as
+ordinary interactive calls), the documents; then wait for reporting and compare row by row.
+Every write carries an `Idempotency-Key` derived from the seed, so a stage replayed after an
+interruption creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as dtime
+from itertools import islice
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from contracts import reference
+from scenarios.client import Gateway
+from scenarios.plan import ProcedurePlan, build_plan, check_plan
+from scenarios.targets import LEVELS, Targets
+from scenarios.truth import Expected, Tally
+from scenarios.year import Year
+
+T = TypeVar("T")
+SYNC_BATCH = 1000
+
+
+class Progress:
+    """One line on stderr: done/total, rate and time left."""
+
+    def __init__(self, label: str, total: int, done: int = 0) -> None:
+        self.label, self.total, self.done = label, total, done
+        self.start = time.monotonic()
+        self.first = done
+        self._last = 0.0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last > 0.5 or self.done >= self.total:
+            self._last = now
+            rate = (self.done - self.first) / max(now - self.start, 1e-6)
+            left = (self.total - self.done) / rate if rate > 0 else 0
+            sys.stderr.write(
+                f"\r{self.label:<12} {self.done:>9,}/{self.total:<9,} "
+                f"{rate:>8,.0f}/s  ETA {int(left // 60)}m{int(left % 60):02d}s "
+            )
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        self.advance(0)
+        sys.stderr.write("\n")
+
+
+def batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
+@dataclass
+class State:
+    """What has been sent, saved after every step so that a rerun resumes."""
+
+    path: Path
+    fingerprint: str
+    done: dict[str, int]
+
+    @classmethod
+    def open(cls, path: Path, fingerprint: str) -> State:
+        if path.exists():
+            saved = json.loads(path.read_text())
+            if saved.get("fingerprint") == fingerprint:
+                return cls(path, fingerprint, saved["done"])
+        return cls(path, fingerprint, {})
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "done": self.done}))
+        tmp.replace(self.path)
+
+
+class Simulation:
+    def __init__(
+        self,
+        gateway: Gateway,
+        targets: Targets,
+        *,
+        seed: int,
+        state_path: Path,
+        interactive_every: int = 500,
+        workers: int = 8,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.gw = gateway
+        self.targets = targets
+        self.seed = seed
+        self.plans: list[ProcedurePlan] = build_plan(targets, seed)
+        check_plan(targets, self.plans)
+        self.year = Year(targets, self.plans, seed)
+        self.tz = ZoneInfo(targets.timezone)
+        raw = targets.model_dump_json() + f"|{seed}"
+        self.prefix = "sim-" + hashlib.sha256(raw.encode()).hexdigest()[:12]
+        self.state = State.open(state_path, self.prefix)
+        self.interactive_every = interactive_every
+        self.workers = workers
+        self.say = say
+        self.tally = Tally(targets, self.plans)
+
+    def start_of_year(self, day: int = 1) -> str:
+        return datetime.combine(
+            datetime(self.targets.year, 1, day).date(), dtime(7, 0), self.tz
+        ).isoformat()
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.catalogue()
+        self.connections()
+        self.declared()
+        self.dossiers()
+        self.documents()
+
+    def _stage(self, name: str, items: list[Any], send: Callable[[Any], None]) -> None:
+        done = self.state.done.get(name, 0)
+        progress = Progress(name, len(items), done)
+        for chunk in batched(items[done:], 50):
+            with ThreadPoolExecutor(self.workers) as pool:
+                list(pool.map(send, chunk))
+            self.state.done[name] = self.state.done.get(name, 0) + len(chunk)
+            self.state.save()
+            progress.advance(len(chunk))
+        progress.finish()
+
+    def catalogue(self) -> None:
+        at = self.start_of_year()
+
+        def put(plan: ProcedurePlan) -> None:
+            body = {k: v for k, v in plan.as_api().items() if k != "code"}
+            self.gw.call("PUT", f"/dossier/v1/procedures/{plan.code}", json={**body, "at": at})
+
+        self._stage("procedures", self.plans, put)
+
+    def connections(self) -> None:
+        organs: dict[str, list[str]] = {level: [] for level in LEVELS}
+        for organ in sorted(reference.organs().values(), key=lambda o: o.code):
+            if organ.level in organs:
+                organs[organ.level].append(organ.code)
+        wanted = [
+            (system, code)
+            for system in ("qlvb", "motcua")
+            for level in LEVELS
+            for code in organs[level][: getattr(self.targets.connections, system).get(level)]
+        ]
+        at = self.start_of_year(2)
+
+        def connect(item: tuple[str, str]) -> None:
+            system, code = item
+            body = {"system": system, "connected": True, "at": at}
+            self.gw.call(
+                "POST",
+                f"/documents/v1/organs/{code}/connections",
+                json=body,
+                key=f"{self.prefix}:connect:{system}:{code}",
+            )
+
+        self._stage("connections", wanted, connect)
+
+    def declared(self) -> None:
+        def declare(item: tuple[str, float | int]) -> None:
+            stt, value = item
+            self.gw.call(
+                "PUT",
+                f"/reporting/v1/indicators/{stt}/declared",
+                json={"value": value, "period": str(self.targets.year), "note": "simulator"},
+            )
+
+        self._stage("declared", sorted(self.targets.declared.items()), declare)
+
+    def _interactive(self, record: dict[str, Any]) -> None:
+        """One dossier as a desk would handle it: submit, then each change and payment."""
+        key = f"{self.prefix}:{record['code']}"
+        body = {k: record[k] for k in ("procedure_code", "organ_code", "channel", "applicant")}
+        body["fees"] = record["fees"]
+        body["submitted_at"] = record["submitted_at"]
+        code = self.gw.call("POST", "/dossier/v1/dossiers", json=body, key=f"{key}:submit").json()[
+            "code"
+        ]
+        steps: list[tuple[str, int, str, dict[str, Any]]] = []
+        for i, change in enumerate(record["history"]):
+            steps.append((change["at"], 0, f"s{i}", {"status": change["status"], **change}))
+        for i, pay in enumerate(record["payments"]):
+            steps.append((pay["at"], 1, f"p{i}", pay))
+        for _at, kind, tag, data in sorted(
+            steps, key=lambda s: (datetime.fromisoformat(s[0]), s[1])
+        ):
+            path = f"/dossier/v1/dossiers/{code}/" + ("status" if kind == 0 else "payments")
+            self.gw.call("POST", path, json=data, key=f"{key}:{tag}")
+
+    def dossiers(self) -> None:
+        total = sum(p.dossiers for p in self.plans)
+        done = self.state.done.get("dossiers", 0)
+        progress = Progress("dossiers", total + total * 3 // 1000, done)
+        records = self.year.dossiers()
+        for index, batch in enumerate(batched(records, SYNC_BATCH)):
+            for record in batch:
+                self.tally.dossier(record)
+            if (index + 1) * SYNC_BATCH <= done:
+                continue
+            interactive = [r for r in batch if hash_pick(r["code"], self.interactive_every)]
+            bulk = [r for r in batch if not hash_pick(r["code"], self.interactive_every)]
+            if bulk:
+                resp = self.gw.call(
+                    "POST",
+                    "/dossier/v1/dossiers:sync",
+                    json={"records": bulk},
+                    key=f"{self.prefix}:sync:{index}",
+                )
+                failed = [r for r in resp.json()["results"] if not r["ok"]]
+                if failed:
+                    raise RuntimeError(f"sync refused {len(failed)} records: {failed[:3]}")
+            with ThreadPoolExecutor(self.workers) as pool:
+                list(pool.map(self._interactive, interactive))
+            self.state.done["dossiers"] = done = (index + 1) * SYNC_BATCH
+            self.state.save()
+            progress.advance(len(batch))
+        progress.finish()
+
+    def documents(self) -> None:
+        docs = list(self.year.documents())
+        for doc in docs:
+            self.tally.document(doc)
+        attachment = {
+            "name": "van-ban.pdf",
+            "content_type": "application/pdf",
+            "content_base64": "JVBERi0xLjQKJcfsj6IK",
+        }
+
+        def send(doc: dict[str, Any]) -> None:
+            body = {k: v for k, v in doc.items() if k not in ("key", "level")}
+            body["promulgation"] = {"place": "Bắc Giang", "date": doc["sent_at"][:10]}
+            body["signer"] = {"full_name": "Nguyễn Văn Bình", "position": "Chánh Văn phòng"}
+            body["attachments"] = [attachment] if doc["electronic"] else []
+            self.gw.call(
+                "POST", "/documents/v1/documents", json=body, key=f"{self.prefix}:{doc['key']}"
+            )
+
+        self._stage("documents", docs, send)
+
+    # -- the report ---------------------------------------------------------------------------
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        resp = self.gw.call(
+            "GET", "/reporting/v1/reports/phu-luc-ii", params={"period": str(self.targets.year)}
+        )
+        return {row["stt"]: row for row in resp.json()["rows"]}
+
+    def compare(self, timeout: float = 600.0) -> list[str]:
+        """Wait until the report equals the truth (or stops changing), then list differences."""
+        expected = self.tally.rows()
+        deadline = time.monotonic() + timeout
+        last: dict[str, dict[str, Any]] = {}
+        still_since = time.monotonic()
+        while True:
+            rows = self.report()
+            diffs = differences(expected, rows)
+            if not diffs:
+                return []
+            if rows != last:
+                last, still_since = rows, time.monotonic()
+            if time.monotonic() - still_since > 60 or time.monotonic() > deadline:
+                return diffs
+            time.sleep(1.0)
+
+
+def hash_pick(code: str, every: int) -> bool:
+    """A stable sample: about one record in `every` goes through interactive calls."""
+    if every <= 0:
+        return False
+    return int(hashlib.sha256(code.encode()).hexdigest()[:8], 16) % every == 0
+
+
+def differences(expected: dict[str, Expected], rows: dict[str, dict[str, Any]]) -> list[str]:
+    out = []
+    for stt, want in expected.items():
+        row = rows.get(stt)
+        if row is None:
+            out.append(f"{stt}: missing from the report")
+            continue
+        if want.numerator is not None:
+            got = (row.get("numerator"), row.get("denominator"))
+            if got != (want.numerator, want.denominator):
+                out.append(
+                    f"{stt}: {got[0]}/{got[1]}, expected {want.numerator}/{want.denominator}"
+                )
+        elif want.value is not None and row.get("value") != want.value:
+            out.append(f"{stt}: {row.get('value')}, expected {want.value}")
+    return out
