@@ -1,0 +1,211 @@
+"""deploy/k8s renders with `kubectl kustomize`, and every manifest validates against the
+Kubernetes schemas (kubernetes-validate, from PyPI).
+
+Without kubectl the base's resources are still read and validated file by file (patches,
+namespace and images of the overlay need kustomize and are skipped then, saying so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.promql import ROOT
+
+K8S_DIR = ROOT / "deploy" / "k8s"
+BASE = K8S_DIR / "base"
+OVERLAY = K8S_DIR / "overlays" / "province"
+KUBECTL = os.environ.get("LGSP_KUBECTL") or shutil.which("kubectl")
+KUBERNETES_VERSION = "1.30"
+APPS = {"gateway": 8000, "dossier": 8001, "documents": 8002, "reporting": 8003}
+
+Manifest = dict[str, Any]
+
+
+def kustomize(target: Path) -> list[Manifest]:
+    if KUBECTL is None:
+        pytest.skip(
+            "kubectl not installed (Debian package `kubernetes-client`, or set LGSP_KUBECTL)"
+        )
+    result = subprocess.run(
+        [KUBECTL, "kustomize", str(target)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def resolve(directory: Path) -> list[Manifest]:
+    """The documents a kustomization lists (`resources`, `bases`), without applying patches."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    docs: list[Manifest] = []
+    for entry in kustomization.get("bases", []) + kustomization.get("resources", []):
+        path = (directory / entry).resolve()
+        if path.is_dir():
+            docs.extend(resolve(path))
+        else:
+            docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+def validate(manifest: Manifest) -> None:
+    kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def find(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    (doc,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return doc
+
+
+@pytest.fixture(scope="module")
+def base() -> list[Manifest]:
+    """The base as kustomize renders it, or as its files say when kubectl is absent."""
+    if KUBECTL is None:
+        return resolve(BASE)
+    return kustomize(BASE)
+
+
+# --- schema validation ----------------------------------------------------------------------
+
+
+def test_every_base_file_validates_against_the_schemas() -> None:
+    docs = resolve(BASE)
+    assert len(docs) >= 20
+    for doc in docs:
+        validate(doc)
+
+
+@pytest.mark.parametrize("target", [BASE, OVERLAY], ids=["base", "overlay-province"])
+def test_kustomize_renders_and_every_manifest_validates(target: Path) -> None:
+    docs = kustomize(target)
+    kinds = {d["kind"] for d in docs}
+    assert {"Deployment", "Service", "StatefulSet", "ConfigMap", "Secret"} <= kinds
+    for doc in docs:
+        validate(doc)
+
+
+def test_the_validator_refuses_a_broken_manifest(base: list[Manifest]) -> None:
+    """The check can fail: a misspelt field and a wrongly typed port are both refused."""
+    deployment = yaml.safe_load(yaml.safe_dump(find(base, "Deployment", "dossier")))
+    deployment["spec"]["replica"] = deployment["spec"].pop("replicas")
+    with pytest.raises(kubernetes_validate.ValidationError, match="replica"):
+        validate(deployment)
+    deployment = yaml.safe_load(yaml.safe_dump(find(base, "Deployment", "dossier")))
+    deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "8001"
+    with pytest.raises(kubernetes_validate.ValidationError, match="integer"):
+        validate(deployment)
+
+
+# --- what the deployment promises -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_is_probed_sized_and_served(base: list[Manifest], app: str) -> None:
+    deployment = find(base, "Deployment", app)
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["replicas"] >= 2
+    (container,) = pod["spec"]["containers"]
+    assert container["command"] == ["lgsp", "run", app]
+    assert container["ports"] == [{"name": "http", "containerPort": APPS[app]}]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    for box in (container, *pod["spec"]["initContainers"]):
+        assert {"cpu", "memory"} <= box["resources"]["requests"].keys()
+        assert "memory" in box["resources"]["limits"]
+    (migrate,) = pod["spec"]["initContainers"]
+    assert migrate["command"] == ["lgsp", "db", "upgrade", app]
+    assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(APPS[app])
+
+    service = find(base, "Service", app)
+    assert service["spec"]["ports"][0]["port"] == APPS[app]
+    labels = pod["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_reads_its_database_url_and_the_shared_config(
+    base: list[Manifest], app: str
+) -> None:
+    config = find(base, "ConfigMap", "lgsp-config")["data"]
+    secret = find(base, "Secret", "lgsp-databases")["stringData"]
+    pod = find(base, "Deployment", app)["spec"]["template"]["spec"]
+    for box in (*pod["containers"], *pod["initContainers"]):
+        assert box["envFrom"] == [{"configMapRef": {"name": "lgsp-config"}}]
+        (env,) = box["env"]
+        ref = env["valueFrom"]["secretKeyRef"]
+        assert env["name"] == ref["key"] == f"{app.upper()}_DATABASE_URL"
+        assert ref["name"] == "lgsp-databases"
+    assert secret[f"{app.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{app}")
+    assert config[f"{app.upper()}_MIGRATE_ON_START"] == "false"
+    assert config[f"{app.upper()}_HOST"] == "0.0.0.0"
+
+
+def test_the_shared_config_points_at_the_cluster_services(base: list[Manifest]) -> None:
+    config = find(base, "ConfigMap", "lgsp-config")["data"]
+    assert config["NATS_URL"] == "nats://nats:4222"
+    assert config["LGSP_JWKS_URL"] == "http://gateway:8000/.well-known/jwks.json"
+    assert yaml.safe_load(config["GATEWAY_UPSTREAMS"]) == {
+        app: f"http://{app}:{port}" for app, port in APPS.items() if app != "gateway"
+    }
+    assert config["LGSP_ENVIRONMENT"] != "dev"
+    assert find(base, "Service", "postgres")["spec"]["type"] == "ExternalName"
+
+
+def test_nats_is_a_three_server_jetstream_cluster_with_streams_in_three_copies(
+    base: list[Manifest],
+) -> None:
+    statefulset = find(base, "StatefulSet", "nats")
+    replicas = statefulset["spec"]["replicas"]
+    assert replicas == 3
+    assert find(base, "ConfigMap", "lgsp-config")["data"]["LGSP_STREAM_REPLICAS"] == "3"
+    conf = find(base, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert "jetstream" in conf
+    headless = statefulset["spec"]["serviceName"]
+    assert find(base, "Service", headless)["spec"]["clusterIP"] == "None"
+    routes = re.findall(r"nats://(nats-\d+)\.([\w-]+):6222", conf)
+    assert routes == [(f"nats-{i}", headless) for i in range(replicas)]
+    claim = statefulset["spec"]["volumeClaimTemplates"][0]
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    assert {"name": claim["metadata"]["name"], "mountPath": "/data"} in container["volumeMounts"]
+    assert find(base, "PodDisruptionBudget", "nats")["spec"]["maxUnavailable"] == 1
+
+
+def test_pods_meet_the_restricted_pod_security_profile(base: list[Manifest]) -> None:
+    for doc in base:
+        if doc["kind"] not in {"Deployment", "StatefulSet"}:
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, doc["metadata"]["name"]
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for box in (*pod["containers"], *pod.get("initContainers", [])):
+            context = box["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, box["name"]
+            assert context["capabilities"]["drop"] == ["ALL"]
+
+
+def test_the_province_overlay_scales_out_in_its_namespace() -> None:
+    docs = kustomize(OVERLAY)
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {"lgsp"}
+    replicas = {
+        d["metadata"]["name"]: d["spec"]["replicas"]
+        for d in docs
+        if "replicas" in d.get("spec", {})
+    }
+    assert replicas == {"gateway": 3, "dossier": 3, "documents": 2, "reporting": 2, "nats": 3}
+    images = {
+        c["image"]
+        for d in docs
+        if d["kind"] == "Deployment"
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {"registry.example.invalid/lgsp/lgsp-sim:0.1.0"}
+    assert find(docs, "Service", "postgres")["spec"]["externalName"] == "pg.lgsp.example.invalid"
