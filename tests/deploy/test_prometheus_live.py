@@ -178,9 +178,9 @@ def test_recorded_6_3_ratio_equals_the_reporting_api(platform: Platform, prometh
                 query(prometheus, f"lgsp:indicator_6_3:{part}")
                 for part in ("numerator", "denominator", "ratio")
             ]
-            if values[1] != full:
-                return None
             numerator, denominator, ratio = values
+            if denominator != full:
+                return None
             assert numerator is not None and ratio is not None
             return numerator, denominator, ratio
 
