@@ -31,8 +31,9 @@ _seq = itertools.count(1)
 
 
 def at(text: str) -> datetime:
-    """A local time in Asia/Ho_Chi_Minh: `2023-05-01T08:00`."""
-    return datetime.fromisoformat(text).replace(tzinfo=VN)
+    """`2023-05-01T08:00` is local time in Asia/Ho_Chi_Minh; an explicit offset is kept."""
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=VN)
 
 
 def procedure(
