@@ -147,8 +147,8 @@ def recount(events: list[Envelope], period: Period) -> dict[str, tuple[int, int]
     ]
     receptions = [d for d in changes if d.to_status == 2]
     for mode, stt in (("full", "6.3"), ("partial", "6.4")):
-        mine = [d for d in receptions if d.service_mode == mode]
-        out[stt] = (sum(d.channel == 2 for d in mine), len(mine))
+        of_mode = [d for d in receptions if d.service_mode == mode]
+        out[stt] = (sum(d.channel == 2 for d in of_mode), len(of_mode))
     online_services = [d for d in receptions if d.service_mode != "none"]
     out["6.2"] = (
         len({d.procedure_code for d in online_services if d.channel == 2}),
