@@ -139,6 +139,7 @@ def record(
         verification_reason=reason[:500] if reason else None,
     )
     session.add(document)
+    session.flush()  # no ORM relationships: the parent row goes first, explicitly
     session.add_all(
         Attachment(
             document_id=document.id,

@@ -186,6 +186,7 @@ def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Set
         document.signed_digest = canonical.digest(form)
         document.key_fingerprint = key.fingerprint
     session.add(document)
+    session.flush()  # no ORM relationships: the parent row goes first, explicitly
     session.add_all(files)
     session.add(
         TraceEntry(document_id=document.id, organ_code=sender.code, action="sent", at=sent_at)
