@@ -7,6 +7,7 @@ namespace and images of the overlay need kustomize and are skipped then, saying 
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -140,13 +141,57 @@ def test_each_app_reads_its_database_url_and_the_shared_config(
     pod = find(base, "Deployment", app)["spec"]["template"]["spec"]
     for box in (*pod["containers"], *pod["initContainers"]):
         assert box["envFrom"] == [{"configMapRef": {"name": "lgsp-config"}}]
-        (env,) = box["env"]
+        env = box["env"][0]
         ref = env["valueFrom"]["secretKeyRef"]
         assert env["name"] == ref["key"] == f"{app.upper()}_DATABASE_URL"
         assert ref["name"] == "lgsp-databases"
     assert secret[f"{app.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{app}")
     assert config[f"{app.upper()}_MIGRATE_ON_START"] == "false"
     assert config[f"{app.upper()}_HOST"] == "0.0.0.0"
+
+
+def pod_environment(docs: list[Manifest], app: str) -> dict[str, str]:
+    """The variables the app container gets: its ConfigMaps, then its secret references."""
+    (container,) = find(docs, "Deployment", app)["spec"]["template"]["spec"]["containers"]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(find(docs, "ConfigMap", source["configMapRef"]["name"])["data"])
+    for var in container.get("env", []):
+        ref = var["valueFrom"]["secretKeyRef"]
+        env[var["name"]] = find(docs, "Secret", ref["name"])["stringData"][ref["key"]]
+    return env
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_accepts_the_settings_its_pod_gets(
+    base: list[Manifest], app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's own Settings class reads the pod's variables (outside dev, which refuses
+    default secrets) and lands on the cluster's database, NATS and stream replicas."""
+    for name in list(os.environ):
+        if name.startswith(("LGSP_", "NATS_", f"{app.upper()}_")):
+            monkeypatch.delenv(name)
+    for name, value in pod_environment(base, app).items():
+        monkeypatch.setenv(name, value)
+    module = "gateway.settings" if app == "gateway" else f"services.{app}.settings"
+    settings = importlib.import_module(module).Settings()
+    assert settings.environment == "production"
+    assert settings.resolved_database_url().endswith(f"@postgres:5432/{app}")
+    assert settings.nats_url == "nats://nats:4222"
+    assert settings.stream_replicas == 3
+    assert settings.migrate_on_start is False
+    assert (settings.host, settings.port) == ("0.0.0.0", APPS[app])
+
+
+def test_documents_refuses_to_start_without_its_key_passphrase(
+    base: list[Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the pod carries DOCUMENTS_KEY_PASSPHRASE: without it the settings are refused."""
+    for name, value in pod_environment(base, "documents").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DOCUMENTS_KEY_PASSPHRASE")
+    with pytest.raises(ValueError, match="DOCUMENTS_KEY_PASSPHRASE"):
+        importlib.import_module("services.documents.settings").Settings()
 
 
 def test_the_shared_config_points_at_the_cluster_services(base: list[Manifest]) -> None:
