@@ -49,7 +49,13 @@ def pooled_keys(
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, nats_url: str, mint: TokenMint) -> Settings:
     s: Settings = service_settings(
-        Settings, tmp_path, database_url, nats_url, mint, max_attachment_bytes=4096
+        Settings,
+        tmp_path,
+        database_url,
+        nats_url,
+        mint,
+        max_attachment_bytes=4096,
+        max_package_bytes=65536,
     )
     return s
 
