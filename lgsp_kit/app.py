@@ -28,7 +28,7 @@ from lgsp_kit.errors import install_error_handlers
 from lgsp_kit.health import ReadinessCheck
 from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
-from lgsp_kit.relay import OutboxRelay
+from lgsp_kit.relay import BacklogCollector, OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
 from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
@@ -113,6 +113,7 @@ def create_service_app(
             if outbox is not None:
                 runtime.relay = OutboxRelay(runtime.db, outbox, runtime.bus)
                 runtime.relay.start()
+                registry.register(BacklogCollector(runtime.relay, settings.app_name))
             if consumer_factory is not None:
                 runtime.consumer = consumer_factory(runtime)
                 runtime.consumer.start()

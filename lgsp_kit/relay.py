@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Table, delete, func, select
 
 from lgsp_kit.bus import Bus
@@ -138,3 +141,20 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+class BacklogCollector(Collector):
+    """`lgsp_outbox_backlog{app}`: events written but not yet acknowledged by JetStream."""
+
+    def __init__(self, relay: OutboxRelay, app_name: str) -> None:
+        self.relay = relay
+        self.app_name = app_name
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "lgsp_outbox_backlog",
+            "Events in the outbox waiting to be published to JetStream",
+            labels=["app"],
+        )
+        gauge.add_metric([self.app_name], self.relay.backlog())
+        yield gauge

@@ -66,3 +66,17 @@ async def test_http_metrics_are_labelled_by_route_template(
         text = (await client.get("/metrics")).text
         assert 'route="/v1/organs"' in text
         assert "000.00.00.H06" not in text
+
+
+async def test_outbox_backlog_is_exposed(
+    tmp_path: Path, database_url: str, mint: TokenMint
+) -> None:
+    nowhere = f"nats://127.0.0.1:{free_port()}"  # nothing can be published: the backlog shows
+    settings = service_settings(Settings, tmp_path, database_url, nowhere, mint)
+    app = create_app(settings)
+    async with serve(app) as client:
+        text = (await client.get("/metrics")).text
+    line = next(x for x in text.splitlines() if x.startswith("lgsp_outbox_backlog{"))
+    assert 'app="documents"' in line
+    # The directory seeding staged one event per organ, and none could leave.
+    assert float(line.split()[-1]) == 240
