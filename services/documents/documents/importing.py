@@ -16,7 +16,7 @@ from datetime import tzinfo
 from sqlmodel import Session, col, select
 
 from lgsp_kit.errors import Conflict, Unprocessable
-from services.documents.documents import edxml, repository, service
+from services.documents.documents import edxml, repository, service, views
 from services.documents.documents.schemas import DocumentOut
 from services.documents.models import Attachment, Document, OrganKey, TraceEntry
 from services.documents.scope import OrganScope
@@ -73,7 +73,7 @@ def import_package(
     )
     service.deliver(session, document, package.to_organs, reason=reason, at=received_at)
     rows = repository.recipients(session, document.id)
-    return ImportResult(service.document_out(session, document, rows, tz), True)
+    return ImportResult(views.document_out(session, document, rows, tz), True)
 
 
 def already_registered(
@@ -93,7 +93,7 @@ def already_registered(
             f"document {existing.id} is already registered with different content",
             code="document_exists",
         )
-    return service.document_out(session, existing, rows, tz)
+    return views.document_out(session, existing, rows, tz)
 
 
 def record(

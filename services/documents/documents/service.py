@@ -22,7 +22,6 @@ from lgsp_kit.outbox import add_events
 from services.documents.documents import edxml, repository
 from services.documents.documents.exchange import (
     ARRIVED,
-    DOCUMENT_TYPES,
     REFUSED,
     STATUS_NAMES,
     allowed_next,
@@ -30,25 +29,19 @@ from services.documents.documents.exchange import (
 )
 from services.documents.documents.schemas import (
     AttachmentIn,
-    AttachmentOut,
     DocumentIn,
     DocumentOut,
     InboxItem,
     InboxPage,
-    Promulgation,
     RecipientOut,
-    SignatureOut,
-    Signer,
     StatusChange,
-    TraceOut,
 )
+from services.documents.documents.views import document_out, recipient_out
 from services.documents.models import Attachment, Document, Organ, Recipient, TraceEntry, outbox
 from services.documents.organs.service import SOURCE
 from services.documents.scope import OrganScope
 from services.documents.settings import Settings
 from services.documents.signing import canonical, keys
-
-XMLDSIG_ALGORITHM = "XML-DSig RSA-SHA256 (edXML package)"
 
 
 class TooLarge(ProblemError):
@@ -370,86 +363,6 @@ def change_status(
     organ = session.get(Organ, organ_code)
     assert organ is not None
     return recipient_out(row, organ, tz)
-
-
-def recipient_out(row: Recipient, organ: Organ, tz: tzinfo) -> RecipientOut:
-    return RecipientOut(
-        organ_code=row.organ_code,
-        organ_name=organ.name,
-        status=row.status,
-        status_name=STATUS_NAMES[row.status],
-        reason=row.reason,
-        changed_at=row.changed_at.astimezone(tz),
-        allowed_next=list(allowed_next(row.status)),
-    )
-
-
-def signature_out(document: Document) -> SignatureOut | None:
-    if document.signature is None or document.signed_digest is None:
-        return None
-    return SignatureOut(
-        algorithm=canonical.ALGORITHM if document.origin == "sent" else XMLDSIG_ALGORITHM,
-        value=document.signature,
-        signed_digest=document.signed_digest,
-        certificate_fingerprint=document.key_fingerprint or "",
-    )
-
-
-def document_out(
-    session: Session, document: Document, rows: list[tuple[Recipient, Organ]], tz: tzinfo
-) -> DocumentOut:
-    return DocumentOut(
-        id=document.id,
-        edxml_document_id=document.edxml_id,
-        origin=document.origin,
-        from_organ=document.from_organ,
-        sender_level=document.sender_level,
-        to_organs=[r.organ_code for r, _ in rows],
-        code_number=document.code_number,
-        code_notation=document.code_notation,
-        document_type=document.document_type,
-        document_type_name=DOCUMENT_TYPES[document.document_type][1],
-        subject=document.subject,
-        content=document.content,
-        promulgation=Promulgation(
-            place=document.promulgation_place, date=document.promulgation_date
-        ),
-        signer=Signer(
-            full_name=document.signer_full_name,
-            position=document.signer_position,
-            competence=document.signer_competence,
-        ),
-        due_date=document.due_date,
-        steering_type=document.steering_type,
-        priority=document.priority,
-        response_for=document.response_for,
-        electronic=document.electronic,
-        sent_at=document.sent_at.astimezone(tz),
-        verified=document.verified,
-        signature=signature_out(document),
-        attachments=[
-            AttachmentOut(
-                content_id=a.content_id,
-                name=a.name,
-                content_type=a.content_type,
-                size=a.size,
-                sha256=a.sha256,
-            )
-            for a in repository.attachments(session, document.id)
-        ],
-        recipients=[recipient_out(r, o, tz) for r, o in rows],
-        trace=[
-            TraceOut(
-                organ_code=t.organ_code,
-                action=t.action,
-                from_status=t.from_status,
-                to_status=t.to_status,
-                at=t.at.astimezone(tz),
-                note=t.note,
-            )
-            for t in repository.trace(session, document.id)
-        ],
-    )
 
 
 def inbox(
