@@ -8,6 +8,7 @@ itself, told as problem+json.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -162,6 +163,8 @@ class Proxy:
         self.reload_keys = reload_keys
         self.upstreams = {k: v.rstrip("/") for k, v in settings.upstreams.items()}
         self._consumers: dict[str, ConsumerView] = {}
+        self._loading: dict[str, asyncio.Future[ConsumerView | None]] = {}
+        self._consumer_ttl = settings.consumer_cache_seconds
         self._keys_reloaded_at = 0.0
         self.session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
@@ -188,21 +191,32 @@ class Proxy:
         return context in self.upstreams
 
     async def consumer(self, client_id: str) -> ConsumerView | None:
-        """The consumer's subscriptions, cached for a few seconds (a disable bites quickly)."""
+        """The consumer's subscriptions, cached for a few seconds (a disable bites quickly).
+        One read per consumer at a time: concurrent calls share it (no stampede at expiry)."""
         view = self._consumers.get(client_id)
-        if (
-            view is None
-            or time.monotonic() - view.fetched_at > self.settings.consumer_cache_seconds
-        ):
+        if view is not None and time.monotonic() - view.fetched_at <= self._consumer_ttl:
+            return view
+        pending = self._loading.get(client_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(client_id))
+            self._loading[client_id] = pending
+        return await asyncio.shield(pending)
+
+    async def _load(self, client_id: str) -> ConsumerView | None:
+        try:
             view = await self.load_consumer(client_id)
             if view is None:
                 self._consumers.pop(client_id, None)
-                return None
-            self._consumers[client_id] = view
-        return view
+            else:
+                self._consumers[client_id] = view
+            return view
+        finally:
+            self._loading.pop(client_id, None)
 
     def forget(self, client_id: str) -> None:
         self._consumers.pop(client_id, None)
+        # A read begun before the change may bring back the old state: do not wait for it.
+        self._loading.pop(client_id, None)
 
     async def verify(self, token: str) -> Claims:
         """Verify with the key ring; a key id it does not know may be a key another gateway
