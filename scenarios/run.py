@@ -161,6 +161,9 @@ class Simulation:
             for level in LEVELS
             for code in organs[level][: getattr(self.targets.connections, system).get(level)]
         ]
+        # The provincial People's Committee is the hub of document exchange; rows 5.1 and 5.3
+        # do not count it (it is none of their three levels).
+        wanted += [("qlvb", self.year.hub), ("motcua", self.year.hub)]
         at = self.start_of_year(2)
 
         def connect(item: tuple[str, str]) -> None:

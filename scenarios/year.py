@@ -133,6 +133,14 @@ class Year:
         self.tz = ZoneInfo(targets.timezone)
         self.calendar = Calendar(targets.year, self.tz)
         self.organs = _organs_by_level()
+        # The organs the simulator connects: the first ones by code, as many as the targets say.
+        self.connected = {
+            level: sorted(self.organs[level])[: targets.connections.qlvb.get(level)]
+            for level in LEVELS
+        }
+        self.connected_all = {code for codes in self.connected.values() for code in codes}
+        # The provincial People's Committee: the hub every level reports to, always connected.
+        self.hub = next(o.code for o in reference.organs().values() if o.level == "province")
         self.fates = fee_fates(targets, plans)
         self._seq: dict[tuple[str, str], int] = {}
 
@@ -272,13 +280,18 @@ class Year:
         number: int,
         parents: dict[str, str | None],
     ) -> dict[str, Any]:
-        sender = rng.choice(self.organs[level])
-        peers = [o for o in self.organs[level] if o != sender]
-        to = [parents[sender] or sender]
+        # Electronic documents travel only between organs connected to document exchange.
+        pool = self.connected[level] if electronic else self.organs[level]
+        sender = rng.choice(pool)
+        peers = [o for o in pool if o != sender]
+        parent = parents[sender] or self.hub
+        if electronic and parent != self.hub and parent not in self.connected_all:
+            parent = self.hub
+        to = [parent]
         to += rng.sample(peers, k=min(len(peers), rng.choice([0, 0, 1, 2])))
         kind, notation = rng.choice(
-            [("Công văn", "UBND-VP"), ("Quyết định", "QĐ-UBND"), ("Kế hoạch", "KH-UBND"),
-             ("Thông báo", "TB-UBND"), ("Báo cáo", "BC-UBND")]
+            [("CV", "UBND-VP"), ("QD", "QĐ-UBND"), ("KH", "KH-UBND"), ("TB", "TB-UBND"),
+             ("BC", "BC-UBND")]
         )  # fmt: skip
         at = self.calendar.office_time(day, rng)
         return {
