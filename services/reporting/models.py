@@ -1,6 +1,6 @@
 """Projections of the reporting service: counts and versioned state, never raw events.
 
-Daily count tables are keyed by the business day (Asia/Ho_Chi_Minh) and carry `organ_code`:
+Count tables are keyed by the business day (or month) (Asia/Ho_Chi_Minh) and carry `organ_code`:
 every increment is written twice, once on the row of its organ and once on the roll-up row of
 its organ level (`organ_code == ""`), so a report without an organ filter reads a few thousand
 roll-up rows per year however many organs there are.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -32,6 +32,7 @@ class DossierReceptionDay(Base, table=True):
     """Dossiers received (NgayTiepNhan) per day × organ × organ level × service mode × channel."""
 
     __tablename__ = "dossier_reception_day"
+    __table_args__ = (Index("ix_dossier_reception_day_organ_day", "organ_code", "day"),)
 
     day: str = Field(primary_key=True, max_length=10, description="YYYY-MM-DD")
     organ_level: str = Field(primary_key=True, max_length=16)
@@ -41,12 +42,17 @@ class DossierReceptionDay(Base, table=True):
     received: int = 0
 
 
-class ProcedureReceptionDay(Base, table=True):
-    """Dossiers received per day × procedure × organ (row 6.2: procedures with any / online)."""
+class ProcedureReceptionMonth(Base, table=True):
+    """Dossiers received per month × procedure × organ (row 6.2: procedures with any / online).
 
-    __tablename__ = "procedure_reception_day"
+    By month, not by day: every reporting period is whole months, and a year of a thousand
+    procedures stays at a few tens of thousands of roll-up rows.
+    """
 
-    day: str = Field(primary_key=True, max_length=10)
+    __tablename__ = "procedure_reception_month"
+    __table_args__ = (Index("ix_procedure_reception_month_organ_month", "organ_code", "month"),)
+
+    month: str = Field(primary_key=True, max_length=7, description="YYYY-MM")
     organ_level: str = Field(primary_key=True, max_length=16)
     organ_code: str = Field(primary_key=True, max_length=32)
     procedure_code: str = Field(primary_key=True, max_length=64, description="MaTTHC")
@@ -58,6 +64,7 @@ class ResolutionDay(Base, table=True):
     """Dossiers of fee-bearing procedures resolved (status 9) per day, and how many paid online."""
 
     __tablename__ = "resolution_day"
+    __table_args__ = (Index("ix_resolution_day_organ_day", "organ_code", "day"),)
 
     day: str = Field(primary_key=True, max_length=10)
     organ_level: str = Field(primary_key=True, max_length=16)
@@ -70,6 +77,7 @@ class PaymentDay(Base, table=True):
     """Fee payments (lệ phí) per day × organ × method."""
 
     __tablename__ = "payment_day"
+    __table_args__ = (Index("ix_payment_day_organ_day", "organ_code", "day"),)
 
     day: str = Field(primary_key=True, max_length=10)
     organ_level: str = Field(primary_key=True, max_length=16)
@@ -83,6 +91,7 @@ class DocumentSentDay(Base, table=True):
     """Documents sent per day × sender organ × sender level × electronic (row 5.2)."""
 
     __tablename__ = "document_sent_day"
+    __table_args__ = (Index("ix_document_sent_day_organ_day", "organ_code", "day"),)
 
     day: str = Field(primary_key=True, max_length=10)
     sender_level: str = Field(primary_key=True, max_length=16)

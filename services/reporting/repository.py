@@ -17,7 +17,7 @@ from services.reporting.models import (
     Organ,
     OrganConnection,
     PaymentDay,
-    ProcedureReceptionDay,
+    ProcedureReceptionMonth,
     ProcedureVersion,
     ResolutionDay,
 )
@@ -30,7 +30,7 @@ def _t(model: type) -> Table:
 
 
 RECEPTION = _t(DossierReceptionDay)
-PROCEDURE_DAY = _t(ProcedureReceptionDay)
+PROCEDURE_MONTH = _t(ProcedureReceptionMonth)
 RESOLUTION = _t(ResolutionDay)
 PAYMENT = _t(PaymentDay)
 DOCUMENT = _t(DocumentSentDay)
@@ -50,7 +50,9 @@ class Scope:
 
 def _where(table: Table, period: Period | None, scope: Scope, level_column: str) -> Any:
     conds: list[ColumnElement[bool]] = []
-    if period is not None:
+    if period is not None and "month" in table.c:
+        conds += [table.c.month >= period.first[:7], table.c.month <= period.last[:7]]
+    elif period is not None:
         conds += [table.c.day >= period.first, table.c.day <= period.last]
     if scope.organs is None:
         conds.append(table.c.organ_code == ALL_ORGANS)
@@ -91,7 +93,7 @@ def monthly_receptions(
 
 def procedures_with_dossiers(conn: Connection, period: Period, scope: Scope) -> tuple[int, int]:
     """(procedures with any dossier received, procedures with an online one) in the period."""
-    t = PROCEDURE_DAY
+    t = PROCEDURE_MONTH
     per = (
         select(
             t.c.procedure_code,

@@ -34,7 +34,7 @@ from services.reporting.models import (
     Organ,
     OrganConnection,
     PaymentDay,
-    ProcedureReceptionDay,
+    ProcedureReceptionMonth,
     ProcedureVersion,
     ResolutionDay,
 )
@@ -101,7 +101,8 @@ class BatchCounts:
             for k in _both(key, 2):
                 self.receptions[k]["received"] += 1
             if d.service_mode != "none":  # row 6.2 counts online services (DVCTT) only
-                for k in _both((day, d.organ_level, d.organ_code, d.procedure_code), 2):
+                pkey = (day[:7], d.organ_level, d.organ_code, d.procedure_code)
+                for k in _both(pkey, 2):
                     self.procedures[k]["received"] += 1
                     self.procedures[k]["online"] += online
         elif d.to_status == RESOLVED and d.fee_bearing:
@@ -131,8 +132,8 @@ class BatchCounts:
         )
         _add(
             session,
-            ProcedureReceptionDay,
-            ("day", "organ_level", "organ_code", "procedure_code"),
+            ProcedureReceptionMonth,
+            ("month", "organ_level", "organ_code", "procedure_code"),
             self.procedures,
         )
         _add(session, ResolutionDay, ("day", "organ_level", "organ_code"), self.resolutions)
