@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 from lgsp_kit.app import Runtime, create_service_app
 from services.dossier.dossiers.router import router as dossiers_router
+from services.dossier.dossiers.router import sync_router
+from services.dossier.dossiers.schemas import DossierRecord
 from services.dossier.models import outbox
+from services.dossier.procedures.router import router as procedures_router
 from services.dossier.procedures.service import seed_demo_catalogue
 from services.dossier.settings import Settings, get_settings
 
@@ -28,14 +32,33 @@ async def _seed(runtime: Runtime) -> None:
         await asyncio.to_thread(work)
 
 
+def _with_record_schema(app: FastAPI) -> None:
+    """The sync body takes raw records (each validated on its own); publish their shape."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            record = DossierRecord.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(record.pop("$defs", {}))
+            components["DossierRecord"] = record
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="Dossier service (Hệ thống giải quyết TTHC)",
         description="Procedures, dossiers (hồ sơ TTHC), their status and payments.",
-        routers=[dossiers_router],
+        routers=[procedures_router, sync_router, dossiers_router],
         migrations_dir=MIGRATIONS,
         outbox=outbox,
         on_startup=_seed,
     )
+    _with_record_schema(app)
+    return app

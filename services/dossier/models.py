@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -35,7 +45,7 @@ class Procedure(Base, table=True):
 
 
 class Dossier(Base, table=True):
-    """A hồ sơ TTHC."""
+    """A hồ sơ TTHC, with the facts fixed at submission and the dates of its lifecycle."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, description="MaHoSo")
@@ -44,12 +54,74 @@ class Dossier(Base, table=True):
     organ_level: str = Field(max_length=16)
     service_mode: str = Field(max_length=8)
     fee_bearing: bool
-    channel: int = Field(description="KenhThucHien")
+    processing_days: int = Field(
+        sa_column=Column(Integer, nullable=False, server_default="0"),
+        description="working days of the procedure at submission",
+    )
+    channel: int = Field(index=True, description="KenhThucHien")
     applicant_type: int = Field(description="LoaiDoiTuong")
     applicant_name: str = Field(max_length=200)
     applicant_identifier: str = Field(max_length=64)
-    status: int = Field(description="TrangThaiHoSo")
+    fees: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default="[]"),
+        description="DanhSachLePhi",
+    )
+    status: int = Field(index=True, description="TrangThaiHoSo")
     submitted_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    received_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, index=True), description="NgayTiepNhan"
+    )
+    due_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime), description="NgayHenTra"
+    )
+    paused_since: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime), description="waiting for a supplement since"
+    )
+    resolved_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime), description="NgayKetThucXuLy"
+    )
+    returned_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime), description="NgayTra"
+    )
+    on_time: bool | None = Field(default=None, description="known at the end of handling")
+    paid_online: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
+        description="an online payment was recorded",
+    )
+
+
+class DossierHistory(Base, table=True):
+    """One progress record (tiến độ hồ sơ): who moved the dossier to which status, when."""
+
+    __tablename__ = "dossier_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("dossier.id"), nullable=False, index=True)
+    )
+    from_status: int | None = None
+    to_status: int
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    actor: str = Field(max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DossierPayment(Base, table=True):
+    """A fee payment (thanh toán lệ phí) of a dossier."""
+
+    __tablename__ = "dossier_payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("dossier.id"), nullable=False, index=True)
+    )
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False), description="VND")
+    method: str = Field(max_length=8)
+    online_gateway: int | None = Field(default=None, description="DuocThanhToanTrucTuyen")
+    paid_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class DossierSequence(Base, table=True):
@@ -61,3 +133,18 @@ class DossierSequence(Base, table=True):
     organ_code: str = Field(max_length=32)
     day: str = Field(max_length=6, description="yyMMdd")
     last: int
+
+
+class IdempotencyRecord(Base, table=True):
+    """The first successful answer to a POST carrying an Idempotency-Key, per calling client."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("client_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    fingerprint: str = Field(max_length=64, description="SHA-256 of method, path and body")
+    status_code: int
+    body: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

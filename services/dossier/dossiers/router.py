@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime
 
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
-from services.dossier.dossiers import service
-from services.dossier.dossiers.schemas import DossierCreate, DossierOut
+from services.dossier import idempotency
+from services.dossier.dossiers import service, sync
+from services.dossier.dossiers.repository import DossierFilter
+from services.dossier.dossiers.schemas import (
+    DossierCreate,
+    DossierOut,
+    DossierPage,
+    PaymentCreate,
+    StatusChange,
+    SyncRequest,
+    SyncResponse,
+)
+from services.dossier.idempotency import CallerId, IdempotencyDep
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
+# `POST /v1/dossiers:sync` has no slash after `dossiers`, so it never meets `/{code}`.
+sync_router = APIRouter(tags=["dossiers"])
+
+CodePath = Annotated[str, Path(min_length=1, max_length=64, description="MaHoSo")]
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
+
+
+def _tz(runtime: RuntimeDep) -> ZoneInfo:
+    return ZoneInfo(runtime.settings.timezone)
 
 
 @router.post(
@@ -20,15 +42,48 @@ router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
     status_code=201,
     response_model=DossierOut,
     summary="Submit a dossier",
-    responses=problem_responses(400, 401, 403, 409, 422, 429),
+    responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def submit_dossier(body: DossierCreate, runtime: RuntimeDep) -> DossierOut:
+async def submit_dossier(
+    body: DossierCreate, runtime: RuntimeDep, caller: CallerId, idem: IdempotencyDep
+) -> Response:
     """Nộp hồ sơ: the service assigns MaHoSo and the dossier starts as Mới đăng ký (1)."""
-    tz = ZoneInfo(runtime.settings.timezone)
+    tz = _tz(runtime)
+    return await run_in_threadpool(
+        idempotency.run,
+        runtime.db,
+        idem,
+        lambda s: service.submit(s, body, tz=tz, actor=caller),
+        status_code=201,
+    )
 
-    def work() -> DossierOut:
+
+@router.get(
+    "",
+    response_model=DossierPage,
+    summary="List and search dossiers",
+    responses=problem_responses(400, 401, 403, 422, 429),
+)
+async def list_dossiers(
+    runtime: RuntimeDep,
+    status: Annotated[int | None, Query(ge=1, le=10, description="TrangThaiHoSo")] = None,
+    organ_code: Annotated[str | None, Query(max_length=32, description="DonViXuLy")] = None,
+    procedure_code: Annotated[str | None, Query(max_length=64, description="MaTTHC")] = None,
+    channel: Annotated[int | None, Query(ge=1, le=3, description="KenhThucHien")] = None,
+    received_from: Annotated[
+        AwareDatetime | None, Query(description="NgayTiepNhan at or after")
+    ] = None,
+    received_to: Annotated[AwareDatetime | None, Query(description="NgayTiepNhan before")] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> DossierPage:
+    """Dossiers in the order they were stored, filtered, a page at a time."""
+    tz = _tz(runtime)
+    f = DossierFilter(status, organ_code, procedure_code, channel, received_from, received_to)
+
+    def work() -> DossierPage:
         with runtime.db.session() as session:
-            return service.submit(session, body, tz=tz)
+            return service.search(session, f, cursor=cursor, limit=limit, tz=tz)
 
     return await run_in_threadpool(work)
 
@@ -36,17 +91,76 @@ async def submit_dossier(body: DossierCreate, runtime: RuntimeDep) -> DossierOut
 @router.get(
     "/{code}",
     response_model=DossierOut,
-    summary="Get a dossier",
-    responses=problem_responses(400, 401, 403, 404, 429),
+    summary="Get a dossier with its history",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_dossier(
-    runtime: RuntimeDep, code: str = Path(max_length=64, description="MaHoSo")
-) -> DossierOut:
-    """One dossier by its MaHoSo."""
-    tz = ZoneInfo(runtime.settings.timezone)
+async def get_dossier(runtime: RuntimeDep, code: CodePath) -> DossierOut:
+    """One dossier by its MaHoSo, with its progress history (tiến độ) and payments."""
+    tz = _tz(runtime)
 
     def work() -> DossierOut:
         with runtime.db.session() as session:
             return service.get(session, code, tz=tz)
 
     return await run_in_threadpool(work)
+
+
+@router.post(
+    "/{code}/status",
+    response_model=DossierOut,
+    summary="Change a dossier's status",
+    responses=WRITE_ERRORS,
+)
+async def change_dossier_status(
+    code: CodePath, body: StatusChange, runtime: RuntimeDep, caller: CallerId, idem: IdempotencyDep
+) -> Response:
+    """Cập nhật TrangThaiHoSo; an illegal move is 409 naming the allowed next statuses."""
+    tz = _tz(runtime)
+    return await run_in_threadpool(
+        idempotency.run,
+        runtime.db,
+        idem,
+        lambda s: service.change_status(s, code, body, tz=tz, actor=caller),
+        status_code=200,
+    )
+
+
+@router.post(
+    "/{code}/payments",
+    status_code=201,
+    response_model=DossierOut,
+    summary="Record a payment",
+    responses=WRITE_ERRORS,
+)
+async def record_dossier_payment(
+    code: CodePath, body: PaymentCreate, runtime: RuntimeDep, idem: IdempotencyDep
+) -> Response:
+    """Ghi nhận thanh toán lệ phí, online (DuocThanhToanTrucTuyen 1 or 2) or offline."""
+    tz = _tz(runtime)
+    return await run_in_threadpool(
+        idempotency.run,
+        runtime.db,
+        idem,
+        lambda s: service.record_payment(s, code, body, tz=tz),
+        status_code=201,
+    )
+
+
+@sync_router.post(
+    "/v1/dossiers:sync",
+    response_model=SyncResponse,
+    summary="Sync whole dossier records",
+    responses=problem_responses(400, 401, 403, 422, 429),
+)
+async def sync_dossiers(
+    body: SyncRequest, runtime: RuntimeDep, caller: CallerId, idem: IdempotencyDep
+) -> Response:
+    """Đồng bộ hồ sơ (DongBoHoSoMC): up to 1,000 records, one result per record."""
+    tz = _tz(runtime)
+    return await run_in_threadpool(
+        idempotency.run,
+        runtime.db,
+        idem,
+        lambda s: sync.sync(s, body.records, tz=tz, caller=caller),
+        status_code=200,
+    )

@@ -2,43 +2,237 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import base64
+import binascii
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from contracts import reference
-from contracts.events import DossierSubmitted, DossierSubmittedData
-from lgsp_kit.db import dialect_insert
-from lgsp_kit.errors import NotFound, Unprocessable
+from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 from lgsp_kit.outbox import add_events
-from services.dossier.dossiers.schemas import Applicant, DossierCreate, DossierOut
-from services.dossier.models import Dossier, DossierSequence, Procedure, outbox
+from services.dossier.dossiers import events, repository
+from services.dossier.dossiers.lifecycle import (
+    SUBMITTED,
+    Clock,
+    apply_status,
+    check_payment,
+    check_time,
+)
+from services.dossier.dossiers.repository import DossierFilter
+from services.dossier.dossiers.schemas import (
+    Applicant,
+    DossierCreate,
+    DossierOut,
+    DossierPage,
+    DossierSummary,
+    Fee,
+    HistoryEntry,
+    PaymentCreate,
+    PaymentOut,
+    StatusChange,
+)
+from services.dossier.models import Dossier, DossierHistory, DossierPayment, Procedure, outbox
 
-SOURCE = "/lgsp/dossier"
-STATUS_SUBMITTED = 1  # TrangThaiHoSo: Mới đăng ký
-CLOCK_SKEW = timedelta(seconds=60)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def next_code(session: Session, organ_code: str, day: datetime) -> str:
-    """MaHoSo `<organ code>-<yyMMdd>-<seq>`: one counter per organ and day, atomically."""
-    day_key = day.strftime("%y%m%d")
-    insert = dialect_insert(session)
-    table = DossierSequence.__table__  # type: ignore[attr-defined]
-    stmt = (
-        insert(table)
-        .values(organ_code=organ_code, day=day_key, last=1)
-        .on_conflict_do_update(
-            index_elements=["organ_code", "day"], set_={"last": table.c.last + 1}
-        )
-        .returning(table.c.last)
+def unknown_procedure(code: str, field: str = "procedure_code") -> Unprocessable:
+    return Unprocessable(
+        f"unknown procedure {code!r}",
+        code="unknown_procedure",
+        extra={"errors": [{"field": field, "message": "unknown procedure"}]},
     )
-    seq = session.execute(stmt).scalar_one()
-    return f"{organ_code}-{day_key}-{seq:06d}"
 
 
-def to_out(d: Dossier, tz: ZoneInfo) -> DossierOut:
-    return DossierOut(
+def unknown_organ(code: str, field: str = "organ_code") -> Unprocessable:
+    return Unprocessable(
+        f"unknown organ {code!r}",
+        code="unknown_organ",
+        extra={"errors": [{"field": field, "message": "unknown organ"}]},
+    )
+
+
+def new_code(session: Session, organ_code: str, day: datetime) -> str:
+    """MaHoSo `<organ code>-<yyMMdd>-<seq>`, skipping numbers a synced record already holds."""
+    day_key = day.strftime("%y%m%d")
+    while True:
+        code = (
+            f"{organ_code}-{day_key}-{repository.next_sequence(session, organ_code, day_key):06d}"
+        )
+        if not repository.code_taken(session, code):
+            return code
+
+
+def clock_of(d: Dossier) -> Clock:
+    return Clock(
+        status=d.status,
+        submitted_at=d.submitted_at,
+        last_at=d.last_changed_at or d.submitted_at,
+        processing_days=d.processing_days,
+        received_at=d.received_at,
+        due_at=d.due_at,
+        paused_since=d.paused_since,
+        resolved_at=d.resolved_at,
+        returned_at=d.returned_at,
+        on_time=d.on_time,
+        paid_online=d.paid_online,
+    )
+
+
+def store_clock(d: Dossier, c: Clock) -> None:
+    d.status = c.status
+    d.last_changed_at = c.last_at
+    d.received_at = c.received_at
+    d.due_at = c.due_at
+    d.paused_since = c.paused_since
+    d.resolved_at = c.resolved_at
+    d.returned_at = c.returned_at
+    d.on_time = c.on_time
+    d.paid_online = c.paid_online
+
+
+def new_dossier(
+    code: str,
+    body: DossierCreate,
+    procedure: Procedure,
+    organ: reference.Organ,
+    submitted_at: datetime,
+) -> Dossier:
+    return Dossier(
+        code=code,
+        procedure_code=procedure.code,
+        organ_code=organ.code,
+        organ_level=organ.level,
+        service_mode=procedure.online_mode,
+        fee_bearing=procedure.fee_bearing,
+        processing_days=procedure.processing_days,
+        channel=body.channel,
+        applicant_type=body.applicant.type,
+        applicant_name=body.applicant.name,
+        applicant_identifier=body.applicant.identifier,
+        fees=[f.model_dump() for f in body.fees],
+        status=SUBMITTED,
+        submitted_at=submitted_at,
+        last_changed_at=submitted_at,
+    )
+
+
+def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str) -> DossierOut:
+    now = datetime.now(UTC)
+    submitted_at = body.submitted_at or now
+    check_time(submitted_at, not_before=EPOCH, now=now, field="submitted_at")
+    procedure = session.get(Procedure, body.procedure_code)
+    if procedure is None:
+        raise unknown_procedure(body.procedure_code)
+    organ = reference.organs().get(body.organ_code)
+    if organ is None:
+        raise unknown_organ(body.organ_code)
+    code = new_code(session, organ.code, submitted_at.astimezone(tz))
+    dossier = new_dossier(code, body, procedure, organ, submitted_at)
+    session.add(dossier)
+    session.flush()
+    assert dossier.id is not None
+    session.add(
+        DossierHistory(
+            dossier_id=dossier.id,
+            from_status=None,
+            to_status=SUBMITTED,
+            at=submitted_at,
+            actor=actor,
+        )
+    )
+    add_events(session, outbox, [events.submitted(events.facts_of(dossier), submitted_at)])
+    session.flush()
+    return to_out(session, dossier, tz)
+
+
+def _load(session: Session, code: str, *, for_update: bool = False) -> Dossier:
+    dossier = repository.by_code(session, code, for_update=for_update)
+    if dossier is None:
+        raise NotFound(f"no dossier {code!r}", code="dossier_not_found")
+    return dossier
+
+
+def change_status(
+    session: Session, code: str, body: StatusChange, *, tz: ZoneInfo, actor: str
+) -> DossierOut:
+    dossier = _load(session, code, for_update=True)
+    assert dossier.id is not None
+    now = datetime.now(UTC)
+    clock = clock_of(dossier)
+    change = apply_status(clock, body.status, body.at or now, now=now, tz=tz)
+    store_clock(dossier, clock)
+    session.add(dossier)
+    session.add(
+        DossierHistory(
+            dossier_id=dossier.id,
+            from_status=change.from_status,
+            to_status=change.to_status,
+            at=change.at,
+            actor=body.actor or actor,
+            note=body.note,
+        )
+    )
+    add_events(session, outbox, [events.status_changed(events.facts_of(dossier), change)])
+    session.flush()
+    return to_out(session, dossier, tz)
+
+
+def check_payment_allowed(
+    procedure_code: str, fee_bearing: bool, procedure: Procedure | None, method: str
+) -> None:
+    """Only a fee-bearing procedure takes fees; online only where online payment is integrated.
+
+    `fee_bearing` is the dossier's (fixed at submission); online payment is the catalogue's now.
+    """
+    if not fee_bearing:
+        raise Conflict(
+            f"procedure {procedure_code} bears no fee (không thu phí, lệ phí)",
+            code="procedure_not_fee_bearing",
+        )
+    if method == "online" and (procedure is None or not procedure.online_payment):
+        raise Conflict(
+            f"procedure {procedure_code} has no online payment integrated",
+            code="online_payment_unavailable",
+        )
+
+
+def record_payment(session: Session, code: str, body: PaymentCreate, *, tz: ZoneInfo) -> DossierOut:
+    dossier = _load(session, code, for_update=True)
+    assert dossier.id is not None
+    now = datetime.now(UTC)
+    paid_at = body.at or now
+    clock = clock_of(dossier)
+    check_payment(clock, paid_at, now=now)
+    procedure = session.get(Procedure, dossier.procedure_code)
+    check_payment_allowed(dossier.procedure_code, dossier.fee_bearing, procedure, body.method)
+    payment = DossierPayment(
+        dossier_id=dossier.id,
+        amount=body.amount,
+        method=body.method,
+        online_gateway=body.online_gateway,
+        paid_at=paid_at,
+    )
+    if body.method == "online":
+        dossier.paid_online = True
+        session.add(dossier)
+    session.add(payment)
+    event = events.payment_recorded(
+        events.facts_of(dossier), body.amount, body.method, body.online_gateway, paid_at
+    )
+    add_events(session, outbox, [event])
+    session.flush()
+    return to_out(session, dossier, tz)
+
+
+def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return value.astimezone(tz) if value is not None else None
+
+
+def summary(d: Dossier, tz: ZoneInfo) -> DossierSummary:
+    return DossierSummary(
         code=d.code,
         status=d.status,
         procedure_code=d.procedure_code,
@@ -51,68 +245,67 @@ def to_out(d: Dossier, tz: ZoneInfo) -> DossierOut:
                 "identifier": d.applicant_identifier,
             }
         ),
+        fees=[Fee.model_validate(f) for f in d.fees],
         submitted_at=d.submitted_at.astimezone(tz),
+        received_at=_local(d.received_at, tz),
+        due_at=_local(d.due_at, tz),
+        resolved_at=_local(d.resolved_at, tz),
+        returned_at=_local(d.returned_at, tz),
+        on_time=d.on_time,
+        paid_online=d.paid_online,
     )
 
 
-def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo) -> DossierOut:
-    now = datetime.now(UTC)
-    submitted_at = body.submitted_at or now
-    if submitted_at > now + CLOCK_SKEW:
-        raise Unprocessable(
-            "submitted_at is in the future", extra={"errors": [{"field": "submitted_at"}]}
+def to_out(session: Session, d: Dossier, tz: ZoneInfo) -> DossierOut:
+    assert d.id is not None
+    history = [
+        HistoryEntry(
+            from_status=h.from_status,
+            status=h.to_status,
+            at=h.at.astimezone(tz),
+            actor=h.actor,
+            note=h.note,
         )
-    procedure = session.get(Procedure, body.procedure_code)
-    if procedure is None:
-        raise Unprocessable(
-            f"unknown procedure {body.procedure_code!r}",
-            code="unknown_procedure",
-            extra={"errors": [{"field": "procedure_code", "message": "unknown procedure"}]},
+        for h in repository.history_of(session, d.id)
+    ]
+    payments = [
+        PaymentOut(
+            amount=p.amount,
+            method=p.method,
+            online_gateway=p.online_gateway,
+            paid_at=p.paid_at.astimezone(tz),
         )
-    organ = reference.organs().get(body.organ_code)
-    if organ is None:
-        raise Unprocessable(
-            f"unknown organ {body.organ_code!r}",
-            code="unknown_organ",
-            extra={"errors": [{"field": "organ_code", "message": "unknown organ"}]},
-        )
-    dossier = Dossier(
-        code=next_code(session, organ.code, submitted_at.astimezone(tz)),
-        procedure_code=procedure.code,
-        organ_code=organ.code,
-        organ_level=organ.level,
-        service_mode=procedure.online_mode,
-        fee_bearing=procedure.fee_bearing,
-        channel=body.channel,
-        applicant_type=body.applicant.type,
-        applicant_name=body.applicant.name,
-        applicant_identifier=body.applicant.identifier,
-        status=STATUS_SUBMITTED,
-        submitted_at=submitted_at,
-    )
-    session.add(dossier)
-    event = DossierSubmitted(
-        source=SOURCE,
-        subject=dossier.code,
-        time=submitted_at,
-        data=DossierSubmittedData(
-            code=dossier.code,
-            procedure_code=procedure.code,
-            service_mode=procedure.online_mode,
-            fee_bearing=procedure.fee_bearing,
-            organ_code=organ.code,
-            organ_level=organ.level,
-            channel=body.channel,
-            submitted_at=submitted_at,
-        ),
-    )
-    add_events(session, outbox, [event])
-    session.flush()
-    return to_out(dossier, tz)
+        for p in repository.payments_of(session, d.id)
+    ]
+    return DossierOut(**summary(d, tz).model_dump(), history=history, payments=payments)
 
 
 def get(session: Session, code: str, *, tz: ZoneInfo) -> DossierOut:
-    dossier = session.exec(select(Dossier).where(col(Dossier.code) == code)).first()
-    if dossier is None:
-        raise NotFound(f"no dossier {code!r}")
-    return to_out(dossier, tz)
+    return to_out(session, _load(session, code), tz)
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Unprocessable(
+            "cursor is not one this service gave",
+            code="invalid_cursor",
+            extra={"errors": [{"field": "cursor", "message": "invalid cursor"}]},
+        ) from exc
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def search(
+    session: Session, f: DossierFilter, *, cursor: str | None, limit: int, tz: ZoneInfo
+) -> DossierPage:
+    rows = repository.search(session, f, after_id=_decode_cursor(cursor), limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(rows[-1].id) if more and rows[-1].id is not None else None
+    return DossierPage(items=[summary(d, tz) for d in rows], next_cursor=next_cursor)

@@ -1,20 +1,132 @@
-"""The procedures catalogue (danh mục TTHC)."""
+"""The procedures catalogue (danh mục TTHC): every create or change publishes its whole state."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, select
 
 from contracts import reference
-from services.dossier.models import Procedure
+from contracts.events import ProcedurePublished
+from contracts.events.dossier import ProcedurePublishedData
+from lgsp_kit.db import dialect_insert
+from lgsp_kit.errors import NotFound
+from lgsp_kit.outbox import add_events
+from services.dossier.dossiers.events import SOURCE
+from services.dossier.models import Procedure, outbox
+from services.dossier.procedures.schemas import ProcedureIn, ProcedureOut, ProcedurePage
+
+FIELDS = (
+    "name",
+    "field",
+    "level",
+    "online_mode",
+    "full_online_eligible",
+    "fee_bearing",
+    "online_payment",
+    "processing_days",
+)
+
+
+def published(p: Procedure) -> ProcedurePublished:
+    return ProcedurePublished(
+        source=SOURCE,
+        subject=p.code,
+        time=p.updated_at,
+        data=ProcedurePublishedData(
+            code=p.code, changed_at=p.updated_at, **{f: getattr(p, f) for f in FIELDS}
+        ),
+    )
 
 
 def seed_demo_catalogue(session: Session) -> int:
-    """Load the demo catalogue into an empty catalogue; returns how many were added."""
-    if session.exec(select(func.count()).select_from(Procedure)).one():
-        return 0
+    """Add the demo procedures the catalogue lacks (never overwrites); returns how many."""
     now = datetime.now(UTC)
-    rows = [Procedure(**p.model_dump(), updated_at=now) for p in reference.procedures()]
-    session.add_all(rows)
-    return len(rows)
+    insert = dialect_insert(session)
+    table = Procedure.__table__  # type: ignore[attr-defined]
+    rows = [{**p.model_dump(), "updated_at": now} for p in reference.procedures()]
+    # Concurrent replicas may seed at once: only the rows this one inserted are announced.
+    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.code)
+    added = set(session.execute(stmt).scalars())
+    fresh = [Procedure(**r) for r in rows if r["code"] in added]
+    add_events(session, outbox, [published(p) for p in fresh])
+    return len(fresh)
+
+
+def to_out(p: Procedure, tz: ZoneInfo) -> ProcedureOut:
+    return ProcedureOut(
+        code=p.code,
+        updated_at=p.updated_at.astimezone(tz),
+        **{f: getattr(p, f) for f in FIELDS},
+    )
+
+
+@dataclass(frozen=True)
+class PutResult:
+    procedure: ProcedureOut
+    created: bool
+
+
+def put(session: Session, code: str, body: ProcedureIn, *, tz: ZoneInfo) -> PutResult:
+    """Create or replace; an unchanged procedure publishes nothing."""
+    current = session.exec(
+        select(Procedure).where(col(Procedure.code) == code).with_for_update()
+    ).first()
+    new_state = body.model_dump()
+    if current is not None and all(getattr(current, f) == new_state[f] for f in FIELDS):
+        return PutResult(to_out(current, tz), created=False)
+    now = datetime.now(UTC)
+    created = current is None
+    procedure = current or Procedure(code=code, updated_at=now, **new_state)
+    for f in FIELDS:
+        setattr(procedure, f, new_state[f])
+    procedure.updated_at = now
+    session.add(procedure)
+    add_events(session, outbox, [published(procedure)])
+    session.flush()
+    return PutResult(to_out(procedure, tz), created=created)
+
+
+def get(session: Session, code: str, *, tz: ZoneInfo) -> ProcedureOut:
+    procedure = session.get(Procedure, code)
+    if procedure is None:
+        raise NotFound(f"no procedure {code!r}", code="procedure_not_found")
+    return to_out(procedure, tz)
+
+
+@dataclass(frozen=True)
+class ProcedureFilter:
+    field: str | None = None
+    level: str | None = None
+    online_mode: str | None = None
+    fee_bearing: bool | None = None
+    online_payment: bool | None = None
+    full_online_eligible: bool | None = None
+
+
+def search(
+    session: Session, f: ProcedureFilter, *, cursor: str | None, limit: int, tz: ZoneInfo
+) -> ProcedurePage:
+    """Procedures in code order after `cursor` (the last code of the previous page)."""
+    stmt = select(Procedure)
+    for name in (
+        "field",
+        "level",
+        "online_mode",
+        "fee_bearing",
+        "online_payment",
+        "full_online_eligible",
+    ):
+        value = getattr(f, name)
+        if value is not None:
+            stmt = stmt.where(getattr(Procedure, name) == value)
+    if cursor:
+        stmt = stmt.where(col(Procedure.code) > cursor)
+    rows = list(session.exec(stmt.order_by(col(Procedure.code)).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ProcedurePage(
+        items=[to_out(p, tz) for p in rows], next_cursor=rows[-1].code if more else None
+    )

@@ -1,0 +1,105 @@
+"""HTTP endpoints of the procedures catalogue (danh mục thủ tục hành chính)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from lgsp_kit.app import RuntimeDep
+from lgsp_kit.responses import problem_responses
+from services.dossier.procedures import service
+from services.dossier.procedures.schemas import (
+    PROCEDURE_CODE_PATTERN,
+    OnlineMode,
+    ProcedureIn,
+    ProcedureLevel,
+    ProcedureOut,
+    ProcedurePage,
+)
+from services.dossier.procedures.service import ProcedureFilter
+
+router = APIRouter(prefix="/v1/procedures", tags=["procedures"])
+
+CodePath = Annotated[
+    str,
+    Path(
+        max_length=64,
+        pattern=PROCEDURE_CODE_PATTERN,
+        description="MaTTHC, national `1.000894` or localised `1.000656.000.00.00.H06`",
+        examples=["1.001193"],
+    ),
+]
+
+
+@router.get(
+    "",
+    response_model=ProcedurePage,
+    summary="List procedures",
+    responses=problem_responses(400, 401, 403, 422, 429),
+)
+async def list_procedures(
+    runtime: RuntimeDep,
+    field: Annotated[str | None, Query(max_length=200, description="lĩnh vực")] = None,
+    level: Annotated[ProcedureLevel | None, Query(description="cấp thực hiện")] = None,
+    online_mode: Annotated[OnlineMode | None, Query(description="full / partial / none")] = None,
+    fee_bearing: Annotated[bool | None, Query(description="có thu phí, lệ phí")] = None,
+    online_payment: Annotated[bool | None, Query(description="thanh toán trực tuyến")] = None,
+    full_online_eligible: Annotated[bool | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ProcedurePage:
+    """The catalogue of thủ tục hành chính, filtered, in code order, a page at a time."""
+    tz = ZoneInfo(runtime.settings.timezone)
+    f = ProcedureFilter(
+        field, level, online_mode, fee_bearing, online_payment, full_online_eligible
+    )
+
+    def work() -> ProcedurePage:
+        with runtime.db.session() as session:
+            return service.search(session, f, cursor=cursor, limit=limit, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/{code}",
+    response_model=ProcedureOut,
+    summary="Get a procedure",
+    responses=problem_responses(400, 401, 403, 404, 422, 429),
+)
+async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
+    """One procedure (TTHC) by its MaTTHC."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> ProcedureOut:
+        with runtime.db.session() as session:
+            return service.get(session, code, tz=tz)
+
+    return await run_in_threadpool(work)
+
+
+@router.put(
+    "/{code}",
+    response_model=ProcedureOut,
+    summary="Create or update a procedure",
+    responses={
+        201: {"model": ProcedureOut, "description": "Created"},
+        **problem_responses(400, 401, 403, 422, 429),
+    },
+)
+async def put_procedure(
+    code: CodePath, body: ProcedureIn, runtime: RuntimeDep, response: Response
+) -> ProcedureOut:
+    """Create (201) or replace (200) a procedure; each change publishes ProcedurePublished."""
+    tz = ZoneInfo(runtime.settings.timezone)
+
+    def work() -> service.PutResult:
+        with runtime.db.session() as session:
+            return service.put(session, code, body, tz=tz)
+
+    result = await run_in_threadpool(work)
+    response.status_code = 201 if result.created else 200
+    return result.procedure

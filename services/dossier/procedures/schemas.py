@@ -1,0 +1,75 @@
+"""API shapes of the procedures catalogue (danh mục TTHC)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from lgsp_kit.fields import Text
+
+ProcedureLevel = Literal["province", "district", "commune"]
+OnlineMode = Literal["full", "partial", "none"]
+PROCEDURE_CODE_PATTERN = r"^[0-9]\.[0-9]{6}(\.[0-9A-Za-z]{1,8})*$"
+
+
+class ProcedureIn(BaseModel):
+    """A procedure's whole state (thủ tục hành chính), as created or replaced."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
+                    "field": "Xây dựng",
+                    "level": "district",
+                    "online_mode": "partial",
+                    "full_online_eligible": False,
+                    "fee_bearing": True,
+                    "online_payment": True,
+                    "processing_days": 15,
+                }
+            ]
+        },
+    )
+
+    name: Text = Field(min_length=1, max_length=500, description="TenTTHC")
+    field: Text = Field(min_length=1, max_length=200, description="lĩnh vực (MaLinhVuc)")
+    level: ProcedureLevel = Field(description="cấp thực hiện: tỉnh, huyện, xã")
+    online_mode: OnlineMode = Field(
+        description="full: dịch vụ công trực tuyến toàn trình, partial: một phần, none: none"
+    )
+    full_online_eligible: StrictBool = Field(description="đủ điều kiện cung cấp toàn trình")
+    fee_bearing: StrictBool = Field(description="có thu phí, lệ phí")
+    online_payment: StrictBool = Field(description="thanh toán trực tuyến integrated")
+    processing_days: Annotated[StrictInt, Field(ge=0, le=365)] = Field(
+        description="thời hạn giải quyết, in working days (ngày làm việc)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.online_mode == "full" and not self.full_online_eligible:
+            raise ValueError("a full online procedure must be eligible for full online")
+        if self.online_payment and not self.fee_bearing:
+            raise ValueError("online payment needs a fee-bearing procedure")
+        return self
+
+
+class ProcedureOut(BaseModel):
+    code: str = Field(description="MaTTHC")
+    name: str
+    field: str
+    level: ProcedureLevel
+    online_mode: OnlineMode
+    full_online_eligible: bool
+    fee_bearing: bool
+    online_payment: bool
+    processing_days: int
+    updated_at: datetime
+
+
+class ProcedurePage(BaseModel):
+    items: list[ProcedureOut]
+    next_cursor: str | None
