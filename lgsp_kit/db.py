@@ -12,7 +12,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -70,8 +69,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     _ensure_sqlite_dir(url)
     if url.startswith("sqlite"):
+        # A pool of connections: opening one (and its PRAGMAs) per unit of work costs more
+        # than the work itself.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=60,
         )
 
         @event.listens_for(engine, "connect")
