@@ -165,3 +165,34 @@ def rotate_secret(
     """Give a consumer a new secret (printed once); the old one stops working."""
     admin = Admin(gateway, client_id, client_secret, data_dir)
     _print(admin.call("POST", f"/admin/consumers/{consumer}/rotate-secret"))
+
+
+@consumer_cli.command("bootstrap-admin")
+def bootstrap_admin(
+    name: Annotated[str, typer.Option(help="the administrator's application name")] = "admin",
+    organ: Annotated[str, typer.Option(help="its organ code (mã định danh)")] = "000.00.00.H06",
+) -> None:
+    """Register a first administrator directly in the gateway's database (any environment).
+
+    For a new deployment, where no administrator exists to call the admin API: it uses the
+    gateway's own database settings (`GATEWAY_DATABASE_URL`), applies its migrations, and
+    prints the credentials once.
+    """
+    from gateway.consumers.service import ADMIN_SCOPE, create_consumer
+    from gateway.main import MIGRATIONS
+    from gateway.settings import get_settings
+    from lgsp_kit import db as dbmod
+
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    dbmod.upgrade(MIGRATIONS, url)
+    database = dbmod.Database(url)
+    try:
+        with database.session() as session:
+            _, creds = create_consumer(
+                session, name=name, organ_code=organ, apis=[], scopes=[ADMIN_SCOPE], tier="Gold"
+            )
+    finally:
+        database.dispose()
+    _print({"client_id": creds.client_id, "client_secret": creds.client_secret})
+    typer.echo("store the secret now: it is shown once", err=True)
