@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -26,13 +27,9 @@ async def test_bootstrap_admin_can_administer_a_production_gateway(
         "GATEWAY_DATABASE_URL": database_url,
         "LGSP_ENVIRONMENT": "production",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "lgsp_kit.cli", "consumer", "bootstrap-admin", "--name", "ops"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    command = [sys.executable, "-m", "lgsp_kit.cli", "consumer", "bootstrap-admin", "--name", "ops"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=120, check=True
     )
     creds = json.loads(done.stdout)
 
