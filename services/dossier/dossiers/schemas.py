@@ -257,7 +257,7 @@ class SyncRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"records": [SYNC_EXAMPLE]}]}
     )
 
-    records: list[dict[str, Any]] = Field(
+    records: list[Any] = Field(
         min_length=1,
         max_length=1000,
         description="up to 1,000 records, each shaped as DossierRecord",
