@@ -1,12 +1,20 @@
 """Gateway benchmark: wrk against a backend directly, through nginx, and through the gateway.
 
 A script, not a test: `python -m bench.gateway [--duration 15] [--workers 1]`. It starts, on
-free ports and in a temporary data dir, an embedded NATS, the documents service (its
-`GET /v1/organs?limit=1` is the call), nginx (Debian) as a plain reverse proxy with upstream
-keep-alive, and the gateway with a Gold-tier consumer (JWT verification, throttling and audit
-on; the Gold limit raised so the run is counted but never refused). It runs wrk with the same
-token against each in turn and prints req/s, p50 and p99, and the ratios. Everything it
-started is stopped at the end.
+free ports and in a temporary data dir, an embedded NATS, three backends, nginx (Debian) as a
+plain reverse proxy with upstream keep-alive, and the gateway with a Gold-tier consumer (JWT
+verification, throttling and audit on; the Gold limit raised so the run is counted but never
+refused). The backends, from slowest to fastest:
+
+- `documents`: the documents service itself (`GET /v1/organs?limit=1`: FastAPI, a database
+  read, token verification);
+- `python`: one uvicorn process with one FastAPI route answering a small fixed JSON (no
+  database, no token check) — the cost of a lean Python service, what the gateway fronts;
+- `static`: nginx answering a fixed JSON — next to free, so what is measured through a proxy is
+  the proxy's own cost.
+
+It runs wrk with the same token against each target in turn and prints req/s, p50 and p99 and
+the ratios, all backends side by side at the end. Everything it started is stopped.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lgsp_kit.natsserver import free_port, start_nats
 
@@ -71,6 +80,20 @@ STATIC_CONF = """
         }}
     }}
 """
+
+
+def python_backend() -> Any:
+    """The `python` backend: one FastAPI route with a small fixed JSON answer (uvicorn
+    factory), about 8k req/s alone on the 2-CPU machine."""
+    from fastapi import FastAPI
+
+    app = FastAPI(openapi_url=None)
+
+    @app.get("/v1/organs")
+    async def organs(limit: int = 20) -> dict[str, Any]:
+        return {"items": [{"code": "000.00.00.H06"}][:limit], "next_cursor": None}
+
+    return app
 
 
 @dataclass
@@ -178,6 +201,9 @@ def nginx_conf(root: Path, name: str, workers: int, blocks: str) -> Path:
     return conf
 
 
+BACKENDS = ("documents", "python", "static")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per target")
@@ -187,9 +213,9 @@ def main() -> int:
     parser.add_argument("--nginx-workers", type=int, default=1, help="nginx proxy workers")
     parser.add_argument(
         "--backend",
-        choices=["both", "documents", "static"],
-        default="both",
-        help="the documents service, a trivial fixed-answer backend, or both",
+        choices=["all", *BACKENDS],
+        action="append",
+        help="which backend to measure (repeatable; default all)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     args = parser.parse_args()
@@ -197,9 +223,11 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"{tool} is missing: apt-get install -y nginx wrk", file=sys.stderr)
             return 2
+    chosen = args.backend or ["all"]
+    backends = list(BACKENDS) if "all" in chosen else [b for b in BACKENDS if b in chosen]
 
     root = Path(tempfile.mkdtemp(prefix="lgsp-bench-"))
-    names = ("nats", "gateway", "documents", "static", "nginx-documents", "nginx-static")
+    names = ("nats", "gateway", *BACKENDS, *(f"nginx-{b}" for b in BACKENDS))
     ports = {name: free_port() for name in names}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     gateway = url["gateway"]
@@ -212,9 +240,7 @@ def main() -> int:
             "LGSP_JWKS_URL": f"{gateway}/.well-known/jwks.json",
             "GATEWAY_PORT": str(ports["gateway"]),
             "GATEWAY_WORKERS": str(args.workers),
-            "GATEWAY_UPSTREAMS": json.dumps(
-                {"documents": url["documents"], "static": url["static"]}
-            ),
+            "GATEWAY_UPSTREAMS": json.dumps({b: url[b] for b in BACKENDS}),
             "GATEWAY_TIER_LIMITS": json.dumps(
                 {"Bronze": 1000, "Silver": 2000, "Gold": 1_000_000_000, "Unlimited": None}
             ),
@@ -222,7 +248,7 @@ def main() -> int:
         }
     )
     lgsp = [sys.executable, "-m", "lgsp_kit.cli", "run"]
-    backends = ["documents", "static"] if args.backend == "both" else [args.backend]
+    summary: list[tuple[str, list[Result]]] = []
     with ExitStack() as stack:
         if not args.keep:
             stack.callback(shutil.rmtree, root, ignore_errors=True)
@@ -235,17 +261,18 @@ def main() -> int:
         stack.callback(stop_nats)
         spawn(stack, [*lgsp, "gateway"], env, root / "gateway.log")
         wait_http(f"{gateway}/healthz")
-        spawn(stack, [*lgsp, "documents"], env, root / "documents.log")
-        wait_http(f"{url['documents']}/readyz")
+        if "documents" in backends:
+            spawn(stack, [*lgsp, "documents"], env, root / "documents.log")
+            wait_http(f"{url['documents']}/readyz")
+        if "python" in backends:
+            spawn(stack, python_command(ports["python"]), env, root / "python.log")
         static = nginx_conf(root, "static", 1, STATIC_CONF.format(port=ports["static"]))
         proxy_blocks = "".join(
-            PROXY_BLOCK.format(name=b, backend=ports[b], port=ports[f"nginx-{b}"])
-            for b in ("documents", "static")
+            PROXY_BLOCK.format(name=b, backend=ports[b], port=ports[f"nginx-{b}"]) for b in BACKENDS
         )
         proxy = nginx_conf(root, "proxy", args.nginx_workers, proxy_blocks)
         for conf in (static, proxy):
             spawn(stack, ["nginx", "-c", str(conf), "-p", str(root)], env, root / "nginx.log")
-        wait_http(f"{gateway}/readyz")
 
         admin = json.loads((root / "admin-client.json").read_text())
         admin_token = token(gateway, admin["client_id"], admin["client_secret"])
@@ -254,7 +281,7 @@ def main() -> int:
             {
                 "name": "bench",
                 "organ_code": "000.00.00.H06",
-                "apis": ["documents", "static"],
+                "apis": list(BACKENDS),
                 "tier": "Gold",
             },
             {"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
@@ -263,7 +290,8 @@ def main() -> int:
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
             f"GET {CALL} with a Bearer token; gateway workers {args.workers}, "
-            f"nginx proxy workers {args.nginx_workers}, {os.cpu_count()} CPUs"
+            f"nginx proxy workers {args.nginx_workers}, {os.cpu_count()} CPUs, "
+            f"load average before {os.getloadavg()[0]:.2f}"
         )
         for backend in backends:
             targets = [
@@ -280,15 +308,42 @@ def main() -> int:
                     wrk(name, target, bearer, args.duration, args.connections, args.threads)
                 )
             report(backend, results)
-        print(f"\naudit records written by the gateway: {audit_count(gateway, admin_token)}")
+            summary.append((backend, results))
+        print(f"\nload average after {os.getloadavg()[0]:.2f}")
+        print(f"audit records written by the gateway: {audit_count(gateway, admin_token)}")
+        side_by_side(summary, args.workers)
     return 0
 
 
-def wait_http_auth(url: str, bearer: str) -> None:
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        if resp.status != 200:
-            raise RuntimeError(f"{url} answered {resp.status}")
+def python_command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.gateway:python_backend",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def wait_http_auth(url: str, bearer: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                if resp.status == 200:
+                    return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def audit_count(gateway: str, admin_token: str) -> str:
@@ -316,6 +371,26 @@ def report(backend: str, results: list[Result]) -> None:
         f"p99 added over direct: gateway {g.p99_ms - d.p99_ms:+.2f} ms (target <= 10), "
         f"nginx {n.p99_ms - d.p99_ms:+.2f} ms"
     )
+
+
+def side_by_side(summary: list[tuple[str, list[Result]]], workers: int) -> None:
+    """One Markdown table of every backend, with the targets met or not."""
+    print(
+        "\n| backend | direct req/s | nginx req/s | gateway req/s | gateway/nginx "
+        "| direct p99 ms | nginx p99 ms | gateway p99 ms | p99 added ms | targets |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for backend, results in summary:
+        d, n, g = (next(r for r in results if r.name == k) for k in ("direct", "nginx", "gateway"))
+        ratio, added = g.rps / n.rps, g.p99_ms - d.p99_ms
+        met = (
+            f"req/s {'met' if ratio >= 0.6 else 'missed'}, p99 {'met' if added <= 10 else 'missed'}"
+        )
+        print(
+            f"| {backend} (gateway {workers}w) | {d.rps:,.0f} | {n.rps:,.0f} | {g.rps:,.0f} "
+            f"| {ratio:.2f} | {d.p99_ms:.1f} | {n.p99_ms:.1f} | {g.p99_ms:.1f} | {added:+.1f} "
+            f"| {met} |"
+        )
 
 
 if __name__ == "__main__":
