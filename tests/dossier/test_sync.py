@@ -10,8 +10,6 @@ import pytest
 from contracts.events import Envelope
 from tests.dossier.conftest import Api
 
-pytestmark = pytest.mark.anyio
-
 RECORD: dict[str, Any] = {
     "code": "000.01.31.H06-230113-900001",
     "procedure_code": "1.004873",
@@ -47,12 +45,14 @@ def essence(events: list[Envelope]) -> list[tuple[str, Any, dict[str, Any]]]:
     return out
 
 
+@pytest.mark.anyio
 async def sync(api: Api, records: list[Any], **headers: str) -> Any:
     resp = await api.post("/v1/dossiers:sync", {"records": records}, **headers)
     assert resp.status_code == 200, resp.text
     return resp.json()
 
 
+@pytest.mark.anyio
 async def test_sync_emits_exactly_what_the_live_history_emits(api: Api) -> None:
     result = await sync(api, [RECORD])
     assert result["results"] == [{"code": RECORD["code"], "ok": True, "error": None, "note": None}]
@@ -88,6 +88,7 @@ async def test_sync_emits_exactly_what_the_live_history_emits(api: Api) -> None:
     assert len(synced) == 1 + 6 + 1
 
 
+@pytest.mark.anyio
 async def test_sync_is_idempotent_on_code_and_refuses_a_different_record(api: Api) -> None:
     await sync(api, [RECORD])
     before = len(api.dossier_events())
@@ -101,6 +102,7 @@ async def test_sync_is_idempotent_on_code_and_refuses_a_different_record(api: Ap
     assert len(api.dossier_events()) == before
 
 
+@pytest.mark.anyio
 async def test_each_record_is_validated_on_its_own(api: Api) -> None:
     bad_history = record("X-2", history=[{"status": 9, "at": "2023-01-13T09:00:00+07:00"}])
     backwards = record("X-3", history=[{"status": 2, "at": "2023-01-12T09:00:00+07:00"}])
@@ -150,12 +152,14 @@ async def test_each_record_is_validated_on_its_own(api: Api) -> None:
     assert {e.subject for e in api.dossier_events()} == {"X-1", "X-11"}
 
 
+@pytest.mark.anyio
 async def test_a_batch_over_1000_records_is_refused_whole(api: Api) -> None:
     resp = await api.post("/v1/dossiers:sync", {"records": [RECORD] * 1001})
     assert resp.status_code == 422
     assert api.dossier_events() == []
 
 
+@pytest.mark.anyio
 async def test_a_generated_code_skips_one_a_sync_already_holds(api: Api) -> None:
     live = await api.post(
         "/v1/dossiers",
@@ -174,3 +178,40 @@ async def test_a_generated_code_skips_one_a_sync_already_holds(api: Api) -> None
         },
     )
     assert second.json()["code"] == "000.01.31.H06-230113-000003"
+
+
+def test_sqlite_times_are_written_as_the_column_type_writes_them() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from lgsp_kit.db import UTCDateTime
+    from services.dossier.dossiers.sync import sqlite_time
+
+    bind = UTCDateTime().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
+    assert bind is not None
+    hanoi = timezone(timedelta(hours=7))
+    for value in (
+        datetime(2023, 1, 13, 9, 0, tzinfo=hanoi),
+        datetime(2023, 12, 31, 23, 59, 59, 123456, tzinfo=hanoi),
+        datetime(2024, 2, 29, 0, 0, 0, 1, tzinfo=UTC),
+    ):
+        assert sqlite_time(value) == bind(value)
+    assert sqlite_time(None) is None
+
+
+@pytest.mark.anyio
+async def test_synced_dossiers_are_found_by_the_list_filters(api: Api) -> None:
+    await sync(api, [record("F-1"), record("F-2", channel=1, history=[], payments=[])])
+    received = await api.get(
+        "/v1/dossiers",
+        received_from="2023-01-13T09:00:00+07:00",
+        received_to="2023-01-13T09:00:01+07:00",
+    )
+    assert [d["code"] for d in received.json()["items"]] == ["F-1"]
+    assert [d["code"] for d in (await api.get("/v1/dossiers", status=1)).json()["items"]] == ["F-2"]
+    got = (await api.get("/v1/dossiers/F-1")).json()
+    assert got["fees"] == [{"name": "Lệ phí", "amount": 8000}]
+    assert got["applicant"]["name"] == "Lê Thị Thu"
+    assert [h["status"] for h in got["history"]] == [1, 2, 4, 5, 4, 9, 10]
+    assert got["payments"][0]["paid_at"] == "2023-01-30T09:00:00+07:00"

@@ -49,6 +49,16 @@ def by_codes(session: Session, codes: Iterable[str]) -> dict[str, Dossier]:
     return found
 
 
+def ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), 500):
+        stmt = select(Dossier.code, Dossier.id).where(
+            col(Dossier.code).in_(codes[start : start + 500])
+        )
+        found.update((code, id_) for code, id_ in session.exec(stmt) if id_ is not None)
+    return found
+
+
 def history_of(session: Session, dossier_id: int) -> list[DossierHistory]:
     stmt = (
         select(DossierHistory)

@@ -143,7 +143,11 @@ def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str) -
             actor=actor,
         )
     )
-    add_events(session, outbox, [events.submitted(events.facts_of(dossier), submitted_at)])
+    add_events(
+        session,
+        outbox,
+        [events.validated(events.submitted(events.facts_of(dossier), submitted_at))],
+    )
     session.flush()
     return to_out(session, dossier, tz)
 
@@ -175,7 +179,9 @@ def change_status(
             note=body.note,
         )
     )
-    add_events(session, outbox, [events.status_changed(events.facts_of(dossier), change)])
+    add_events(
+        session, outbox, [events.validated(events.status_changed(events.facts_of(dossier), change))]
+    )
     session.flush()
     return to_out(session, dossier, tz)
 
@@ -222,7 +228,7 @@ def record_payment(session: Session, code: str, body: PaymentCreate, *, tz: Zone
     event = events.payment_recorded(
         events.facts_of(dossier), body.amount, body.method, body.online_gateway, paid_at
     )
-    add_events(session, outbox, [event])
+    add_events(session, outbox, [events.validated(event)])
     session.flush()
     return to_out(session, dossier, tz)
 

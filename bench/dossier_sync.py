@@ -1,0 +1,134 @@
+"""Throughput of `POST /v1/dossiers:sync` on SQLite and PostgreSQL (records per second).
+
+    .venv/bin/python -m bench.dossier_sync [--records 100000] [--batch 1000]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+
+The dossier app runs in-process (ASGI, token checks off) on a fresh database per backend; the
+request bodies are built before the clock starts. The outbox relay is pointed at a NATS port
+nobody listens on, so publishing does not compete for the CPU: this measures validation, the
+rules replay, event building and the bulk inserts (dossiers, history, payments, outbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import asyncio
+import json
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from lgsp_kit.natsserver import free_port
+from services.dossier.main import create_app
+from services.dossier.settings import Settings
+
+# (procedure, fee bearing with online payment)
+PROCEDURES = [("1.001193", False), ("1.004873", True), ("1.000894", False), ("2.000635", True)]
+ORGANS = ["000.01.31.H06", "000.02.31.H06", "000.00.13.H06"]
+
+
+def make_record(i: int, rng: random.Random) -> dict[str, Any]:
+    submitted = datetime(2023, 1, 2, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(500_000))
+    procedure, pays_online = PROCEDURES[i % len(PROCEDURES)]
+
+    def later(t: datetime) -> datetime:
+        return t + timedelta(minutes=rng.randrange(30, 3000))
+
+    at = later(submitted)
+    history = [{"status": 2, "at": at.isoformat()}]
+    for status in ([4, 5, 4, 9, 10] if i % 10 == 0 else [4, 9, 10]):
+        at = later(at)
+        history.append({"status": status, "at": at.isoformat()})
+    payments = []
+    if pays_online:
+        paid = submitted + timedelta(minutes=5)
+        payments.append(
+            {"amount": 50_000, "method": "online", "online_gateway": 1, "at": paid.isoformat()}
+        )
+    return {
+        "code": f"BENCH-{i:08d}",
+        "procedure_code": procedure,
+        "organ_code": ORGANS[i % len(ORGANS)],
+        "channel": 1 + i % 3,
+        "applicant": {"type": 1, "name": "Nguyễn Thị Minh Khai", "identifier": f"0240{i:08d}"},
+        "submitted_at": submitted.isoformat(),
+        "history": history,
+        "payments": payments,
+    }
+
+
+def bodies(total: int, batch: int) -> list[bytes]:
+    rng = random.Random(42)
+    records = [make_record(i, rng) for i in range(total)]
+    return [
+        json.dumps({"records": records[s : s + batch]}, ensure_ascii=False).encode()
+        for s in range(0, total, batch)
+    ]
+
+
+async def run(database_url: str, data_dir: Path, payloads: list[bytes]) -> tuple[int, float]:
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        nats_url=f"nats://127.0.0.1:{free_port()}",
+        auth_required=False,
+    )
+    app = create_app(settings)
+    created = 0
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            headers = {"content-type": "application/json"}
+            start, cpu = time.perf_counter(), time.process_time()
+            for body in payloads:
+                resp = await client.post(
+                    "/v1/dossiers:sync", content=body, headers=headers, timeout=300
+                )
+                resp.raise_for_status()
+                answer = resp.json()
+                if answer["failed"]:
+                    raise SystemExit(f"refused records: {answer['results'][:3]}")
+                created += answer["created"]
+            elapsed = time.perf_counter() - start
+            print(f"  (process CPU time {time.process_time() - cpu:.2f} s)")
+    return created, elapsed
+
+
+def report(name: str, created: int, elapsed: float) -> None:
+    print(f"{name:<10} {created:>8} records in {elapsed:7.2f} s = {created / elapsed:8.0f} records/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--postgres", default="", help="admin URL; a fresh database is made")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    payloads = bodies(args.records, args.batch)
+    print(f"{args.records} records in batches of {args.batch}")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        report("sqlite", *asyncio.run(run(url, Path(tmp), payloads)))
+        if args.postgres:
+            name = f"lgsp_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            try:
+                base = args.postgres.rsplit("/", 1)[0]
+                report("postgresql", *asyncio.run(run(f"{base}/{name}", Path(tmp), payloads)))
+            finally:
+                with psycopg.connect(args.postgres, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
