@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -102,3 +103,30 @@ async def test_put_refuses_bad_input(api: Api, patch: dict[str, Any], code_path:
     assert resp.json()["code"] == "validation_failed"
     assert len(published(api)) == before
     assert (await api.get("/v1/procedures/9.999999")).status_code == 404
+
+
+async def test_put_takes_the_business_time_of_the_change(api: Api) -> None:
+    url = "/v1/procedures/1.009997.000.00.00.H06"
+    before = len(published(api))
+    first = await api.client.put(
+        url, json={**NEW, "at": "2023-01-01T07:00:00+07:00"}, headers=api.headers()
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["updated_at"] == "2023-01-01T07:00:00+07:00"
+    event = published(api)[before]
+    assert event.time == datetime(2023, 1, 1, tzinfo=UTC)
+    assert event.data.changed_at == event.time
+    backwards = await api.client.put(
+        url,
+        json={**NEW, "processing_days": 3, "at": "2022-12-31T07:00:00+07:00"},
+        headers=api.headers(),
+    )
+    assert backwards.status_code == 409
+    assert backwards.json()["code"] == "out_of_order"
+    future = await api.client.put(
+        url,
+        json={**NEW, "processing_days": 3, "at": "2999-01-01T00:00:00+07:00"},
+        headers=api.headers(),
+    )
+    assert future.status_code == 422
+    assert len(published(api)) == before + 1

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from lgsp_kit.fields import Text
 
@@ -46,6 +54,11 @@ class ProcedureIn(BaseModel):
     online_payment: StrictBool = Field(description="thanh toán trực tuyến integrated")
     processing_days: Annotated[StrictInt, Field(ge=0, le=365)] = Field(
         description="thời hạn giải quyết, in working days (ngày làm việc)"
+    )
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="business time of the change (when the decision publishing it took "
+        "effect); defaults to now, never in the future nor before the previous change",
     )
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -12,12 +12,13 @@ from contracts import reference
 from contracts.events import ProcedurePublished
 from contracts.events.dossier import ProcedurePublishedData
 from lgsp_kit.db import dialect_insert
-from lgsp_kit.errors import NotFound
+from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 from lgsp_kit.outbox import add_events
 from services.dossier.dossiers.events import SOURCE
 from services.dossier.models import Procedure, outbox
 from services.dossier.procedures.schemas import ProcedureIn, ProcedureOut, ProcedurePage
 
+CLOCK_SKEW = timedelta(seconds=60)
 FIELDS = (
     "name",
     "field",
@@ -74,15 +75,25 @@ def put(session: Session, code: str, body: ProcedureIn, *, tz: ZoneInfo) -> PutR
     current = session.exec(
         select(Procedure).where(col(Procedure.code) == code).with_for_update()
     ).first()
-    new_state = body.model_dump()
+    new_state = body.model_dump(exclude={"at"})
     if current is not None and all(getattr(current, f) == new_state[f] for f in FIELDS):
         return PutResult(to_out(current, tz), created=False)
     now = datetime.now(UTC)
+    at = body.at or now
+    if at > now + CLOCK_SKEW:
+        raise Unprocessable(
+            "at is in the future", extra={"errors": [{"field": "at", "message": "in the future"}]}
+        )
+    if current is not None and at < current.updated_at:
+        raise Conflict(
+            f"at is before the procedure's last change ({current.updated_at.astimezone(tz)})",
+            code="out_of_order",
+        )
     created = current is None
-    procedure = current or Procedure(code=code, updated_at=now, **new_state)
+    procedure = current or Procedure(code=code, updated_at=at, **new_state)
     for f in FIELDS:
         setattr(procedure, f, new_state[f])
-    procedure.updated_at = now
+    procedure.updated_at = at
     session.add(procedure)
     add_events(session, outbox, [published(procedure)])
     session.flush()
