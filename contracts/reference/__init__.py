@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,12 @@ def _read(name: str) -> Any:
 def organs() -> dict[str, Organ]:
     """Bắc Giang's organs by QCVN 102 code (the codes are illustrative, see organs.json)."""
     return {o["code"]: Organ.model_validate(o) for o in _read("organs.json")["organs"]}
+
+
+@cache
+def directory_since() -> datetime:
+    """The business time as of which the seeded organs are registered (see organs.json)."""
+    return datetime.fromisoformat(_read("organs.json")["province"]["directory_since"])
 
 
 @cache

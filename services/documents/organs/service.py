@@ -35,10 +35,10 @@ def seed_directory(session: Session) -> int:
     """Load the reference catalogue into an empty directory, one OrganRegistered per organ."""
     if session.exec(select(func.count()).select_from(Organ)).one():
         return 0
-    now = datetime.now(UTC)
+    since = reference.directory_since()
     rows = [Organ(**o.model_dump()) for o in reference.organs().values()]
     session.add_all(rows)
-    add_events(session, outbox, [registered_event(o, now) for o in rows])
+    add_events(session, outbox, [registered_event(o, since) for o in rows])
     return len(rows)
 
 
