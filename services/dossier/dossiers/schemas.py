@@ -216,23 +216,6 @@ class SyncPayment(_In):
         return self
 
 
-class DossierRecord(_In):
-    """A whole dossier from another system (DongBoHoSoMC): its facts, the status changes after
-    submission in order, and its payments. The record keeps its own MaHoSo."""
-
-    code: DossierCode = Field(description="MaHoSo, kept as given")
-    procedure_code: ProcedureCode
-    organ_code: OrganCode
-    channel: Channel = Field(description="KenhThucHien")
-    applicant: Applicant
-    fees: list[Fee] = Field(default_factory=list, max_length=20)
-    submitted_at: AwareDatetime = Field(description="NgayNopHoSo")
-    history: list[SyncHistoryEntry] = Field(
-        default_factory=list, max_length=50, description="status changes after submission"
-    )
-    payments: list[SyncPayment] = Field(default_factory=list, max_length=50)
-
-
 SYNC_EXAMPLE: dict[str, Any] = {
     "code": "000.01.31.H06-231120-000042",
     "procedure_code": "1.001193",
@@ -248,6 +231,25 @@ SYNC_EXAMPLE: dict[str, Any] = {
     ],
     "payments": [],
 }
+
+
+class DossierRecord(_In):
+    """A whole dossier from another system (DongBoHoSoMC): its facts, the status changes after
+    submission in order, and its payments. The record keeps its own MaHoSo."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SYNC_EXAMPLE]})
+
+    code: DossierCode = Field(description="MaHoSo, kept as given")
+    procedure_code: ProcedureCode
+    organ_code: OrganCode
+    channel: Channel = Field(description="KenhThucHien")
+    applicant: Applicant
+    fees: list[Fee] = Field(default_factory=list, max_length=20)
+    submitted_at: AwareDatetime = Field(description="NgayNopHoSo")
+    history: list[SyncHistoryEntry] = Field(
+        default_factory=list, max_length=50, description="status changes after submission"
+    )
+    payments: list[SyncPayment] = Field(default_factory=list, max_length=50)
 
 
 class SyncRequest(BaseModel):

@@ -312,6 +312,7 @@ def _procedures(session: Session, codes: set[str]) -> dict[str, Procedure]:
     return {p.code: p for p in session.exec(stmt)}
 
 
+SQLITE_CACHE_KIB = 64 * 1024
 DOSSIER_COLUMNS = (
     "code",
     "procedure_code",
@@ -378,6 +379,9 @@ def _insert(session: Session, prepared: list[Prepared]) -> None:
     if not prepared:
         return
     conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # SQLite's default page cache (2 MB) is far smaller than the indexes a batch touches.
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     _write(conn, "dossier", DOSSIER_COLUMNS, [p.dossier for p in prepared])
     ids = repository.ids_by_code(session, [p.code for p in prepared])
     created_at = _time_param(session)(datetime.now(UTC))
