@@ -100,11 +100,19 @@ def fee_fates(targets: Targets, plans: list[ProcedurePlan]) -> dict[str, Fates]:
     fee = [p for p in plans if p.fee_bearing and p.dossiers]
     d = targets.dossiers
     rng = random.Random("fates")
-    resolved = _capped(d.fee_bearing_resolved, [p.dossiers for p in fee], rng)
+    # The dossiers paid online first (only procedures with online payment can have them), then
+    # the rest of the resolved ones wherever room is left.
     payers = [i for i, p in enumerate(fee) if p.online_payment]
-    paid = _capped(d.paid_online, [resolved[i] for i in payers], rng)
-    paid_by = dict(zip(payers, paid, strict=True))
-    return {p.code: Fates(resolved[i], paid_by.get(i, 0)) for i, p in enumerate(fee)}
+    paid = [0] * len(fee)
+    for i, n in zip(payers, _capped(d.paid_online, [fee[i].dossiers for i in payers], rng),
+                    strict=True):  # fmt: skip
+        paid[i] = n
+    rest = _capped(
+        d.fee_bearing_resolved - d.paid_online,
+        [p.dossiers - paid[i] for i, p in enumerate(fee)],
+        rng,
+    )
+    return {p.code: Fates(paid[i] + rest[i], paid[i]) for i, p in enumerate(fee)}
 
 
 def _capped(total: int, caps: list[int], rng: random.Random) -> list[int]:

@@ -9,34 +9,15 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
-from tests.e2e.platform import APPS, Platform
+from tests.e2e.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
 RECEIVED = re.compile(r"^lgsp_dossiers_received_total\{[^}]*\} ([0-9.e+]+)$", re.M)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platform]:
-    urls: dict[str, str] = {}
-    if request.param == "postgresql":
-        if not POSTGRES_URL:
-            pytest.skip("LGSP_TEST_POSTGRES_URL is not set")
-        make: Callable[[], str] = request.getfixturevalue("new_database")
-        urls = {app: make() for app in APPS}
-    p = Platform(tmp_path / "platform", database_urls=urls)
-    try:
-        p.start_all()
-        yield p
-    finally:
-        p.stop_all()
 
 
 class Desk:
