@@ -12,9 +12,10 @@ rules replay, event building and the bulk inserts (dossiers, history, payments, 
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
 import json
+import logging
+import os
 import random
 import tempfile
 import time
@@ -44,7 +45,7 @@ def make_record(i: int, rng: random.Random) -> dict[str, Any]:
 
     at = later(submitted)
     history = [{"status": 2, "at": at.isoformat()}]
-    for status in ([4, 5, 4, 9, 10] if i % 10 == 0 else [4, 9, 10]):
+    for status in [4, 5, 4, 9, 10] if i % 10 == 0 else [4, 9, 10]:
         at = later(at)
         history.append({"status": status, "at": at.isoformat()})
     payments = []
@@ -74,7 +75,7 @@ def bodies(total: int, batch: int) -> list[bytes]:
     ]
 
 
-async def run(database_url: str, data_dir: Path, payloads: list[bytes]) -> tuple[int, float]:
+async def run(database_url: str, data_dir: Path, payloads: list[bytes]) -> tuple[int, float, float]:
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -98,12 +99,17 @@ async def run(database_url: str, data_dir: Path, payloads: list[bytes]) -> tuple
                     raise SystemExit(f"refused records: {answer['results'][:3]}")
                 created += answer["created"]
             elapsed = time.perf_counter() - start
-            print(f"  (process CPU time {time.process_time() - cpu:.2f} s)")
-    return created, elapsed
+            cpu = time.process_time() - cpu
+    return created, elapsed, cpu
 
 
-def report(name: str, created: int, elapsed: float) -> None:
-    print(f"{name:<10} {created:>8} records in {elapsed:7.2f} s = {created / elapsed:8.0f} records/s")
+def report(name: str, created: int, elapsed: float, cpu: float) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"{name:<10} {created:>8} records in {elapsed:7.2f} s = {created / elapsed:6.0f} records/s"
+        f"  (this process: {cpu:.2f} s CPU = {created / cpu:6.0f} records per CPU-second;"
+        f" load average {load})"
+    )
 
 
 def main() -> None:
