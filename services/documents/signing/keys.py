@@ -91,7 +91,12 @@ def self_signed_certificate(
 def signing_key(session: Session, organ: Organ, passphrase: bytes) -> SigningKey:
     """The organ's key, created on its first signature (two concurrent first signatures are
     serialised by the organ row's lock on PostgreSQL, the database write lock on SQLite)."""
-    session.execute(select(Organ.code).where(col(Organ.code) == organ.code).with_for_update())
+    # FOR NO KEY UPDATE: it serialises first signatures without conflicting with the KEY SHARE
+    # locks that concurrent sends take on the same organ row through their foreign keys (a plain
+    # FOR UPDATE deadlocks two organs sending to each other at once).
+    session.execute(
+        select(Organ.code).where(col(Organ.code) == organ.code).with_for_update(key_share=True)
+    )
     row = session.get(OrganKey, organ.code)
     if row is not None and row.private_key_pem is None:
         raise CertificateError(
