@@ -12,7 +12,7 @@ from contracts import reference
 from contracts.events import ProcedurePublished
 from contracts.events.dossier import ProcedurePublishedData
 from lgsp_kit.db import dialect_insert
-from lgsp_kit.errors import Conflict, NotFound, Unprocessable
+from lgsp_kit.errors import NotFound, Unprocessable
 from lgsp_kit.outbox import add_events
 from services.dossier.dossiers.events import SOURCE
 from services.dossier.models import Procedure, outbox
@@ -80,14 +80,18 @@ def put(session: Session, code: str, body: ProcedureIn, *, tz: ZoneInfo) -> PutR
         return PutResult(to_out(current, tz), created=False)
     now = datetime.now(UTC)
     at = body.at or now
+    # The same rules and codes as a dossier's status changes.
     if at > now + CLOCK_SKEW:
         raise Unprocessable(
-            "at is in the future", extra={"errors": [{"field": "at", "message": "in the future"}]}
+            "at is in the future",
+            code="time_in_future",
+            extra={"errors": [{"field": "at", "message": "in the future"}]},
         )
     if current is not None and at < current.updated_at:
-        raise Conflict(
+        raise Unprocessable(
             f"at is before the procedure's last change ({current.updated_at.astimezone(tz)})",
-            code="out_of_order",
+            code="time_goes_backwards",
+            extra={"errors": [{"field": "at", "message": "before the last change"}]},
         )
     created = current is None
     procedure = current or Procedure(code=code, updated_at=at, **new_state)
