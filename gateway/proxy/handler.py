@@ -1,19 +1,23 @@
 """The published-API path: `/{context}/{version}/...` → the service's `/v1/...`.
 
-A raw ASGI handler (no FastAPI routing on the hot path) with one shared aiohttp session:
-httpx's pool is too slow for a proxy under concurrency (measured, see docs/gateway.md).
-Bodies stream both ways; every outcome is counted, audited and, when the gateway answers
-itself, told as problem+json.
+A raw ASGI handler (no FastAPI routing on the hot path) with a keep-alive pool per backend
+(`gateway.proxy.upstream`: httpx's and aiohttp's clients cost more than the rest of the
+gateway's work together, measured, see docs/gateway.md). The request head is built as bytes
+straight from the caller's; bodies stream both ways; every outcome is counted, audited and,
+when the gateway answers itself, told as problem+json. An aiohttp session stays for the
+gateway's other calls to backends (OpenAPI documents, readiness), off the hot path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import orjson
@@ -24,6 +28,7 @@ from gateway.audit.log import AuditLog, CallRecord, now_utc
 from gateway.auth.tokens import Claims, InvalidToken, KeyRing
 from gateway.catalogue.service import Catalogue
 from gateway.proxy.throttle import Decision, Throttle
+from gateway.proxy.upstream import Answer, Pool, UpstreamError
 from gateway.settings import Settings
 from lgsp_kit.errors import PROBLEM_JSON, code_for_status, problem_body
 from lgsp_kit.metrics import LATENCY_BUCKETS
@@ -45,8 +50,9 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# Not copied from the caller's request: aiohttp sets them for the upstream request.
-REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length"}
+# Not copied from the caller's request: the gateway writes its own. `Expect: 100-continue` is
+# answered by the gateway's server when the body is first read; the backend gets the body.
+REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
 # Not copied from the backend's answer: the gateway's server writes its own.
 RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 STRIPPED_FROM_CALLER = frozenset({b"x-lgsp-client", b"x-lgsp-organ"})
@@ -102,6 +108,29 @@ class ProxyMetrics:
             ["api", "tier"],
             registry=registry,
         )
+        # `.labels(...)` looks its child up under a lock each time: keep the children.
+        self._requests: dict[tuple[str, int, str], Any] = {}
+        self._durations: dict[str, tuple[Any, Any]] = {}
+
+    def count(self, api: str, status: int, tier: str, elapsed: float) -> None:
+        """One answered call: counted by API, status and tier, its duration observed."""
+        child = self._requests.get((api, status, tier))
+        if child is None:
+            child = self._requests[(api, status, tier)] = self.requests.labels(
+                api, str(status), tier
+            )
+        child.inc()
+        self.durations(api)[0].observe(elapsed)
+
+    def durations(self, api: str) -> tuple[Any, Any]:
+        """The (total, upstream) duration histograms of an API."""
+        pair = self._durations.get(api)
+        if pair is None:
+            pair = self._durations[api] = (
+                self.duration.labels(api),
+                self.upstream_duration.labels(api),
+            )
+        return pair
 
 
 class ProxyError(Exception):
@@ -162,6 +191,12 @@ class Proxy:
         self.catalogue = catalogue
         self.reload_keys = reload_keys
         self.upstreams = {k: v.rstrip("/") for k, v in settings.upstreams.items()}
+        self.pools: dict[str, Pool] = {}
+        # Per API: the upstream's `Host` line and path prefix, as bytes, made once.
+        self._host_line: dict[str, bytes] = {}
+        self._prefix: dict[str, bytes] = {}
+        for api, base in self.upstreams.items():
+            self._add_upstream(api, base)
         self._consumers: dict[str, ConsumerView] = {}
         self._loading: dict[str, asyncio.Future[ConsumerView | None]] = {}
         self._consumer_ttl = settings.consumer_cache_seconds
@@ -173,6 +208,22 @@ class Proxy:
             sock_read=settings.upstream_timeout_seconds,
         )
 
+    def _add_upstream(self, api: str, base: str) -> None:
+        url = urlsplit(base)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"upstream of {api}: not an http(s) URL: {base!r}")
+        tls = ssl.create_default_context() if url.scheme == "https" else None
+        port = url.port or (443 if tls else 80)
+        self.pools[api] = Pool(
+            url.hostname,
+            port,
+            connect_timeout=self.settings.upstream_connect_timeout_seconds,
+            read_timeout=self.settings.upstream_timeout_seconds,
+            tls=tls,
+        )
+        self._host_line[api] = b"host: " + url.netloc.rpartition("@")[2].encode("ascii") + b"\r\n"
+        self._prefix[api] = url.path.rstrip("/").encode() + b"/v1"
+
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, ttl_dns_cache=300)
         self.session = aiohttp.ClientSession(
@@ -183,6 +234,8 @@ class Proxy:
         )
 
     async def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
         if self.session is not None:
             await self.session.close()
 
@@ -294,7 +347,7 @@ class Proxy:
                 if not decision.allowed:
                     self.metrics.throttled.labels(api, consumer.tier).inc()
                     raise ProxyError(429, _throttled(decision, consumer.tier), "throttled", rate)
-            await self._forward(scope, receive, send, api, rest, rec, rate, sent)
+            await self._forward(scope, receive, send, api, rec, rate, sent)
         except ProxyError as exc:
             rec.status = exc.status
             if sent.started:
@@ -306,9 +359,7 @@ class Proxy:
         finally:
             elapsed = time.perf_counter() - start
             rec.total_ms = round(elapsed * 1000, 3)
-            m = self.metrics
-            m.requests.labels(api, str(rec.status), rec.tier or "none").inc()
-            m.duration.labels(api).observe(elapsed)
+            self.metrics.count(api, rec.status, rec.tier or "none", elapsed)
             if self.audit is not None:
                 self.audit.record(rec)
 
@@ -328,35 +379,54 @@ class Proxy:
             if not message.get("more_body", False):
                 return
 
-    def _request_headers(
-        self, scope: Scope, rec: CallRecord
-    ) -> tuple[list[tuple[str, str]], int | None, bool]:
+    def _request_head(
+        self, scope: Scope, api: str, rec: CallRecord
+    ) -> tuple[bytes, int | None, bool]:
+        """The upstream request's head as bytes (the caller's header bytes as they came, less
+        hop-by-hop and spoofable ones), its body length when declared, and whether chunked."""
         raw: list[tuple[bytes, bytes]] = scope["headers"]
-        named = connection_tokens(raw)
-        headers: list[tuple[str, str]] = []
+        named = connection_tokens(raw) if any(n == b"connection" for n, _ in raw) else None
+        parts = [scope["method"].encode(), b" ", self._target(scope, api), b" HTTP/1.1\r\n"]
+        parts.append(self._host_line[api])
         length: int | None = None
         chunked = False
         for name, value in raw:
-            if name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError as exc:
-                    raise ProxyError(400, "Content-Length is not a number") from exc
+            if name in REQUEST_SKIP or name in STRIPPED_FROM_CALLER:
+                if name == b"content-length":
+                    try:
+                        length = int(value)
+                    except ValueError as exc:
+                        raise ProxyError(400, "Content-Length is not a number") from exc
+                elif name == b"transfer-encoding":
+                    chunked = True
                 continue
-            if name == b"transfer-encoding":
-                chunked = True
+            if named is not None and name in named:
                 continue
-            if name in REQUEST_SKIP or name in STRIPPED_FROM_CALLER or name in named:
-                continue
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        headers.append(("X-LGSP-Client", rec.client_id or ""))
-        headers.append(("X-LGSP-Organ", rec.organ_code or ""))
+            parts += (name, b": ", value, b"\r\n")
+        parts += (b"x-lgsp-client: ", (rec.client_id or "").encode(), b"\r\n")
+        parts += (b"x-lgsp-organ: ", (rec.organ_code or "").encode(), b"\r\n")
         client = scope.get("client")
         if client:
-            headers.append(("X-Forwarded-For", client[0]))
-        if length is not None:
-            headers.append(("Content-Length", str(length)))
-        return headers, length, chunked
+            parts += (b"x-forwarded-for: ", client[0].encode(), b"\r\n")
+        if length is not None and not chunked:
+            parts += (b"content-length: ", b"%d" % length, b"\r\n")
+        elif chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts), (None if chunked else length), chunked
+
+    def _target(self, scope: Scope, api: str) -> bytes:
+        """`/v1/...?query` on the backend, from the path bytes as the caller sent them."""
+        raw_path: bytes | None = scope.get("raw_path")
+        lead = 1 + len(api)  # "/{api}"
+        if raw_path is not None:
+            # Some servers (httpx's ASGI transport) include the query in raw_path.
+            raw_path = raw_path.split(b"?", 1)[0]
+        if raw_path is None or raw_path[lead : lead + 4] not in (b"/v1/", b"/v1"):
+            raw_path = quote(scope["path"], safe="/:@!$&'()*+,;=~").encode()
+        target = self._prefix[api] + raw_path[lead + 3 :]
+        query: bytes = scope.get("query_string", b"")
+        return target + b"?" + query if query else target
 
     async def _forward(
         self,
@@ -364,63 +434,84 @@ class Proxy:
         receive: Receive,
         send: Send,
         api: str,
-        rest: list[str],
         rec: CallRecord,
         rate: list[tuple[bytes, bytes]],
         sent: _Sent,
     ) -> None:
-        assert self.session is not None
-        tail = "/" + rest[1] if len(rest) > 1 else ""
-        url = f"{self.upstreams[api]}/v1{tail}"
-        query = scope.get("query_string", b"")
-        if query:
-            url += "?" + query.decode("latin-1")
-        headers, length, chunked = self._request_headers(scope, rec)
+        head, length, chunked = self._request_head(scope, api, rec)
         limit = self.settings.max_body_bytes
         if length is not None and length > limit:
             raise ProxyError(413, f"request body over {limit} bytes", "body_too_large")
-        data = self._body(receive, rec) if chunked or length else None
+        body: AsyncIterator[bytes] | None = None
+        if chunked:
+            body = _chunked(self._body(receive, rec))
+        elif length:
+            body = self._body(receive, rec)
+        upstream_hist = self.metrics.durations(api)[1]
         began = time.perf_counter()
         try:
-            async with self.session.request(
-                scope["method"], url, headers=headers, data=data, allow_redirects=False
-            ) as resp:
-                upstream = time.perf_counter() - began
-                rec.upstream_ms = round(upstream * 1000, 3)
-                self.metrics.upstream_duration.labels(api).observe(upstream)
-                rec.status = resp.status
-                raw = resp.raw_headers
-                named = connection_tokens(list(raw))
-                out = [
-                    (k.lower(), v)
-                    for k, v in raw
-                    if k.lower() not in RESPONSE_SKIP and k.lower() not in named
-                ]
-                out += rate
-                await send({"type": "http.response.start", "status": resp.status, "headers": out})
-                sent.started = True
-                async for chunk in resp.content.iter_any():
-                    rec.response_bytes += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            answer = await self.pools[api].request(head, body, head_only=scope["method"] == "HEAD")
         except _BodyTooLarge as exc:
             raise ProxyError(413, f"request body over {limit} bytes", "body_too_large") from exc
-        except TimeoutError as exc:
-            self.metrics.upstream_errors.labels(api, "timeout").inc()
-            raise ProxyError(504, f"the {api} service did not answer in time") from exc
-        except aiohttp.ClientConnectorError as exc:
-            self.metrics.upstream_errors.labels(api, "connect").inc()
-            raise ProxyError(503, f"the {api} service is unavailable") from exc
-        except aiohttp.ClientError as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, _BodyTooLarge):
-                raise ProxyError(413, f"request body over {limit} bytes", "body_too_large") from exc
-            if isinstance(cause, _ClientGone):
-                raise _ClientGone from exc
-            self.metrics.upstream_errors.labels(api, "protocol").inc()
-            raise ProxyError(
-                502, f"the {api} service answered badly: {type(exc).__name__}"
-            ) from exc
+        except UpstreamError as exc:
+            raise self._upstream_failed(api, exc) from exc
+        try:
+            upstream = time.perf_counter() - began
+            rec.upstream_ms = round(upstream * 1000, 3)
+            upstream_hist.observe(upstream)
+            rec.status = answer.status
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": answer.status,
+                    "headers": _response_headers(answer, rate),
+                }
+            )
+            sent.started = True
+            await self._relay(answer, send, rec)
+        except UpstreamError as exc:
+            raise self._upstream_failed(api, exc) from exc
+        finally:
+            answer.release()
+
+    async def _relay(self, answer: Answer, send: Send, rec: CallRecord) -> None:
+        """The answer's body, passed on part by part; the last part ends the answer (a small
+        answer that came whole is one message)."""
+        while True:
+            chunk = await answer.read()
+            last = answer.done
+            if chunk or last:
+                rec.response_bytes += len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+            if last:
+                return
+
+    def _upstream_failed(self, api: str, exc: UpstreamError) -> ProxyError:
+        self.metrics.upstream_errors.labels(api, exc.kind).inc()
+        if exc.kind == "timeout":
+            return ProxyError(504, f"the {api} service did not answer in time")
+        if exc.kind == "connect":
+            return ProxyError(503, f"the {api} service is unavailable")
+        return ProxyError(502, f"the {api} service answered badly: {exc}")
+
+
+def _response_headers(answer: Answer, rate: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    raw = answer.headers
+    if any(name == b"connection" for name, _ in raw):
+        skip = RESPONSE_SKIP | connection_tokens(raw)
+    else:
+        skip = RESPONSE_SKIP
+    out = [(k, v) for k, v in raw if k not in skip]
+    if rate:
+        out += rate
+    return out
+
+
+async def _chunked(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The caller's body in HTTP/1.1 chunked framing (its length was not declared)."""
+    async for chunk in body:
+        yield b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    yield b"0\r\n\r\n"
 
 
 class _Sent:
