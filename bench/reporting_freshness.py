@@ -51,6 +51,8 @@ import nats
 import psycopg
 from sqlalchemy import insert
 
+from contracts.events import DossierStatusChanged
+from contracts.events.dossier import DossierStatusChangedData
 from contracts.reference import organs as reference_organs
 from lgsp_kit import db as dbmod
 from services.reporting import service
@@ -199,6 +201,62 @@ async def submit_and_receive(
     return accepted, call_times, errors, len(accepted) / max(elapsed, 1e-9)
 
 
+async def publish_receptions(
+    nats_url: str, rate: float, duration: float
+) -> tuple[dict[str, float], list[float], list[str], float]:
+    """Receptions (status 2) straight into JetStream at `rate`/s, as the dossier service's
+    outbox relay publishes them; a dossier counts as accepted when JetStream acknowledged it."""
+    n = int(rate * duration)
+    accepted: dict[str, float] = {}
+    call_times: list[float] = []
+    errors: list[str] = []
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    start = time.monotonic() + 0.2
+    try:
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            now = datetime.now(UTC)
+            code = f"000.01.31.H06-{now:%y%m%d}-{i:06d}-{uuid.uuid4().hex[:6]}"
+            event = DossierStatusChanged(
+                source="/dossier",
+                subject=code,
+                time=now,
+                data=DossierStatusChangedData(
+                    code=code,
+                    procedure_code=str(DOSSIER["procedure_code"]),
+                    service_mode="full",
+                    fee_bearing=False,
+                    organ_code=str(DOSSIER["organ_code"]),
+                    organ_level="district",
+                    channel=2,
+                    from_status=1,
+                    to_status=2,
+                    at=now,
+                ),
+            )
+            began = time.monotonic()
+            try:
+                await js.publish(
+                    event.nats_subject,
+                    event.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": event.id},
+                )
+            except Exception as exc:
+                errors.append(repr(exc))
+                return
+            done = time.monotonic()
+            accepted[code] = done
+            call_times.append(done - began)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    finally:
+        await nc.close()
+    elapsed = max(accepted.values(), default=time.monotonic()) - start
+    return accepted, call_times, errors, len(accepted) / max(elapsed, 1e-9)
+
+
 def counted(platform: Platform) -> int:
     text = httpx.get(platform.url("reporting") + "/metrics", timeout=10).text
     return int(sum(float(v) for v in RECEIVED.findall(text)))
@@ -210,6 +268,7 @@ def freshness(args: argparse.Namespace, backend: str, urls: dict[str, str]) -> N
         try:
             platform.start_all()
             token = platform.demo_token()
+            nats_url = f"nats://127.0.0.1:{platform.nats_port}"
             if args.via == "gateway":
                 base, prefix = platform.gateway, "/dossier"
             else:
@@ -228,7 +287,7 @@ def freshness(args: argparse.Namespace, backend: str, urls: dict[str, str]) -> N
                 target=watch,
                 args=(
                     platform.url("reporting") + "/metrics",
-                    f"nats://127.0.0.1:{platform.nats_port}",
+                    nats_url,
                     args.poll,
                     ready,
                     stop,
@@ -239,9 +298,11 @@ def freshness(args: argparse.Namespace, backend: str, urls: dict[str, str]) -> N
             watcher.start()
             if not ready.wait(60):  # subscribed to NATS and polling
                 raise RuntimeError("the /metrics watcher did not start")
-            accepted, call_times, errors, achieved = asyncio.run(
-                submit_and_receive(base, prefix, token, args.rate, args.duration)
-            )
+            if args.via == "nats":
+                load = publish_receptions(nats_url, args.rate, args.duration)
+            else:
+                load = submit_and_receive(base, prefix, token, args.rate, args.duration)
+            accepted, call_times, errors, achieved = asyncio.run(load)
             want = baseline + len(accepted)
             deadline = time.monotonic() + 60
             while counted(platform) < want and time.monotonic() < deadline:
@@ -267,13 +328,19 @@ def freshness(args: argparse.Namespace, backend: str, urls: dict[str, str]) -> N
         if j < len(seen):
             delays.append(max(0.0, seen[j][1] - accepted[code]))
     polls = [done - sent for sent, done, _ in seen]
-    print(f"\nfreshness on {backend}, {args.via} service, target {args.rate:g} dossiers/s:")
+    source = {
+        "dossier": "dossier service directly",
+        "gateway": "through the gateway",
+        "nats": "events published straight to JetStream",
+    }[args.via]
+    print(f"\nfreshness on {backend}, {source}, target {args.rate:g} dossiers/s:")
     print(
         f"  {len(accepted)} dossiers accepted in {args.duration:g} s "
         f"(achieved {achieved:.0f}/s), {len(errors)} errors"
         + (f", first: {errors[0][:200]}" if errors else "")
     )
-    print(f"  submit+receive calls: {fmt_ms(percentiles(call_times))}")
+    what = "JetStream publish" if args.via == "nats" else "submit+receive calls"
+    print(f"  {what}: {fmt_ms(percentiles(call_times))}")
     print(f"  /metrics polls: {len(seen)}, each {fmt_ms(percentiles(polls))}")
     print(f"  accepted → published in NATS: {fmt_ms(percentiles(to_nats))}")
     missing = len(accepted) - len(delays)
@@ -603,7 +670,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--rate", type=float, default=200.0, help="dossiers per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
-    parser.add_argument("--via", choices=["dossier", "gateway"], default="dossier")
+    parser.add_argument("--via", choices=["dossier", "gateway", "nats"], default="dossier")
     parser.add_argument("--poll", type=float, default=0.02, help="seconds between /metrics polls")
     parser.add_argument("--events", type=int, default=3_000_000, help="dossiers received a year")
     parser.add_argument("--repeat", type=int, default=20, help="timed report queries")
