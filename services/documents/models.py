@@ -20,6 +20,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from lgsp_kit.db import UTCDateTime, new_metadata
+from lgsp_kit.idempotency import define_idempotency
 from lgsp_kit.outbox import define_outbox
 
 
@@ -28,6 +29,8 @@ class Base(SQLModel, registry=registry(metadata=new_metadata())):
 
 
 outbox = define_outbox(Base.metadata)
+# The first successful answer to a POST carrying an Idempotency-Key, per calling client.
+idempotency_record = define_idempotency(Base.metadata)
 
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
 

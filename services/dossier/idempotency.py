@@ -1,132 +1,27 @@
-"""`Idempotency-Key` on every POST: the same key and body replay the first answer.
-
-Keys are scoped per calling client (the token's subject), so two integrators never collide.
-The key is remembered in the same transaction as the work, and only for a successful answer:
-a refused request changed nothing, so retrying it simply runs it again.
-"""
+"""`Idempotency-Key` on every POST of the dossier service (the kit's, on this service's table)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Response
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
+from lgsp_kit import idempotency as kit
 from lgsp_kit.db import Database
-from lgsp_kit.errors import Unprocessable
-from services.dossier.models import IdempotencyRecord
+from lgsp_kit.idempotency import CallerId, IdempotencyDep, IdempotencyKey
+from services.dossier.models import idempotency_record
 
-REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-@dataclass(frozen=True)
-class IdempotencyKey:
-    client_id: str
-    key: str
-    fingerprint: str
-
-
-def caller_id(request: Request) -> str:
-    """The calling client (token subject); `anonymous` only when auth is switched off."""
-    caller = getattr(request.state, "caller", None)
-    return caller.client_id if caller is not None else "anonymous"
-
-
-CallerId = Annotated[str, Depends(caller_id)]
-
-
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    try:
-        canonical = json.dumps(
-            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-    except ValueError:
-        canonical = body.decode("utf-8", "replace")
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
-
-
-async def idempotency_key(
-    request: Request,
-    client: CallerId,
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=200,
-            description="a client-chosen unique key: a retry with the same key and body gets "
-            "the first answer; the same key with another body is refused (422)",
-        ),
-    ] = None,
-) -> IdempotencyKey | None:
-    if key is None:
-        return None
-    body = await request.body()
-    return IdempotencyKey(client, key, fingerprint(request.method, request.url.path, body))
-
-
-IdempotencyDep = Annotated[IdempotencyKey | None, Depends(idempotency_key)]
-
-
-def _replay(session: Session, idem: IdempotencyKey) -> Response | None:
-    stmt = select(IdempotencyRecord).where(
-        col(IdempotencyRecord.client_id) == idem.client_id, col(IdempotencyRecord.key) == idem.key
-    )
-    found = session.exec(stmt).first()
-    if found is None:
-        return None
-    if found.fingerprint != idem.fingerprint:
-        raise Unprocessable(
-            "this Idempotency-Key was already used with another request",
-            code="idempotency_key_reused",
-            extra={"errors": [{"field": "Idempotency-Key", "message": "used for another body"}]},
-        )
-    return Response(
-        found.body,
-        status_code=found.status_code,
-        media_type="application/json",
-        headers={REPLAYED_HEADER: "true"},
-    )
+__all__ = ["CallerId", "IdempotencyDep", "IdempotencyKey", "run"]
 
 
 def run(
     db: Database,
     idem: IdempotencyKey | None,
-    work: Callable[[Session], BaseModel],
+    work: Callable[[Any], BaseModel],
     *,
     status_code: int,
 ) -> Response:
     """Do `work` in one unit of work; with a key, answer as the first request with it did."""
-    for attempt in (1, 2):
-        try:
-            with db.session() as session:
-                if idem is not None:
-                    replayed = _replay(session, idem)
-                    if replayed is not None:
-                        return replayed
-                body = work(session).model_dump_json()
-                if idem is not None:
-                    session.add(
-                        IdempotencyRecord(
-                            client_id=idem.client_id,
-                            key=idem.key,
-                            fingerprint=idem.fingerprint,
-                            status_code=status_code,
-                            body=body,
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-                    session.flush()
-            return Response(body, status_code=status_code, media_type="application/json")
-        except IntegrityError:
-            # A concurrent request with the same key committed first: the retry replays it.
-            if idem is None or attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return kit.run(db, idempotency_record, idem, work, status_code=status_code)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from lgsp_kit.db import UTCDateTime, new_metadata
+from lgsp_kit.idempotency import define_idempotency
 from lgsp_kit.outbox import define_outbox
 
 
@@ -135,16 +136,5 @@ class DossierSequence(Base, table=True):
     last: int
 
 
-class IdempotencyRecord(Base, table=True):
-    """The first successful answer to a POST carrying an Idempotency-Key, per calling client."""
-
-    __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("client_id", "key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    client_id: str = Field(max_length=200)
-    key: str = Field(max_length=200)
-    fingerprint: str = Field(max_length=64, description="SHA-256 of method, path and body")
-    status_code: int
-    body: str
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+# The first successful answer to a POST carrying an Idempotency-Key, per calling client.
+idempotency_record = define_idempotency(Base.metadata)

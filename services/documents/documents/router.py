@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
+from sqlmodel import Session
 
+from lgsp_kit import idempotency
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
+from lgsp_kit.idempotency import IdempotencyDep
 from lgsp_kit.responses import problem_responses
 from services.documents.dependencies import ScopeDep
 from services.documents.documents import edxml, importing, repository, service
@@ -22,6 +25,7 @@ from services.documents.documents.schemas import (
     RecipientOut,
     StatusChange,
 )
+from services.documents.models import idempotency_record
 from services.documents.organs.schemas import ORGAN_CODE_PATTERN
 from services.documents.settings import Settings
 
@@ -48,17 +52,20 @@ XML_ANSWER: dict[int | str, dict[str, Any]] = {
     summary="Send a document",
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
 )
-async def send_document(body: DocumentIn, runtime: RuntimeDep, scope: ScopeDep) -> DocumentOut:
+async def send_document(
+    body: DocumentIn, runtime: RuntimeDep, scope: ScopeDep, idem: IdempotencyDep
+) -> Response:
     """Gửi văn bản: signed for the sending organ when electronic, delivered to each recipient."""
     settings: Settings = runtime.settings  # type: ignore[assignment]
     tz = ZoneInfo(settings.timezone)
 
-    def work() -> DocumentOut:
-        with runtime.db.session() as session:
-            document_id = service.send(session, body, scope=scope, settings=settings)
-            return service.get(session, document_id, scope=scope, tz=tz)
+    def work(session: Session) -> DocumentOut:
+        document_id = service.send(session, body, scope=scope, settings=settings)
+        return service.get(session, document_id, scope=scope, tz=tz)
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(
+        idempotency.run, runtime.db, idempotency_record, idem, work, status_code=201
+    )
 
 
 @router.post(
@@ -157,15 +164,17 @@ async def change_status(
     body: StatusChange,
     runtime: RuntimeDep,
     scope: ScopeDep,
-) -> RecipientOut:
+    idem: IdempotencyDep,
+) -> Response:
     """Cập nhật trạng thái: a recipient's next edXML status, or the sender's recall (13)."""
     tz = ZoneInfo(runtime.settings.timezone)
 
-    def work() -> RecipientOut:
-        with runtime.db.session() as session:
-            return service.change_status(session, document_id, organ_code, body, scope=scope, tz=tz)
+    def work(session: Session) -> RecipientOut:
+        return service.change_status(session, document_id, organ_code, body, scope=scope, tz=tz)
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(
+        idempotency.run, runtime.db, idempotency_record, idem, work, status_code=200
+    )
 
 
 @inbox_router.get(
