@@ -61,9 +61,6 @@ class Calendar:
             return day
         return self.working_days[min(i + n, len(self.working_days) - 1)]
 
-    def last_moment(self) -> datetime:
-        return datetime.combine(self.working_days[-1], time(16, 30), self.tz)
-
 
 def _applicant(rng: random.Random) -> dict[str, Any]:
     kind = rng.choices([1, 2, 4], [85, 12, 3])[0]
@@ -201,40 +198,46 @@ class Year:
                                 timedelta(minutes=rng.randrange(0, 15)))  # fmt: skip
         submitted = max(submitted, datetime(cal.year, 1, 1, 0, 1, tzinfo=self.tz))
         fee = rng.choice([15_000, 20_000, 50_000, 100_000, 200_000]) if plan.fee_bearing else 0
-        history: list[dict[str, Any]] = [{"status": 2, "at": received.isoformat()}]
-        payments: list[dict[str, Any]] = []
+        # The steps in the order they happen, each with the time it would naturally take place;
+        # `_timed` then makes the times strictly increasing and keeps them inside the year.
+        steps: list[tuple[dict[str, Any], datetime]] = [({"status": 2}, received)]
         t = received + timedelta(minutes=rng.randrange(10, 120))
-        history.append({"status": 4, "at": t.isoformat()})
-        end = cal.last_moment()
+        steps.append(({"status": 4}, t))
         if rng.random() < 0.04:  # a supplement is asked for, then handling resumes
             t += timedelta(hours=rng.randrange(2, 30))
-            history.append({"status": 5, "at": min(t, end).isoformat(), "note": "Bổ sung giấy tờ"})
+            steps.append(({"status": 5, "note": "Bổ sung giấy tờ"}, t))
             t += timedelta(days=rng.randrange(1, 6))
-            history.append({"status": 4, "at": min(t, end).isoformat()})
+            steps.append(({"status": 4}, t))
         if resolve:
             late = rng.random() < 0.03
             days = plan.processing_days + (rng.randrange(1, 5) if late else -rng.randrange(0, 2))
             due_day = cal.add_working_days(received.date(), max(0, days))
             done = max(t + timedelta(minutes=5), cal.office_time(due_day, rng))
-            done = min(done, end)
             if plan.fee_bearing:
-                ask = min(t + timedelta(minutes=30), done - timedelta(minutes=3))
-                history.append({"status": 6, "at": max(ask, t).isoformat()})
-                paid_at = min(max(ask, t) + timedelta(minutes=1), done - timedelta(minutes=1))
+                steps.append(({"status": 6}, t + timedelta(minutes=30)))
+                payment: dict[str, Any] = {"amount": fee, "method": "offline"}
                 if pay_online:
-                    payments.append({"amount": fee, "method": "online",
-                                     "online_gateway": rng.choice([1, 2]),
-                                     "at": paid_at.isoformat()})  # fmt: skip
-                else:
-                    payments.append({"amount": fee, "method": "offline", "at": paid_at.isoformat()})
-            history.append({"status": 9, "at": done.isoformat()})
-            returned = min(done + timedelta(hours=rng.randrange(1, 48)), end + timedelta(hours=1))
-            history.append({"status": 10, "at": returned.isoformat()})
+                    payment = {
+                        "amount": fee,
+                        "method": "online",
+                        "online_gateway": rng.choice([1, 2]),
+                    }
+                steps.append(({"payment": payment}, t + timedelta(minutes=31)))
+            steps.append(({"status": 9}, done))
+            steps.append(({"status": 10}, done + timedelta(hours=rng.randrange(1, 48))))
         elif plan.fee_bearing and received.date() >= cal.working_days[-10]:
             pass  # received in the last days of the year: still being handled at year end
         else:
-            t = min(t + timedelta(days=rng.randrange(1, 10)), end)
-            history.append({"status": rng.choice([7, 7, 8]), "at": t.isoformat()})
+            steps.append(
+                ({"status": rng.choice([7, 7, 8])}, t + timedelta(days=rng.randrange(1, 10)))
+            )
+        history: list[dict[str, Any]] = []
+        payments: list[dict[str, Any]] = []
+        for step, at in self._timed(steps):
+            if "payment" in step:
+                payments.append({**step["payment"], "at": at.isoformat()})
+            else:
+                history.append({**step, "at": at.isoformat()})
         return {
             "code": self._code(organ, received.date()),
             "procedure_code": plan.code,
@@ -246,6 +249,21 @@ class Year:
             "history": history,
             "payments": payments,
         }
+
+    def _timed(
+        self, steps: list[tuple[dict[str, Any], datetime]]
+    ) -> list[tuple[dict[str, Any], datetime]]:
+        """Strictly increasing times, a minute apart at least, all before the year ends."""
+        cap = datetime(self.calendar.year, 12, 31, 23, 50, tzinfo=self.tz)
+        out: list[tuple[dict[str, Any], datetime]] = []
+        last: datetime | None = None
+        for k, (step, at) in enumerate(steps):
+            if last is not None:
+                at = max(at, last + timedelta(minutes=1))
+            at = min(at, cap - timedelta(minutes=len(steps) - 1 - k))
+            out.append((step, at))
+            last = at
+        return out
 
     def _refused(
         self, plan: ProcedurePlan, rng: random.Random, day: date, organs: list[str]

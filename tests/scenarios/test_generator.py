@@ -1,0 +1,80 @@
+"""The simulator's plan and year: deterministic, consistent, and exactly the targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from scenarios.plan import PlanError, build_plan, check_plan
+from scenarios.targets import Targets, load
+from scenarios.truth import Tally, from_targets
+from scenarios.year import Year
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+FILES = ["bac-giang-2023.yaml", "fictional-province.yaml"]
+
+
+def tally(targets: Targets, seed: int) -> Tally:
+    plans = build_plan(targets, seed)
+    year = Year(targets, plans, seed)
+    counted = Tally(targets, plans)
+    counted.dossiers(year.dossiers())
+    for doc in year.documents():
+        counted.document(doc)
+    return counted
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_plan_meets_the_targets_at_every_scale(name: str) -> None:
+    targets = load(SCENARIOS / name)
+    for scale in (1, 0.1, 0.01, 0.001):
+        scaled = targets.scaled(scale)
+        check_plan(scaled, build_plan(scaled, seed=5))
+
+
+def test_a_generated_year_counts_exactly_the_published_figures() -> None:
+    targets = load(SCENARIOS / "fictional-province.yaml")
+    assert tally(targets, seed=9).rows() == from_targets(targets)
+
+
+def test_bac_giang_scaled_counts_exactly_the_scaled_figures() -> None:
+    targets = load(SCENARIOS / "bac-giang-2023.yaml").scaled(0.05)
+    assert tally(targets, seed=9).rows() == from_targets(targets)
+
+
+def test_same_seed_same_year_other_seed_other_year() -> None:
+    targets = load(SCENARIOS / "bac-giang-2023.yaml").scaled(0.002)
+    plans = build_plan(targets, 1)
+    one = list(Year(targets, plans, 1).dossiers())
+    assert one == list(Year(targets, build_plan(targets, 1), 1).dossiers())
+    assert one != list(Year(targets, build_plan(targets, 2), 2).dossiers())
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_history_moves_forward_inside_the_year(name: str) -> None:
+    targets = load(SCENARIOS / name).scaled(0.02)
+    for record in Year(targets, build_plan(targets, 3), 3).dossiers():
+        times = [datetime.fromisoformat(h["at"]) for h in record["history"]]
+        assert times == sorted(times) and len(set(times)) == len(times), record
+        assert all(t.year == targets.year for t in times)
+        assert datetime.fromisoformat(record["submitted_at"]) <= times[0]
+        statuses = [h["status"] for h in record["history"]]
+        for payment in record["payments"]:
+            paid = datetime.fromisoformat(payment["at"])
+            asked = times[statuses.index(6)]
+            resolved = times[statuses.index(9)]
+            assert asked < paid < resolved
+
+
+def test_impossible_targets_are_refused_with_the_reason() -> None:
+    data = load(SCENARIOS / "fictional-province.yaml").model_dump()
+    data["dossiers"]["fee_bearing_resolved"] = 10_000_000
+    data["dossiers"]["paid_online"] = 0
+    with pytest.raises(PlanError, match="fee-bearing"):
+        build_plan(Targets.model_validate(data, strict=False), seed=1)
+    data = load(SCENARIOS / "fictional-province.yaml").model_dump()
+    data["procedures"]["full_online"] = data["procedures"]["full_online_eligible"] + 1
+    with pytest.raises(ValueError, match="6.1.2"):
+        Targets.model_validate(data, strict=False)
