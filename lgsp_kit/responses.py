@@ -8,6 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, with a stable `code` and the `request_id`."""
 
@@ -27,7 +30,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": Problem,
             "description": HTTPStatus(status).phrase,
-            "content": {"application/problem+json": {}},
+            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}},
         }
         for status in statuses
     }

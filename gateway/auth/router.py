@@ -17,6 +17,19 @@ from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
 
 router = APIRouter(tags=["oauth2"])
+TOKEN_REQUEST_EXAMPLE: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "example": {
+                    "grant_type": "client_credentials",
+                    "client_id": "cong-dvc-tinh",
+                    "client_secret": "the secret shown once at registration",
+                }
+            }
+        }
+    }
+}
 
 
 class TokenResponse(BaseModel):
@@ -51,7 +64,8 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
     "/token",
     response_model=TokenResponse,
     summary="Get an access token",
-    responses=problem_responses(400, 401),
+    responses=problem_responses(400, 401, 422),
+    openapi_extra=TOKEN_REQUEST_EXAMPLE,
 )
 async def issue_token(
     runtime: RuntimeDep,

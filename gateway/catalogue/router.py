@@ -61,7 +61,7 @@ async def list_apis(runtime: RuntimeDep) -> ApiList:
 @router.get(
     "/apis/{context}/openapi.json",
     summary="One published API's OpenAPI document",
-    responses=problem_responses(404, 503),
+    responses=problem_responses(404, 422, 503),
 )
 async def api_openapi(
     runtime: RuntimeDep, context: Annotated[str, Path(max_length=64)]

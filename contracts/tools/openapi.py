@@ -1,0 +1,62 @@
+"""The OpenAPI documents of the four apps, built in-process from their FastAPI apps, and the
+platform's merged one built with the gateway's own catalogue merge."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+APPS = ("gateway", "dossier", "documents", "reporting")
+SERVICES = ("dossier", "documents", "reporting")
+MODULES = {
+    "gateway": "gateway",
+    "dossier": "services.dossier",
+    "documents": "services.documents",
+    "reporting": "services.reporting",
+}
+
+
+def _fastapi(app: Any) -> FastAPI:
+    """The FastAPI app inside an app's ASGI wrappers (the gateway wraps its own in two)."""
+    seen = 0
+    while not isinstance(app, FastAPI):
+        app = getattr(app, "api", None) or getattr(app, "app", None)
+        seen += 1
+        if app is None or seen > 5:
+            raise TypeError("no FastAPI app found inside the app")
+    return app
+
+
+def app_spec(name: str, data_dir: Path) -> dict[str, Any]:
+    """One app's own document, as its `GET /openapi.json` answers, without starting it."""
+    main = importlib.import_module(f"{MODULES[name]}.main")
+    settings_module = importlib.import_module(f"{MODULES[name]}.settings")
+    settings = settings_module.Settings(data_dir=data_dir)
+    spec: dict[str, Any] = _fastapi(main.create_app(settings)).openapi()
+    return spec
+
+
+def platform_spec(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The gateway's merged `GET /openapi.json` with every service available."""
+    from gateway.catalogue.service import Catalogue
+
+    async def fetch(base: str) -> dict[str, Any]:
+        return specs[base]
+
+    async def merge() -> dict[str, Any]:
+        catalogue = Catalogue({api: api for api in SERVICES}, fetch, ttl=3600.0)
+        return await catalogue.merged(specs["gateway"])
+
+    return asyncio.run(merge())
+
+
+def openapi_documents() -> dict[str, dict[str, Any]]:
+    """`<app>` → its document, plus `platform` → the merged one."""
+    with tempfile.TemporaryDirectory(prefix="lgsp-openapi-") as tmp:
+        specs = {name: app_spec(name, Path(tmp)) for name in APPS}
+    return {**specs, "platform": platform_spec(specs)}
