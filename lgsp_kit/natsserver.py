@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -33,7 +34,23 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    try:
+        low, _high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low)
+    except (OSError, ValueError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A free port below the ephemeral range: a port the kernel hands out for outgoing
+    connections could be taken by one between this choice and the server's bind."""
+    rng = random.SystemRandom()
+    top = max(_ephemeral_low(), 20_001)
+    for _ in range(200):
+        port = rng.randrange(20_000, top)
+        if port_is_free(port, host):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
