@@ -1,18 +1,22 @@
 """Reporting benchmark: how fresh `/metrics` is under load, and how fast a year's report is.
 
 A script, not a test: `python -m bench.reporting_freshness [--rate 200] [--duration 30]
-[--via dossier|gateway] [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
+[--via dossier|gateway|nats] [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
 [--events 3000000] [--skip-freshness] [--skip-query]`.
 
 Freshness. It starts the real platform (NATS and the four apps as processes, the e2e harness
 `tests/e2e/platform.py`) in a temporary data dir on free ports, then submits and receives
 dossiers (POST the dossier, POST status 2) at `--rate` dossiers/s for `--duration` seconds,
-directly on the dossier service (or through the gateway with `--via gateway`). Each dossier's
-acceptance is the moment its status-2 call answered 2xx. A separate process polls reporting's
-`/metrics` every `--poll` seconds and notes when `lgsp_dossiers_received_total` grows. The
-k-th accepted dossier is visible at the end of the first poll that counts k dossiers (the
-counter cannot tell dossiers apart, so acceptance order is taken as counting order; the end of
-the poll, not its start, keeps the figure an upper bound). Prints p50/p95/p99/max.
+directly on the dossier service (`--via dossier`, the default) or through the gateway
+(`--via gateway`); a dossier is accepted when its status-2 call answered 2xx. `--via nats`
+instead publishes the status-2 events straight into JetStream at that rate, as the dossier
+service's outbox relay would (accepted = JetStream's ack): reporting's own share, apart from
+the dossier service's capacity. A separate process subscribes to the events in NATS (the time
+each dossier's reception reached the bus, matched by dossier code) and polls reporting's
+`/metrics` every `--poll` seconds. The consumer applies the stream in order, so the n-th
+reception in the stream is visible at the end of the first poll whose
+`lgsp_dossiers_received_total` has grown by n (the end of the poll, not its start: an upper
+bound). Prints p50/p95/p99/max of accepted → in NATS and accepted → visible in `/metrics`.
 
 Report query. For each backend (SQLite, and PostgreSQL when `--postgres-url` is given) it fills
 a fresh reporting database with a year of projections standing for `--events` dossier events
@@ -335,8 +339,8 @@ def freshness(args: argparse.Namespace, backend: str, urls: dict[str, str]) -> N
     }[args.via]
     print(f"\nfreshness on {backend}, {source}, target {args.rate:g} dossiers/s:")
     print(
-        f"  {len(accepted)} dossiers accepted in {args.duration:g} s "
-        f"(achieved {achieved:.0f}/s), {len(errors)} errors"
+        f"  {int(args.rate * args.duration)} offered over {args.duration:g} s, "
+        f"{len(accepted)} accepted at {achieved:.0f}/s, {len(errors)} errors"
         + (f", first: {errors[0][:200]}" if errors else "")
     )
     what = "JetStream publish" if args.via == "nats" else "submit+receive calls"
