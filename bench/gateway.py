@@ -13,8 +13,10 @@ refused). The backends, from slowest to fastest:
 - `static`: nginx answering a fixed JSON — next to free, so what is measured through a proxy is
   the proxy's own cost.
 
-It runs wrk with the same token against each target in turn and prints req/s, p50 and p99 and
-the ratios, all backends side by side at the end. Everything it started is stopped.
+It runs wrk with the same token against each target in turn and prints req/s, p50 and p99, the
+CPU time the process under test used per call (the backend for `direct`, else the proxy; steadier
+than req/s on a shared machine) and the ratios, all backends side by side at the end. Everything
+it started is stopped.
 """
 
 from __future__ import annotations
@@ -104,6 +106,9 @@ class Result:
     p99_ms: float
     non_2xx: int
     errors: str
+    requests: int = 0
+    # CPU of the process group under test (the backend for `direct`, else the proxy) per call.
+    cpu_us: float = 0.0
 
 
 def _ms(value: str) -> float:
@@ -132,6 +137,7 @@ def wrk(name: str, url: str, token: str, duration: int, connections: int, thread
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
+    requests = re.search(r"(\d+) requests in", out)
     return Result(
         name,
         rps,
@@ -139,6 +145,7 @@ def wrk(name: str, url: str, token: str, duration: int, connections: int, thread
         p99,
         int(non2xx.group(1)) if non2xx else 0,
         errors.group(0) if errors else "",
+        int(requests.group(1)) if requests else 0,
     )
 
 
@@ -177,7 +184,8 @@ def token(gateway: str, client_id: str, secret: str, scope: str | None = None) -
         return str(json.load(resp)["access_token"])
 
 
-def spawn(stack: ExitStack, cmd: list[str], env: dict[str, str], log: Path) -> None:
+def spawn(stack: ExitStack, cmd: list[str], env: dict[str, str], log: Path) -> int:
+    """Start a process in its own group; the group id is returned (for `cpu_seconds`)."""
     handle = stack.enter_context(log.open("ab"))
     proc = subprocess.Popen(
         cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
@@ -193,6 +201,24 @@ def spawn(stack: ExitStack, cmd: list[str], env: dict[str, str], log: Path) -> N
                 proc.wait()
 
     stack.callback(stop)
+    return proc.pid
+
+
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the live processes of a process group: on a
+    shared machine, CPU per call is steadier than req/s, which depends on what else runs."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name: state, ppid, pgrp…
+        if int(fields[2]) == group:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def nginx_conf(root: Path, name: str, workers: int, blocks: str) -> Path:
@@ -216,6 +242,11 @@ def main() -> int:
         choices=["all", *BACKENDS],
         action="append",
         help="which backend to measure (repeatable; default all)",
+    )
+    parser.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="run the gateway with its audit log off (to measure what the log costs)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     args = parser.parse_args()
@@ -245,6 +276,7 @@ def main() -> int:
                 {"Bronze": 1000, "Silver": 2000, "Gold": 1_000_000_000, "Unlimited": None}
             ),
             "DOCUMENTS_PORT": str(ports["documents"]),
+            "GATEWAY_AUDIT_ENABLED": "false" if args.no_audit else "true",
         }
     )
     lgsp = [sys.executable, "-m", "lgsp_kit.cli", "run"]
@@ -259,20 +291,25 @@ def main() -> int:
             nats.wait(10)
 
         stack.callback(stop_nats)
-        spawn(stack, [*lgsp, "gateway"], env, root / "gateway.log")
+        groups: dict[str, int] = {}
+        groups["gateway"] = spawn(stack, [*lgsp, "gateway"], env, root / "gateway.log")
         wait_http(f"{gateway}/healthz")
         if "documents" in backends:
-            spawn(stack, [*lgsp, "documents"], env, root / "documents.log")
+            groups["documents"] = spawn(stack, [*lgsp, "documents"], env, root / "documents.log")
             wait_http(f"{url['documents']}/readyz")
         if "python" in backends:
-            spawn(stack, python_command(ports["python"]), env, root / "python.log")
+            groups["python"] = spawn(
+                stack, python_command(ports["python"]), env, root / "python.log"
+            )
         static = nginx_conf(root, "static", 1, STATIC_CONF.format(port=ports["static"]))
         proxy_blocks = "".join(
             PROXY_BLOCK.format(name=b, backend=ports[b], port=ports[f"nginx-{b}"]) for b in BACKENDS
         )
         proxy = nginx_conf(root, "proxy", args.nginx_workers, proxy_blocks)
-        for conf in (static, proxy):
-            spawn(stack, ["nginx", "-c", str(conf), "-p", str(root)], env, root / "nginx.log")
+        for name, conf in (("static", static), ("nginx", proxy)):
+            groups[name] = spawn(
+                stack, ["nginx", "-c", str(conf), "-p", str(root)], env, root / "nginx.log"
+            )
 
         admin = json.loads((root / "admin-client.json").read_text())
         admin_token = token(gateway, admin["client_id"], admin["client_secret"])
@@ -291,6 +328,7 @@ def main() -> int:
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
             f"GET {CALL} with a Bearer token; gateway workers {args.workers}, "
             f"nginx proxy workers {args.nginx_workers}, {os.cpu_count()} CPUs, "
+            f"audit {'off' if args.no_audit else 'on'}, "
             f"load average before {os.getloadavg()[0]:.2f}"
         )
         for backend in backends:
@@ -304,13 +342,17 @@ def main() -> int:
             results = []
             for name, target in targets:
                 wrk(name, target, bearer, 2, args.connections, args.threads)  # warm-up
-                results.append(
-                    wrk(name, target, bearer, args.duration, args.connections, args.threads)
-                )
+                group = groups[backend if name == "direct" else name]
+                used = cpu_seconds(group)
+                result = wrk(name, target, bearer, args.duration, args.connections, args.threads)
+                used = cpu_seconds(group) - used
+                result.cpu_us = used * 1e6 / max(result.requests, 1)
+                results.append(result)
             report(backend, results)
             summary.append((backend, results))
         print(f"\nload average after {os.getloadavg()[0]:.2f}")
-        print(f"audit records written by the gateway: {audit_count(gateway, admin_token)}")
+        if not args.no_audit:
+            print(f"audit records written by the gateway: {audit_count(gateway, admin_token)}")
         side_by_side(summary, args.workers)
     return 0
 
@@ -360,9 +402,15 @@ def audit_count(gateway: str, admin_token: str) -> str:
 def report(backend: str, results: list[Result]) -> None:
     by = {r.name: r for r in results}
     print(f"\nbackend: {backend}")
-    print(f"{'target':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  errors")
+    print(
+        f"{'target':<9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/call':>12} "
+        f"{'non-2xx':>8}  errors"
+    )
     for r in results:
-        row = f"{r.name:<9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.non_2xx:>8}"
+        row = (
+            f"{r.name:<9} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.cpu_us:>12.0f} "
+            f"{r.non_2xx:>8}"
+        )
         print(f"{row}  {r.errors}")
     d, n, g = by["direct"], by["nginx"], by["gateway"]
     print(
@@ -377,9 +425,10 @@ def side_by_side(summary: list[tuple[str, list[Result]]], workers: int) -> None:
     """One Markdown table of every backend, with the targets met or not."""
     print(
         "\n| backend | direct req/s | nginx req/s | gateway req/s | gateway/nginx "
-        "| direct p99 ms | nginx p99 ms | gateway p99 ms | p99 added ms | targets |"
+        "| direct p99 ms | nginx p99 ms | gateway p99 ms | p99 added ms "
+        "| nginx CPU µs/call | gateway CPU µs/call | targets |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for backend, results in summary:
         d, n, g = (next(r for r in results if r.name == k) for k in ("direct", "nginx", "gateway"))
         ratio, added = g.rps / n.rps, g.p99_ms - d.p99_ms
@@ -389,7 +438,7 @@ def side_by_side(summary: list[tuple[str, list[Result]]], workers: int) -> None:
         print(
             f"| {backend} (gateway {workers}w) | {d.rps:,.0f} | {n.rps:,.0f} | {g.rps:,.0f} "
             f"| {ratio:.2f} | {d.p99_ms:.1f} | {n.p99_ms:.1f} | {g.p99_ms:.1f} | {added:+.1f} "
-            f"| {met} |"
+            f"| {n.cpu_us:.0f} | {g.cpu_us:.0f} | {met} |"
         )
 
 
