@@ -8,6 +8,7 @@ nothing (JetStream redelivers), a crash after it counts nothing twice (the ids a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ class EventConsumer:
         durable: str,
         filter_subject: str = "lgsp.>",
         batch_size: int = 500,
-        ack_wait: float = 30.0,
+        ack_wait: float = 10.0,
     ) -> None:
         self.db = db
         self.processed = processed
@@ -112,7 +113,14 @@ class EventConsumer:
                 continue
             if not msgs:
                 continue
-            await asyncio.to_thread(self.apply, [m.data for m in msgs])
+            try:
+                await asyncio.to_thread(self.apply, [m.data for m in msgs])
+            except asyncio.CancelledError:
+                # Stopping with a batch in hand: give it back now rather than after ack_wait,
+                # so the next process (or replica) gets it at once. Whether or not the
+                # transaction committed, the processed-event ids make the redelivery harmless.
+                await asyncio.shield(_give_back(msgs))
+                raise
             self.lag_seconds = _oldest_wait(msgs)
             # Acknowledge only after the commit; a lost ack means a harmless redelivery.
             await asyncio.gather(*(m.ack() for m in msgs), return_exceptions=True)
@@ -151,6 +159,13 @@ class EventConsumer:
         self.applied += len(fresh)
         self.last_batch_at = now
         return len(fresh)
+
+
+async def _give_back(msgs: list[Any]) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(
+            asyncio.gather(*(m.nak() for m in msgs), return_exceptions=True), 2.0
+        )
 
 
 def _oldest_wait(msgs: list[Any]) -> float:

@@ -65,7 +65,7 @@ def _ensure_sqlite_dir(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, immediate: bool = True) -> Engine:
     url = normalise_url(url)
     _ensure_sqlite_dir(url)
     if url.startswith("sqlite"):
@@ -88,10 +88,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # Writers take the write lock up front (two writers never deadlock on lock upgrade);
+        # readers begin a plain transaction: a consistent snapshot that waits for no writer.
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
         @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(conn: Any) -> None:
-            # Take the write lock up front: two writers never deadlock on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
 
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite.
         @event.listens_for(engine, "connect", insert=True)
@@ -110,6 +113,13 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
+        # Reads that need no write lock (the relay's scan, metrics, readiness): on SQLite a
+        # second engine whose statements do not queue behind the writers (WAL lets them run).
+        self.reader = (
+            make_engine(self.url, pool_size=4, immediate=False)
+            if self.engine.dialect.name == "sqlite"
+            else self.engine
+        )
         # Called after every commit (the outbox relay wakes up on it).
         self.commit_hooks: list[Callable[[], None]] = []
 
@@ -130,11 +140,13 @@ class Database:
             hook()
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
 
 def alembic_config(migrations_dir: Path, url: str) -> Config:

@@ -72,12 +72,12 @@ class OutboxRelay:
             self.db.commit_hooks.remove(self.notify)
 
     def backlog(self) -> int:
-        with self.db.engine.connect() as conn:
+        with self.db.reader.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(self.outbox)).scalar_one())
 
     def _fetch(self) -> list[_Pending]:
         t = self.outbox.c
-        with self.db.engine.connect() as conn:
+        with self.db.reader.connect() as conn:
             rows = conn.execute(
                 select(t.seq, t.event_id, t.subject, t.payload)
                 .order_by(t.seq)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlmodel import Session
 
 from lgsp_kit.db import Database
 from services.reporting import repository as repo
@@ -76,7 +77,8 @@ class ProjectionCollector(Collector):
         consumed = CounterMetricFamily(
             "lgsp_events_consumed", "Events applied to the projections, by type", labels=["type"]
         )
-        with self.db.session() as session:
+        # A read-only snapshot that, on SQLite, waits for no writer (see Database.reader).
+        with Session(self.db.reader) as session:
             conn = session.connection()
             for (mode, channel), n in sorted(repo.receptions(conn, None, repo.Scope()).items()):
                 received.add_metric([mode, CHANNEL_LABEL.get(channel, "other")], n)
