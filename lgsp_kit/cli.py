@@ -14,6 +14,7 @@ import typer
 from gateway.cli import consumer_cli
 from lgsp_kit import db as dbmod
 from lgsp_kit.apps import APPS
+from lgsp_kit.contract.cli import contract_test, contracts_cli
 from services.reporting.rebuild import cli as reporting_cli
 
 cli = typer.Typer(help="A provincial LGSP and the systems behind it.", no_args_is_help=True)
@@ -21,6 +22,8 @@ db_cli = typer.Typer(help="Database migrations of each app.", no_args_is_help=Tr
 cli.add_typer(db_cli, name="db")
 cli.add_typer(consumer_cli, name="consumer")
 cli.add_typer(reporting_cli, name="reporting")
+cli.add_typer(contracts_cli, name="contracts")
+cli.command("contract-test")(contract_test)
 
 AppName = Annotated[
     str | None, typer.Argument(help="gateway, dossier, documents or reporting; all when omitted")

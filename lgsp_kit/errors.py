@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lgsp_kit.requestid import current_request_id
 
@@ -104,7 +105,11 @@ def problem_response(
 
 
 def _field_path(loc: Sequence[Any]) -> str:
+    """`applicant.name`; empty for a rule on the whole body (a cross-field rule), which no
+    field called `body` would explain."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    if not parts and len(loc) == 1 and loc[0] == "body":
+        return ""
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
@@ -137,6 +142,19 @@ def code_for_status(status: int) -> str:
     return _STATUS_CODES.get(status, f"http_{status}")
 
 
+BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method of every route on the path: Starlette names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -166,12 +184,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
+            # A body that is not text in its declared media type (undecodable bytes) is invalid
+            # input like malformed JSON, which FastAPI already answers with 422.
+            return problem_response(
+                422,
+                "validation_failed",
+                "invalid input: body (not readable as its content type)",
+                instance=request.url.path,
+                title="Invalid input",
+                extra={"errors": [{"field": "body", "message": detail, "type": "body_unreadable"}]},
+            )
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return problem_response(
             exc.status_code,
             code_for_status(exc.status_code),
             detail,
             instance=request.url.path,
-            headers=dict(exc.headers or {}),
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 
 def one_of(*values: int) -> Any:
@@ -30,3 +38,24 @@ def nfc(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(nfc)]
+
+
+def text_pattern(regex: str) -> Any:
+    """A `pattern` on `Text` that reaches the published JSON Schema too (pydantic leaves a
+    pattern that follows a validator out of the schema, so clients would not know it):
+    `Annotated[Text, StringConstraints(max_length=64), *text_pattern(r"^[\\w.-]+$")]`."""
+    return (StringConstraints(pattern=regex), Field(json_schema_extra={"pattern": regex}))
+
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _rfc3339_only(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an RFC 3339 date-time with an offset, not a number")
+    return value
+
+
+# A date-time with its offset, as the contract publishes it: pydantic alone would also take a
+# number (or a numeric string in a query) as Unix seconds.
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]

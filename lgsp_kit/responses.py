@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 PROBLEM_REF = "#/components/schemas/Problem"
 
 

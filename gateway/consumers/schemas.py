@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lgsp_kit.fields import Text
+from lgsp_kit.fields import Text, text_pattern
 
 Tier = Literal["Bronze", "Silver", "Gold", "Unlimited"]
 OrganCode = Annotated[
@@ -34,7 +34,7 @@ class ConsumerCreate(BaseModel):
         },
     )
 
-    name: Annotated[Text, Field(max_length=200, pattern=r"\S", description="tên ứng dụng")]
+    name: Annotated[Text, Field(max_length=200, description="tên ứng dụng"), *text_pattern(r"\S")]
     organ_code: OrganCode = Field(description="mã định danh of the consumer's organ (QCVN 102)")
     apis: list[ApiContext] = Field(
         min_length=0, max_length=20, description="subscribed API contexts (đăng ký sử dụng API)"

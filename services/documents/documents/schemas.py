@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from lgsp_kit.fields import Text, one_of
+from lgsp_kit.fields import Instant, Text, one_of, text_pattern
 from services.documents.documents.exchange import DocumentTypeCode, StatusCode
 from services.documents.organs.schemas import OrganCode
 
@@ -69,7 +68,9 @@ class AttachmentIn(BaseModel):
 
     model_config = _Strict
 
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\]+$")]
+    name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=255), *text_pattern(r"^[^/\\]+$")
+    ]
     content_type: Annotated[str, StringConstraints(min_length=3, max_length=128)]
     content_base64: Annotated[str, StringConstraints(min_length=1)]
 
@@ -87,7 +88,7 @@ class DocumentIn(BaseModel):
         description="số văn bản (CodeNumber)"
     )
     code_notation: Annotated[
-        Text, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.-]+$")
+        Text, StringConstraints(min_length=1, max_length=64), *text_pattern(r"^[\w.-]+$")
     ] = Field(description="ký hiệu văn bản (CodeNotation), e.g. UBND-KGVX")
     document_type: DocumentTypeCode = Field(description="loại văn bản (DocumentType)")
     subject: Annotated[Text, StringConstraints(min_length=1, max_length=2000)] = Field(
@@ -112,7 +113,7 @@ class DocumentIn(BaseModel):
         description="true: signed and sent online (điện tử); false: a paper document registered"
     )
     attachments: list[AttachmentIn] = Field(default_factory=list)
-    sent_at: AwareDatetime | None = Field(
+    sent_at: Instant | None = Field(
         default=None, description="business time of sending; now when omitted"
     )
 
@@ -138,7 +139,7 @@ class StatusChange(BaseModel):
         description="01 đã đến, 02 từ chối, 03 đã tiếp nhận, 04 phân công, 05 đang xử lý, "
         "06 hoàn thành, 13 yêu cầu lấy lại, 15 đồng ý lấy lại, 16 từ chối lấy lại"
     )
-    at: AwareDatetime | None = Field(default=None, description="business time; now if omitted")
+    at: Instant | None = Field(default=None, description="business time; now if omitted")
     note: Annotated[Text, StringConstraints(max_length=500)] | None = None
 
 

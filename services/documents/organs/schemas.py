@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+
+from lgsp_kit.fields import Instant
 
 # mã định danh, QCVN 102:2016: V1V2V3.Z1Z2.Y1Y2.Mxx (e.g. 000.00.31.H06)
 ORGAN_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
@@ -48,7 +50,7 @@ class ConnectionChange(BaseModel):
 
     system: System = Field(description="qlvb: liên thông văn bản, motcua: Một cửa điện tử")
     connected: StrictBool
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None, description="business time of the change; now when omitted"
     )
 

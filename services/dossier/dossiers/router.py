@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 
 from lgsp_kit.app import RuntimeDep
+from lgsp_kit.fields import Instant
 from lgsp_kit.responses import problem_responses
 from services.dossier import idempotency
 from services.dossier.dossiers import service, sync
@@ -70,10 +70,8 @@ async def list_dossiers(
     organ_code: Annotated[str | None, Query(max_length=32, description="DonViXuLy")] = None,
     procedure_code: Annotated[str | None, Query(max_length=64, description="MaTTHC")] = None,
     channel: Annotated[int | None, Query(ge=1, le=3, description="KenhThucHien")] = None,
-    received_from: Annotated[
-        AwareDatetime | None, Query(description="NgayTiepNhan at or after")
-    ] = None,
-    received_to: Annotated[AwareDatetime | None, Query(description="NgayTiepNhan before")] = None,
+    received_from: Annotated[Instant | None, Query(description="NgayTiepNhan at or after")] = None,
+    received_to: Annotated[Instant | None, Query(description="NgayTiepNhan before")] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DossierPage:

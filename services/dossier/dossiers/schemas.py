@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from lgsp_kit.fields import Text, one_of
+from lgsp_kit.fields import Instant, Text, one_of
 
 ApplicantType = Annotated[StrictInt, *one_of(1, 2, 3, 4)]
 Channel = Annotated[StrictInt, *one_of(1, 2, 3)]
@@ -86,7 +86,7 @@ class DossierCreate(_In):
     )
     applicant: Applicant
     fees: list[Fee] = Field(default_factory=list, max_length=20, description="DanhSachLePhi")
-    submitted_at: AwareDatetime | None = Field(
+    submitted_at: Instant | None = Field(
         default=None, description="NgayNopHoSo; defaults to now, never in the future"
     )
 
@@ -109,7 +109,7 @@ class StatusChange(_In):
     )
 
     status: Status = Field(description="TrangThaiHoSo 1–10, per the transition table")
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None, description="business time; defaults to now; never before the last change"
     )
     actor: Text | None = Field(
@@ -137,7 +137,7 @@ class PaymentCreate(_In):
         description="DuocThanhToanTrucTuyen: 1 national portal, 2 provincial gateway; "
         "required when online, absent when offline",
     )
-    at: AwareDatetime | None = Field(default=None, description="when paid; defaults to now")
+    at: Instant | None = Field(default=None, description="when paid; defaults to now")
 
     @model_validator(mode="after")
     def _gateway_iff_online(self) -> Self:
@@ -198,7 +198,7 @@ class SyncHistoryEntry(_In):
     """A status change of a synced record, with its business time."""
 
     status: Status
-    at: AwareDatetime
+    at: Instant
     actor: Text = Field(default="dong-bo", min_length=1, max_length=200)
     note: Text | None = Field(default=None, max_length=2000)
 
@@ -207,7 +207,7 @@ class SyncPayment(_In):
     amount: Amount
     method: Literal["online", "offline"]
     online_gateway: OnlineGateway | None = None
-    at: AwareDatetime
+    at: Instant
 
     @model_validator(mode="after")
     def _gateway_iff_online(self) -> Self:
@@ -245,7 +245,7 @@ class DossierRecord(_In):
     channel: Channel = Field(description="KenhThucHien")
     applicant: Applicant
     fees: list[Fee] = Field(default_factory=list, max_length=20)
-    submitted_at: AwareDatetime = Field(description="NgayNopHoSo")
+    submitted_at: Instant = Field(description="NgayNopHoSo")
     history: list[SyncHistoryEntry] = Field(
         default_factory=list, max_length=50, description="status changes after submission"
     )
@@ -263,7 +263,15 @@ class SyncRequest(BaseModel):
         min_length=1,
         max_length=1000,
         description="up to 1,000 records, each shaped as DossierRecord",
-        json_schema_extra={"items": {"$ref": "#/components/schemas/DossierRecord"}},
+        # Each record is checked on its own and answered in `results` (ok=false with the
+        # reason), so the batch itself takes any item; the record shape is published beside.
+        json_schema_extra={
+            "items": {
+                "description": "a DossierRecord; one that does not match is answered in "
+                "`results` with ok=false, the others are still synced",
+                "x-lgsp-record-schema": {"$ref": "#/components/schemas/DossierRecord"},
+            }
+        },
     )
 
 

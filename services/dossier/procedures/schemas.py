@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from lgsp_kit.fields import Text
+from lgsp_kit.fields import Instant, Text
 
 ProcedureLevel = Literal["province", "district", "commune"]
 OnlineMode = Literal["full", "partial", "none"]
@@ -55,7 +54,7 @@ class ProcedureIn(BaseModel):
     processing_days: Annotated[StrictInt, Field(ge=0, le=365)] = Field(
         description="thời hạn giải quyết, in working days (ngày làm việc)"
     )
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None,
         description="business time of the change (when the decision publishing it took "
         "effect); defaults to now, never in the future nor before the previous change",
