@@ -40,6 +40,12 @@ def nfc(value: str) -> str:
 Text = Annotated[str, AfterValidator(nfc)]
 
 
+# Some character other than a space: `Text` is stripped, so `min_length=1` alone would publish
+# " " as valid and then refuse it. Python strips (and its `\s` matches) U+001C-U+001F and U+0085
+# too, where a JSON Schema (ECMA) `\s` takes U+FEFF: both are named, so every reader agrees.
+NON_BLANK = r"[^\s\u001c-\u001f\u0085\ufeff]"
+
+
 def text_pattern(regex: str) -> Any:
     """A `pattern` on `Text` that reaches the published JSON Schema too (pydantic leaves a
     pattern that follows a validator out of the schema, so clients would not know it):

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lgsp_kit.fields import NON_BLANK
 from services.documents.main import create_app
 from services.documents.settings import Settings
 
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.anyio
 def test_text_patterns_reach_the_published_schema(tmp_path: Path) -> None:
     schemas = create_app(Settings(data_dir=tmp_path)).openapi()["components"]["schemas"]
     assert schemas["DocumentIn"]["properties"]["code_notation"]["pattern"] == r"^[\w.-]+$"
-    assert schemas["AttachmentIn"]["properties"]["name"]["pattern"] == r"^[^/\\]+$"
+    name = schemas["AttachmentIn"]["properties"]["name"]["pattern"]
+    assert name == r"^[^/\\]*[^/\\\s\u001c-\u001f\u0085\ufeff][^/\\]*$"
+    assert schemas["Promulgation"]["properties"]["place"]["pattern"] == NON_BLANK
 
 
 async def test_a_numeric_connection_time_is_refused(

@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from lgsp_kit.fields import Instant, Text, one_of, text_pattern
+from lgsp_kit.fields import NON_BLANK, Instant, Text, one_of, text_pattern
 from services.documents.documents.exchange import DocumentTypeCode, StatusCode
 from services.documents.organs.schemas import OrganCode
 
@@ -49,7 +49,9 @@ class Promulgation(BaseModel):
 
     model_config = _Strict
 
-    place: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    place: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200), *text_pattern(NON_BLANK)
+    ]
     date: dt.date
 
 
@@ -58,8 +60,12 @@ class Signer(BaseModel):
 
     model_config = _Strict
 
-    full_name: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-    position: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    full_name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200), *text_pattern(NON_BLANK)
+    ]
+    position: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200), *text_pattern(NON_BLANK)
+    ]
     competence: Annotated[Text, StringConstraints(max_length=200)] | None = None
 
 
@@ -69,7 +75,9 @@ class AttachmentIn(BaseModel):
     model_config = _Strict
 
     name: Annotated[
-        Text, StringConstraints(min_length=1, max_length=255), *text_pattern(r"^[^/\\]+$")
+        Text,
+        StringConstraints(min_length=1, max_length=255),
+        *text_pattern(r"^[^/\\]*[^/\\\s\u001c-\u001f\u0085\ufeff][^/\\]*$"),
     ]
     content_type: Annotated[str, StringConstraints(min_length=3, max_length=128)]
     content_base64: Annotated[str, StringConstraints(min_length=1)]
@@ -91,9 +99,9 @@ class DocumentIn(BaseModel):
         Text, StringConstraints(min_length=1, max_length=64), *text_pattern(r"^[\w.-]+$")
     ] = Field(description="ký hiệu văn bản (CodeNotation), e.g. UBND-KGVX")
     document_type: DocumentTypeCode = Field(description="loại văn bản (DocumentType)")
-    subject: Annotated[Text, StringConstraints(min_length=1, max_length=2000)] = Field(
-        description="trích yếu (Subject)"
-    )
+    subject: Annotated[
+        Text, StringConstraints(min_length=1, max_length=2000), *text_pattern(NON_BLANK)
+    ] = Field(description="trích yếu (Subject)")
     content: Annotated[Text, StringConstraints(max_length=20_000)] | None = Field(
         default=None, description="nội dung (Content)"
     )

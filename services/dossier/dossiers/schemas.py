@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from lgsp_kit.fields import Instant, Text, one_of
+from lgsp_kit.fields import NON_BLANK, Instant, Text, one_of, text_pattern
 
 ApplicantType = Annotated[StrictInt, *one_of(1, 2, 3, 4)]
 Channel = Annotated[StrictInt, *one_of(1, 2, 3)]
@@ -38,7 +38,7 @@ class Applicant(_In):
     type: ApplicantType = Field(
         description="LoaiDoiTuong: 1 citizen, 2 enterprise, 3 state agency, 4 organisation"
     )
-    name: Text = Field(min_length=1, max_length=200)
+    name: Annotated[Text, *text_pattern(NON_BLANK)] = Field(min_length=1, max_length=200)
     identifier: Text = Field(
         min_length=1, max_length=64, description="citizen ID, tax code or organ code"
     )
@@ -47,7 +47,7 @@ class Applicant(_In):
 class Fee(_In):
     """One line of DanhSachLePhi: a fee or charge (lệ phí, phí) and its amount."""
 
-    name: Text = Field(min_length=1, max_length=200)
+    name: Annotated[Text, *text_pattern(NON_BLANK)] = Field(min_length=1, max_length=200)
     amount: Amount
 
 
@@ -199,7 +199,9 @@ class SyncHistoryEntry(_In):
 
     status: Status
     at: Instant
-    actor: Text = Field(default="dong-bo", min_length=1, max_length=200)
+    actor: Annotated[Text, *text_pattern(NON_BLANK)] = Field(
+        default="dong-bo", min_length=1, max_length=200
+    )
     note: Text | None = Field(default=None, max_length=2000)
 
 

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from lgsp_kit.fields import Instant, Text
+from lgsp_kit.fields import NON_BLANK, Instant, Text, text_pattern
 
 ProcedureLevel = Literal["province", "district", "commune"]
 OnlineMode = Literal["full", "partial", "none"]
@@ -42,8 +42,12 @@ class ProcedureIn(BaseModel):
         },
     )
 
-    name: Text = Field(min_length=1, max_length=500, description="TenTTHC")
-    field: Text = Field(min_length=1, max_length=200, description="lĩnh vực (MaLinhVuc)")
+    name: Annotated[Text, *text_pattern(NON_BLANK)] = Field(
+        min_length=1, max_length=500, description="TenTTHC"
+    )
+    field: Annotated[Text, *text_pattern(NON_BLANK)] = Field(
+        min_length=1, max_length=200, description="lĩnh vực (MaLinhVuc)"
+    )
     level: ProcedureLevel = Field(description="cấp thực hiện: tỉnh, huyện, xã")
     online_mode: OnlineMode = Field(
         description="full: dịch vụ công trực tuyến toàn trình, partial: một phần, none: none"
