@@ -20,7 +20,7 @@ def test_text_patterns_reach_the_published_schema(tmp_path: Path) -> None:
     assert schemas["DocumentIn"]["properties"]["code_notation"]["pattern"] == r"^[\w.-]+$"
     name = schemas["AttachmentIn"]["properties"]["name"]["pattern"]
     assert name == r"^[^/\\]*[^/\\\s\u001c-\u001f\u0085\ufeff][^/\\]*$"
-    assert schemas["Promulgation"]["properties"]["place"]["pattern"] == NON_BLANK
+    assert schemas["Promulgation-Input"]["properties"]["place"]["pattern"] == NON_BLANK
 
 
 async def test_a_numeric_connection_time_is_refused(
