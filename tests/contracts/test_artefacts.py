@@ -28,9 +28,6 @@ PROBLEM = "application/problem+json"
 METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
 # Operations without any input nor a guard: nothing a caller sends can make them fail.
 NO_CLIENT_ERRORS = {"/healthz", "/metrics", "/.well-known/jwks.json", "/apis"}
-# Known gap, reported: the edXML import body (application/xml) has no example; its route is in
-# services/documents/documents/router.py, which another change is rewriting now.
-NO_EXAMPLE_YET = {("post", "/v1/documents:import"), ("post", "/documents/v1/documents:import")}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -89,7 +86,7 @@ def test_every_operation_has_a_summary_examples_and_its_errors(name: str) -> Non
             if code.startswith(("4", "5")) and content and PROBLEM not in content:
                 gaps.append(f"{where}: {code} is not problem+json")
         body = op.get("requestBody")
-        if body and (method, path) not in NO_EXAMPLE_YET:
+        if body:
             for media_type, media in body["content"].items():
                 schema = media.get("schema", {})
                 ref = schema.get("$ref", "").rsplit("/", 1)[-1]
@@ -101,13 +98,6 @@ def test_every_operation_has_a_summary_examples_and_its_errors(name: str) -> Non
                 ):
                     gaps.append(f"{where}: no example of the {media_type} body")
     assert not gaps, "\n".join(gaps)
-
-
-def test_the_known_example_gap_is_still_a_gap() -> None:
-    """Remove NO_EXAMPLE_YET once the import route publishes its example."""
-    spec = _load(OPENAPI_DIR / "documents.json")
-    media = spec["paths"]["/v1/documents:import"]["post"]["requestBody"]["content"]
-    assert not any(m.get("example") or m.get("examples") for m in media.values())
 
 
 def test_operation_ids_are_unique_and_named_after_the_endpoint() -> None:

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime
 from sqlmodel import Session
 
 from lgsp_kit import idempotency
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
+from lgsp_kit.fields import Instant
 from lgsp_kit.idempotency import IdempotencyDep
 from lgsp_kit.responses import problem_responses
 from services.documents.dependencies import ScopeDep
@@ -34,10 +34,23 @@ inbox_router = APIRouter(prefix="/v1/organs", tags=["documents"])
 
 DocumentId = Annotated[str, Path(max_length=36, description="the document's id")]
 OrganPath = Annotated[str, Path(pattern=ORGAN_CODE_PATTERN, description="mã định danh")]
+# The shape of a package (an export of `GET /v1/documents/{id}/edxml` is a complete one).
+XML_EXAMPLE = (
+    f'<edXMLEnvelope xmlns="{edxml.NS}"><edXMLHeader><MessageHeader>'
+    "<From><OrganId>000.00.01.H06</OrganId></From><To><OrganId>000.00.31.H06</OrganId></To>"
+    "<Code><CodeNumber>123</CodeNumber><CodeNotation>UBND-KGVX</CodeNotation></Code>"
+    "<Subject>Về việc triển khai liên thông văn bản</Subject></MessageHeader>"
+    "<TraceHeaderList/><Signature>…</Signature></edXMLHeader><edXMLBody/></edXMLEnvelope>"
+)
 XML_BODY = {
     "requestBody": {
         "required": True,
-        "content": {edxml.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            edxml.MEDIA_TYPE: {
+                "schema": {"type": "string", "format": "binary"},
+                "example": XML_EXAMPLE,
+            }
+        },
     }
 }
 XML_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -191,8 +204,8 @@ async def inbox(
     from_organ: str | None = Query(default=None, pattern=ORGAN_CODE_PATTERN),
     document_type: DocumentTypeCode | None = None,
     electronic: bool | None = None,
-    sent_after: AwareDatetime | None = Query(default=None, description="inclusive"),
-    sent_before: AwareDatetime | None = Query(default=None, description="exclusive"),
+    sent_after: Instant | None = Query(default=None, description="inclusive"),
+    sent_before: Instant | None = Query(default=None, description="exclusive"),
     cursor: str | None = Query(default=None, pattern=r"^[0-9]{1,18}$"),
     limit: int = Query(default=50, ge=1, le=200),
 ) -> InboxPage:
