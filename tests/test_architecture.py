@@ -55,7 +55,16 @@ def test_the_gateway_never_imports_a_service() -> None:
 
 
 def test_shared_code_depends_on_no_app() -> None:
-    assert offenders(ROOT / "contracts", ["services", "gateway", "lgsp_kit"]) == []
+    # contracts/tools is the generator of the published documents: it builds each app to read
+    # its OpenAPI (a build tool, like the command line), and nothing at run time imports it.
+    shared = [
+        line
+        for line in offenders(ROOT / "contracts", ["services", "gateway", "lgsp_kit"])
+        if not line.startswith("contracts/tools/")
+    ]
+    assert shared == []
+    for app in (ROOT / "gateway", ROOT / "services"):
+        assert offenders(app, ["contracts.tools", "contracts.generate"]) == []
     # The command line is the one composition root: it may reach the gateway's CLI and
     # reporting's rebuild command.
     kit = [
