@@ -30,6 +30,7 @@ from gateway.catalogue.service import Catalogue
 from gateway.proxy.throttle import Decision, Throttle
 from gateway.proxy.upstream import Answer, Pool, UpstreamError
 from gateway.settings import Settings
+from lgsp_kit.auth import required_scope
 from lgsp_kit.errors import PROBLEM_JSON, code_for_status, problem_body
 from lgsp_kit.metrics import LATENCY_BUCKETS
 from lgsp_kit.requestid import current_request_id
@@ -56,7 +57,6 @@ REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
 # Not copied from the backend's answer: the gateway's server writes its own.
 RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 STRIPPED_FROM_CALLER = frozenset({b"x-lgsp-client", b"x-lgsp-organ"})
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 VERSION = "v1"
 CLIENT_CLOSED = 499  # nginx's code for a caller that went away; audit only
 
@@ -314,7 +314,7 @@ class Proxy:
         rec.tier = consumer.tier
         if api not in consumer.apis:
             raise ProxyError(403, f"not subscribed to the {api} API", "not_subscribed")
-        needed = f"{api}:{'read' if rec.method in READ_METHODS else 'write'}"
+        needed = required_scope(api, rec.method)
         if needed not in claims.scopes:
             raise ProxyError(403, f"the token lacks the scope {needed}", "insufficient_scope")
         return consumer
