@@ -128,43 +128,29 @@ def list_(
             return
 
 
-@consumer_cli.command("disable")
-def disable(
-    consumer: Annotated[str, typer.Argument(help="the consumer's client id")],
-    gateway: GatewayUrl = DEFAULT_GATEWAY,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Disable a consumer: no new tokens, and its tokens stop working within seconds."""
-    admin = Admin(gateway, client_id, client_secret, data_dir)
-    _print(admin.call("POST", f"/admin/consumers/{consumer}/disable"))
+ConsumerArg = Annotated[str, typer.Argument(help="the consumer's client id")]
 
 
-@consumer_cli.command("enable")
-def enable(
-    consumer: Annotated[str, typer.Argument(help="the consumer's client id")],
-    gateway: GatewayUrl = DEFAULT_GATEWAY,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Enable a disabled consumer again."""
-    admin = Admin(gateway, client_id, client_secret, data_dir)
-    _print(admin.call("POST", f"/admin/consumers/{consumer}/enable"))
+def _action(name: str, doc: str) -> None:
+    """`lgsp consumer <name> CLIENT_ID`: POST /admin/consumers/{id}/<name>, print the answer."""
+
+    def command(
+        consumer: ConsumerArg,
+        gateway: GatewayUrl = DEFAULT_GATEWAY,
+        client_id: ClientId = None,
+        client_secret: ClientSecret = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        admin = Admin(gateway, client_id, client_secret, data_dir)
+        _print(admin.call("POST", f"/admin/consumers/{consumer}/{name}"))
+
+    command.__doc__ = doc
+    consumer_cli.command(name)(command)
 
 
-@consumer_cli.command("rotate-secret")
-def rotate_secret(
-    consumer: Annotated[str, typer.Argument(help="the consumer's client id")],
-    gateway: GatewayUrl = DEFAULT_GATEWAY,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Give a consumer a new secret (printed once); the old one stops working."""
-    admin = Admin(gateway, client_id, client_secret, data_dir)
-    _print(admin.call("POST", f"/admin/consumers/{consumer}/rotate-secret"))
+_action("disable", "Disable a consumer: no new tokens, and its tokens stop working within seconds.")
+_action("enable", "Enable a disabled consumer again.")
+_action("rotate-secret", "Give a consumer a new secret (printed once); the old one stops working.")
 
 
 @consumer_cli.command("bootstrap-admin")
