@@ -179,9 +179,10 @@ def test_recorded_6_3_ratio_equals_the_reporting_api(platform: Platform, prometh
                 for part in ("numerator", "denominator", "ratio")
             ]
             numerator, denominator, ratio = values
-            if denominator != full:
+            # The three rules are evaluated one after the other and queried one by one: wait
+            # until one evaluation holds all three.
+            if denominator != full or numerator is None or ratio is None:
                 return None
-            assert numerator is not None and ratio is not None
             return numerator, denominator, ratio
 
         numerator, denominator, ratio = eventually(recorded, "the 6.3 recording rule")
