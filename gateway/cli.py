@@ -1,9 +1,11 @@
-"""`lgsp consumer ...`: the consumer administration API from the command line."""
+"""`lgsp consumer ...`: the consumer administration API from the command line; `lgsp audit
+verify`: the audit chain checked."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -182,3 +184,61 @@ def bootstrap_admin(
         database.dispose()
     _print({"client_id": creds.client_id, "client_secret": creds.client_secret})
     typer.echo("store the secret now: it is shown once", err=True)
+
+
+audit_cli = typer.Typer(help="The gateway's audit log (nhật ký giám sát).", no_args_is_help=True)
+
+
+def _anchor(value: str) -> tuple[int, str]:
+    found = re.fullmatch(r"\s*([0-9]{1,18})\s*:\s*([0-9a-fA-F]{64})\s*", value)
+    if found is None:
+        raise typer.BadParameter(f"{value!r}: give SEQ:HASH (a seq and a 64-hex-digit hash)")
+    return int(found[1]), found[2].lower()
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(help="SEQ:HASH, a head noted earlier that must still be in the chain"),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="the gateway's database; default GATEWAY_DATABASE_URL or its SQLite file"
+        ),
+    ] = None,
+) -> None:
+    """Walk the audit chain in seq order and check every link.
+
+    Prints `chain intact: N records, head <hash>` and exits 0, or the first broken link (its
+    seq, record id and what differs) and exits 1. Reads only; streams the table.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gateway.audit.chain import verify
+    from gateway.settings import get_settings
+    from lgsp_kit import db as dbmod
+
+    anchors = [_anchor(a) for a in anchor or []]
+    url = dbmod.normalise_url(database_url or get_settings().resolved_database_url())
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        typer.echo(f"error: no database at {url}", err=True)
+        raise typer.Exit(2)
+    database = dbmod.Database(url, pool_size=1)
+    try:
+        verdict = verify(database, anchors=anchors)
+    except SQLAlchemyError as exc:
+        reason = str(exc).splitlines()[0]
+        typer.echo(
+            f"error: cannot read the audit chain ({reason}); is the database migrated?", err=True
+        )
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
+    if verdict.broken is None:
+        typer.echo(f"chain intact: {verdict.records} records, head {verdict.head_hash}")
+        return
+    typer.echo(f"chain broken at {verdict.broken}")
+    typer.echo(f"intact up to seq {verdict.head_seq} (hash {verdict.head_hash})", err=True)
+    raise typer.Exit(1)

@@ -1,10 +1,10 @@
-"""Tables of the gateway: consumers (applications) and token signing keys."""
+"""Tables of the gateway: consumers (applications), token signing keys and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import BigInteger, Column, Integer, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -40,7 +40,12 @@ class SigningKey(Base, table=True):
 
 
 class AuditRecord(Base, table=True):
-    """One call to a published API (X-Road style operational-monitoring record)."""
+    """One call to a published API (X-Road style operational-monitoring record).
+
+    Records form a hash chain (`gateway.audit.chain`): `seq` counts 1, 2, 3, ... without gaps
+    in chain order, `prev_hash` is the previous record's `hash`, and `hash` is SHA-256 over the
+    record's fields and `prev_hash`.
+    """
 
     __tablename__ = "audit_record"
 
@@ -58,3 +63,16 @@ class AuditRecord(Base, table=True):
     response_bytes: int
     upstream_ms: float | None = None
     total_ms: float
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditChainHead(Base, table=True):
+    """The audit chain's last link: one row (id 1), locked by each batch that extends it."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(max_length=64)

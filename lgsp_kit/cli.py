@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import consumer_cli
+from gateway.cli import audit_cli, consumer_cli
 from lgsp_kit import db as dbmod
 from lgsp_kit.apps import APPS
 from lgsp_kit.contract.cli import contract_test, contracts_cli
@@ -21,6 +21,7 @@ cli = typer.Typer(help="A provincial LGSP and the systems behind it.", no_args_i
 db_cli = typer.Typer(help="Database migrations of each app.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(consumer_cli, name="consumer")
+cli.add_typer(audit_cli, name="audit")
 cli.add_typer(reporting_cli, name="reporting")
 cli.add_typer(contracts_cli, name="contracts")
 cli.command("contract-test")(contract_test)

@@ -1,8 +1,10 @@
 """The audit log's write side: records buffered in memory, written in batches off the hot path.
 
 Recording a call is appending a tuple to a list; a background task writes the buffer in one
-INSERT per batch (in a worker thread). Stopping the log writes whatever is left, so a clean
-shutdown loses nothing. A buffer over its limit drops the oldest records and counts them.
+INSERT per batch (in a worker thread), hashing each record onto the audit chain there
+(`gateway.audit.chain`): the proxy's per-call work does not change. Stopping the log writes
+whatever is left, so a clean shutdown loses nothing. A buffer over its limit drops the oldest
+records and counts them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import insert
 
-from gateway.models import Base
+from gateway.audit import chain
+from gateway.audit.chain import clean_text
 from lgsp_kit.db import Database
 
 log = logging.getLogger("lgsp.gateway.audit")
-TABLE = Base.metadata.tables["audit_record"]
 
 
 @dataclass(slots=True)
@@ -43,22 +44,23 @@ class CallRecord:
     upstream_ms: float | None = None
     total_ms: float = 0.0
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "at": self.at,
-            "request_id": self.request_id,
-            "client_id": self.client_id,
-            "organ_code": self.organ_code,
-            "tier": self.tier,
-            "api": self.api,
-            "method": self.method,
-            "route": (self.route or self.path)[:500],
-            "status": self.status,
-            "request_bytes": self.request_bytes,
-            "response_bytes": self.response_bytes,
-            "upstream_ms": self.upstream_ms,
-            "total_ms": self.total_ms,
-        }
+    def fields(self) -> tuple[Any, ...]:
+        """The record's values in `chain.FIELDS` order, as every backend stores them."""
+        return (
+            self.at,
+            clean_text(self.request_id, 128),
+            None if self.client_id is None else clean_text(self.client_id, 64),
+            None if self.organ_code is None else clean_text(self.organ_code, 32),
+            None if self.tier is None else clean_text(self.tier, 16),
+            clean_text(self.api, 64),
+            clean_text(self.method, 16),
+            clean_text(self.route or self.path, 500),
+            int(self.status),
+            int(self.request_bytes),
+            int(self.response_bytes),
+            None if self.upstream_ms is None else float(self.upstream_ms),
+            float(self.total_ms),
+        )
 
 
 class AuditMetrics:
@@ -150,7 +152,7 @@ class AuditLog:
             batch = self._buffer[: self.batch_size]
             del self._buffer[: len(batch)]
             try:
-                await asyncio.to_thread(self._write, [c.row() for c in batch])
+                await asyncio.to_thread(self._write, batch)
             except BaseException:
                 # Back in front of the queue: a database outage delays records, never loses them.
                 self._buffer[:0] = batch
@@ -162,9 +164,10 @@ class AuditLog:
         self.metrics.buffered.set(0)
         return written
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
+    def _write(self, batch: list[CallRecord]) -> None:
+        """One transaction: the chain head locked, the batch hashed onto it, one bulk insert."""
         with self.db.session() as session:
-            session.execute(insert(TABLE), rows)
+            chain.append(session.connection(), [c.fields() for c in batch])
 
 
 def now_utc() -> datetime:

@@ -1,0 +1,270 @@
+"""The audit log's hash chain: each record carries the hash of the one before it.
+
+A record's `hash` is SHA-256 over a canonical encoding of its `seq`, its fields and its
+`prev_hash` (the previous record's `hash`; 64 zeros for the first record). `seq` counts 1, 2,
+3, ... in chain order without gaps. The chain's last link (seq, hash) is kept in the one-row
+table `audit_chain_head`; a batch of records is appended in one transaction that holds that
+row's lock (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite the writer's `BEGIN IMMEDIATE`
+already holds the database's write lock), so gateway processes writing at once still build
+one chain.
+
+Editing a field, removing a record or inserting one shows as a broken link at its `seq`
+(`verify`). The hash has no key: whoever can write the database can also rewrite every later
+record and the head. Noting the head elsewhere now and then (`lgsp audit verify` prints it;
+`--anchor SEQ:HASH` checks a noted one later) closes that gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from gateway.models import Base
+from lgsp_kit.db import Database
+
+TABLE = Base.metadata.tables["audit_record"]
+HEAD = Base.metadata.tables["audit_chain_head"]
+HEAD_ID = 1
+GENESIS = "0" * 64
+# Names the encoding; a different encoding would be a new version, chained from the old head.
+VERSION = "lgsp-audit-chain-1"
+# The hashed fields, in the order they are encoded (and inserted, after `seq`).
+FIELDS = (
+    "at",
+    "request_id",
+    "client_id",
+    "organ_code",
+    "tier",
+    "api",
+    "method",
+    "route",
+    "status",
+    "request_bytes",
+    "response_bytes",
+    "upstream_ms",
+    "total_ms",
+)
+INSERT_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def canonical_time(at: datetime) -> str:
+    """`2026-11-26T09:45:08.123456+00:00`: UTC, always with microseconds."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def link(seq: int, fields: Sequence[Any], prev_hash: str) -> str:
+    """The hash of a record (hex): SHA-256 of the JSON array [VERSION, seq, *fields, prev_hash]
+    with `at` as `canonical_time`, integers as integers, times in ms as floats, no spaces,
+    non-ASCII escaped."""
+    payload = _encode([VERSION, seq, canonical_time(fields[0]), *fields[1:], prev_hash])
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+def clean_text(value: str, limit: int) -> str:
+    """Text as every backend stores it: no NUL (PostgreSQL refuses it), no lone surrogate
+    (not UTF-8), at most the column's length. A path is the caller's to choose."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value[:limit]
+
+
+def _sqlite_time(at: datetime) -> str:
+    """A time as `UTCDateTime` stores it on SQLite: naive UTC text with microseconds."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _read_head(conn: Connection) -> tuple[int, str]:
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    row = conn.execute(
+        text(f"SELECT seq, hash FROM audit_chain_head WHERE id = :id{lock}"), {"id": HEAD_ID}
+    ).first()
+    if row is not None:
+        return int(row[0]), str(row[1])
+    # Only a damaged database lacks the head (the migration makes it): carry on from the
+    # last record, so the log keeps being written; `verify` still checks every link.
+    last = conn.execute(text("SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1"))
+    found = last.first()
+    seq, prev = (int(found[0]), str(found[1])) if found is not None else (0, GENESIS)
+    conn.execute(
+        text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (:id, :seq, :hash)"),
+        {"id": HEAD_ID, "seq": seq, "hash": prev},
+    )
+    return seq, prev
+
+
+def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
+    """Append records (their FIELDS values, `at` aware) to the chain in the caller's
+    transaction: lock the head, hash each record onto the last, one bulk insert, move the head.
+    Returns the new head's seq."""
+    seq, prev = _read_head(conn)
+    sqlite = conn.dialect.name == "sqlite"
+    rows: list[tuple[Any, ...]] = []
+    for fields in records:
+        seq += 1
+        digest = link(seq, fields, prev)
+        at = _sqlite_time(fields[0]) if sqlite else fields[0]
+        rows.append((seq, at, *fields[1:], prev, digest))
+        prev = digest
+    if not rows:
+        return seq
+    names = ", ".join(INSERT_COLUMNS)
+    if sqlite:
+        marks = ", ".join("?" * len(INSERT_COLUMNS))
+        conn.exec_driver_sql(f"INSERT INTO audit_record ({names}) VALUES ({marks})", rows)
+    else:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(f"COPY audit_record ({names}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+    conn.execute(
+        text("UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = :id"),
+        {"seq": seq, "hash": prev, "id": HEAD_ID},
+    )
+    return seq
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first broken link: where, and what differs."""
+
+    seq: int | None
+    id: int | None
+    # gap, unexpected_seq, prev_hash_mismatch, hash_mismatch, beyond_head, head_mismatch,
+    # head_missing, anchor_mismatch
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"seq {self.seq}" if self.seq is not None else "the chain head"
+        record = f" (id {self.id})" if self.id is not None else ""
+        return f"{where}{record}: {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    records: int
+    head_seq: int
+    head_hash: str
+    broken: Break | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def _short(digest: str) -> str:
+    return digest[:16] + "…"
+
+
+def verify(db: Database, *, anchors: Sequence[tuple[int, str]] = (), batch: int = 5000) -> Verdict:
+    """Walk the chain in seq order (streamed: constant memory) and check every link against the
+    head, and each anchor (a (seq, hash) noted earlier). Reads one consistent snapshot while
+    gateways go on writing."""
+    wanted = dict(anchors)
+    columns = [TABLE.c.id, TABLE.c.seq, *(TABLE.c[n] for n in FIELDS)]
+    columns += [TABLE.c.prev_hash, TABLE.c.hash]
+    query = select(*columns).order_by(TABLE.c.seq).execution_options(yield_per=batch)
+    engine = db.reader
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            head_row = conn.execute(
+                select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == HEAD_ID)
+            ).first()
+            head = (int(head_row[0]), str(head_row[1])) if head_row is not None else None
+            count, prev = 0, GENESIS
+
+            def verdict(broken: Break | None) -> Verdict:
+                return Verdict(count, count, prev, broken)
+
+            for row in conn.execute(query):
+                rid, seq, *fields, prev_hash, digest = row
+                expected = count + 1
+                if seq < expected:
+                    detail = f"seq {seq} where seq {expected} was due"
+                    return verdict(Break(seq, rid, "unexpected_seq", detail))
+                if seq > expected:
+                    return verdict(
+                        Break(
+                            expected,
+                            None,
+                            "gap",
+                            f"no record with seq {expected}; the next one is seq {seq} (id {rid})",
+                        )
+                    )
+                if head is not None and seq > head[0]:
+                    return verdict(
+                        Break(
+                            seq,
+                            rid,
+                            "beyond_head",
+                            f"the chain head ends at seq {head[0]}; this record is after it",
+                        )
+                    )
+                if prev_hash != prev:
+                    return verdict(
+                        Break(
+                            seq,
+                            rid,
+                            "prev_hash_mismatch",
+                            f"prev_hash {_short(prev_hash)} is not the hash of seq {seq - 1} "
+                            f"({_short(prev)})",
+                        )
+                    )
+                computed = link(seq, fields, prev_hash)
+                if computed != digest:
+                    return verdict(
+                        Break(
+                            seq,
+                            rid,
+                            "hash_mismatch",
+                            f"the record's fields hash to {_short(computed)}, "
+                            f"it says {_short(digest)}",
+                        )
+                    )
+                noted = wanted.pop(seq, None)
+                if noted is not None and noted != digest:
+                    return verdict(
+                        Break(
+                            seq,
+                            rid,
+                            "anchor_mismatch",
+                            f"noted hash {_short(noted)}, the chain has {_short(digest)}",
+                        )
+                    )
+                count, prev = seq, digest
+    if head is None:
+        return verdict(Break(None, None, "head_missing", "the table audit_chain_head is empty"))
+    if head != (count, prev):
+        seq = count + 1 if head[0] > count else count
+        return verdict(
+            Break(
+                seq,
+                None,
+                "head_mismatch",
+                f"the chain head says seq {head[0]} hash {_short(head[1])}; the last record is "
+                f"seq {count} hash {_short(prev)}",
+            )
+        )
+    if wanted:
+        seq = min(wanted)
+        return verdict(
+            Break(
+                seq,
+                None,
+                "anchor_mismatch",
+                f"noted seq {seq} is not in the chain (it ends at {count})",
+            )
+        )
+    return verdict(None)
