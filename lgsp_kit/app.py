@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,16 +16,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from lgsp_kit import db as dbmod
 from lgsp_kit.auth import authorise
 from lgsp_kit.bus import Bus
 from lgsp_kit.consumer import EventConsumer
 from lgsp_kit.db import Database
-from lgsp_kit.errors import install_error_handlers
+from lgsp_kit.errors import install_error_handlers, problem_response
 from lgsp_kit.health import ReadinessCheck
 from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
@@ -142,6 +145,8 @@ def create_service_app(
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
+    for lost in (OperationalError, InterfaceError, DisconnectionError):
+        app.add_exception_handler(lost, database_unavailable)
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
@@ -149,6 +154,32 @@ def create_service_app(
     for router in routers:
         app.include_router(router, dependencies=guard)
     return app
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is unreachable or restarting: 503 with Retry-After, not 500. The unit of
+    work was rolled back (or, if the commit itself was cut, a retry with the same
+    Idempotency-Key replays it), so a client may simply retry. SQLite's own operational
+    errors (a missing table, a bad statement) are bugs, still 500, except "locked"."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error) and "locked" not in str(orig):
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(
+            500, "internal_error", "an unexpected error occurred", instance=request.url.path
+        )
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        str(getattr(exc, "orig", None) or exc).splitlines()[0][:200],
+    )
+    return problem_response(
+        503,
+        "database_unavailable",
+        "the database is unavailable for the moment; retry",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from lgsp_kit.db import make_engine
 from lgsp_kit.natsserver import free_port
 from services.documents.main import create_app
 from services.documents.settings import Settings
@@ -80,3 +82,33 @@ async def test_outbox_backlog_is_exposed(
     assert 'app="documents"' in line
     # The directory seeding staged one event per organ, and none could leave.
     assert float(line.split()[-1]) == 240
+
+
+async def test_an_unreachable_database_is_503_with_retry_after_not_500(
+    tmp_path: Path, database_url: str, nats_url: str, mint: TokenMint
+) -> None:
+    # Found by the PostgreSQL drill (bench/drills.py): while the server restarted, a write
+    # answered 500 and the simulator, rightly, gave up; a 503 tells it to retry.
+    app = create_app(service_settings(Settings, tmp_path, database_url, nats_url, mint))
+    dead = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+
+    @app.get("/drill/dead-database")
+    def read_dead_database() -> None:
+        with dead.connect():
+            pass
+
+    @app.get("/drill/bad-sqlite")
+    def read_missing_table() -> None:
+        with make_engine(f"sqlite:///{tmp_path}/empty.db").connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+
+    async with serve(app) as client:
+        resp = await client.get("/drill/dead-database")
+        assert resp.status_code == 503
+        assert resp.headers["retry-after"] == "1"
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["code"] == "database_unavailable"
+        # A statement SQLite cannot run is a bug, not an outage.
+        bug = await client.get("/drill/bad-sqlite")
+        assert bug.status_code == 500
+        assert bug.json()["code"] == "internal_error"
