@@ -57,13 +57,15 @@ class Gateway:
     ) -> httpx.Response:
         delay = 0.5
         for attempt in range(attempts):
-            headers = self._auth()
-            if key is not None:
-                headers["Idempotency-Key"] = key
             try:
+                # Renewing the token meets the same outages as the call itself.
+                headers = self._auth()
+                if key is not None:
+                    headers["Idempotency-Key"] = key
                 resp = self.http.request(method, path, json=json, params=params, headers=headers)
-            except httpx.TransportError:
-                if attempt == attempts - 1:
+            except (httpx.TransportError, ApiError) as exc:
+                retryable = not isinstance(exc, ApiError) or exc.status in RETRY_STATUSES
+                if not retryable or attempt == attempts - 1:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 10)
