@@ -1,0 +1,505 @@
+"""Fault drills: kill -9 a part of the platform while the simulator writes, then count.
+
+A script, not a test: `python -m bench.drills [--scale 0.005] [--backend sqlite|postgres|both]
+[--targets scenarios/bac-giang-2023.yaml] [--down 2] [--faults nats,reporting,...]`.
+
+It starts the real platform (NATS and the four apps as processes, the e2e harness
+`tests/e2e/platform.py`) in a temporary data dir on free ports. On `postgres` it first starts a
+private PostgreSQL server (initdb in the temporary dir, a free port, one database per app), so
+that killing it touches no other database on the machine.
+
+The simulator's year (`scenarios/run.py`) is sent through the gateway in phases: first the
+catalogue, the organ connections and the declared rows, then one phase per fault, each sending
+its share of the dossiers (batch sync and interactive calls, every write with an
+`Idempotency-Key`) and of the documents. In each phase, once the first batch is accepted, the
+fault is injected: SIGKILL to NATS, to an app, or to the whole PostgreSQL server; `--down`
+seconds later it is started again (same port, same store), while the simulator keeps calling
+and retrying. Time to recover runs from the kill until the component answers again: its
+`/readyz` for an app; every app's `/readyz` for NATS and PostgreSQL (their connections are back).
+
+After each phase the drill waits for the platform to settle (outboxes empty, reporting caught
+up) and counts. Events lost and duplicates counted are per event type: reporting's
+`lgsp_events_consumed_total{type}` (read from its projections) against the events the phase's
+records must produce so far (a dossier: one `submitted`, one `status_changed` per history entry,
+one `payment_recorded` per payment; a document: one `document_sent`; types outside these must
+not move after the setup). Report exact: Phụ lục II equals the truth of everything sent so far
+(`scenarios/truth.py`), row by row. The last line compares the whole year. Exit status 1 when
+anything was lost, counted twice, refused, or differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from prometheus_client.parser import text_string_to_metric_families
+
+from lgsp_kit.natsserver import free_port
+from scenarios.client import Gateway
+from scenarios.run import Simulation, differences, hash_pick
+from scenarios.targets import load
+from tests.e2e.platform import APPS, Platform
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+FAULTS = ("nats", "reporting", "dossier", "gateway", "postgres")
+DOSSIER_TYPES = (
+    "lgsp.dossier.submitted",
+    "lgsp.dossier.status_changed",
+    "lgsp.dossier.payment_recorded",
+)
+DOCUMENT_SENT = "lgsp.documents.document_sent"
+RECIPIENT_STATUS = "lgsp.documents.recipient_status_changed"
+SENT_TYPES = (*DOSSIER_TYPES, DOCUMENT_SENT, RECIPIENT_STATUS)
+BUS_APPS = ("dossier", "documents", "reporting")
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- a private PostgreSQL server ----------------------------------------------------------------
+
+
+def _pg_bin(name: str) -> str:
+    path = PG_BIN / name
+    return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of our own in `root`, on a free port: ours to kill -9."""
+
+    def __init__(self) -> None:
+        # Its own directory under the system temp dir: the server may run as another user,
+        # who must be able to reach it.
+        self.root = Path(tempfile.mkdtemp(prefix="lgsp-drill-pg-"))
+        self.root.chmod(0o755)
+        self.data = self.root / "pgdata"
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        # initdb and postgres refuse to run as root.
+        self.user = "postgres" if os.geteuid() == 0 else None
+
+    def _own(self, path: Path) -> None:
+        if self.user is not None:
+            shutil.chown(path, self.user, self.user)
+
+    def init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._own(self.root)
+        subprocess.run(
+            [_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+             "-E", "UTF8", "--no-sync"],
+            check=True, user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        log = (self.root / "postgres.log").open("ab")
+        self.proc = subprocess.Popen(
+            [_pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port),
+             "-h", "127.0.0.1", "-k", str(self.root), "-c", "max_connections=300"],
+            user=self.user, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with psycopg.connect(self.url("postgres"), connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and every backend at once, as a crash would."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, db: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def create(self, name: str) -> str:
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+# -- counting -----------------------------------------------------------------------------------
+
+
+def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    text = httpx.get(url + "/metrics", timeout=30).text
+    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(sorted(sample.labels.items()))
+            out.setdefault(sample.name, {})[labels] = sample.value
+    return out
+
+
+def consumed(platform: Platform) -> Counter[str]:
+    samples = scrape(platform.url("reporting")).get("lgsp_events_consumed_total", {})
+    return Counter({dict(labels)["type"]: int(v) for labels, v in samples.items()})
+
+
+def backlog(platform: Platform) -> int:
+    total = 0
+    for app in ("dossier", "documents"):
+        for value in scrape(platform.url(app)).get("lgsp_outbox_backlog", {}).values():
+            total += int(value)
+    return total
+
+
+def lost_and_duplicated(expected: Counter[str], got: Counter[str]) -> tuple[int, int]:
+    lost = dup = 0
+    for type_ in set(expected) | set(got):
+        diff = got[type_] - expected[type_]
+        lost += max(0, -diff)
+        dup += max(0, diff)
+    return lost, dup
+
+
+# -- the drill ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    fault: str
+    backend: str
+    recover: float | None
+    lost: int
+    duplicates: int
+    exact: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and self.duplicates == 0 and self.exact and not self.notes
+
+
+def batched(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
+    while chunk := list(islice(items, n)):
+        yield chunk
+
+
+class Sender(threading.Thread):
+    """Sends one phase's share of the year and tallies it; `progress` counts finished calls."""
+
+    def __init__(self, drill: Drill, batches: list[list[dict[str, Any]]], docs: list[Any]) -> None:
+        super().__init__(daemon=True)
+        self.drill, self.batches, self.docs = drill, batches, docs
+        self.progress = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for batch in self.batches:
+                self.drill.send_dossiers(batch)
+                self.progress += 1
+            self.drill.send_documents(self.docs, self)
+        except BaseException as exc:  # the simulator gave up: the phase fails
+            self.error = exc
+
+
+class Drill:
+    def __init__(self, args: argparse.Namespace, backend: str, work: Path) -> None:
+        self.args = args
+        self.backend = backend
+        self.work = work
+        self.pg: PrivatePostgres | None = None
+        urls: dict[str, str] = {}
+        if backend == "postgres":
+            self.pg = PrivatePostgres()
+            self.pg.init()
+            self.pg.start()
+            urls = {app: self.pg.create(app) for app in APPS}
+        self.platform = Platform(work / "platform", database_urls=urls)
+        self.expected: Counter[str] = Counter()
+        self.sim: Simulation | None = None
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send_dossiers(self, batch: list[dict[str, Any]]) -> None:
+        sim = self.sim
+        assert sim is not None
+        interactive = [r for r in batch if hash_pick(r["code"], self.args.interactive_every)]
+        bulk = [r for r in batch if not hash_pick(r["code"], self.args.interactive_every)]
+        if bulk:
+            key = f"{sim.prefix}:drill-sync:{bulk[0]['code']}:{len(bulk)}"
+            resp = sim.gw.call("POST", "/dossier/v1/dossiers:sync", json={"records": bulk}, key=key)
+            failed = [r for r in resp.json()["results"] if not r["ok"]]
+            if failed:
+                raise RuntimeError(f"sync refused {len(failed)} records: {failed[:3]}")
+        with ThreadPoolExecutor(sim.workers) as pool:
+            list(pool.map(sim._interactive, interactive))
+        for record in batch:
+            sim.tally.dossier(record)
+            self.expected["lgsp.dossier.submitted"] += 1
+            self.expected["lgsp.dossier.status_changed"] += len(record["history"])
+            self.expected["lgsp.dossier.payment_recorded"] += len(record["payments"])
+
+    def send_documents(self, docs: list[dict[str, Any]], sender: Sender) -> None:
+        sim = self.sim
+        assert sim is not None
+        attachment = {
+            "name": "van-ban.pdf",
+            "content_type": "application/pdf",
+            "content_base64": "JVBERi0xLjQKJcfsj6IK",
+        }
+
+        def send(doc: dict[str, Any]) -> None:
+            body = {k: v for k, v in doc.items() if k not in ("key", "level")}
+            body["promulgation"] = {"place": "Bắc Giang", "date": doc["sent_at"][:10]}
+            body["signer"] = {"full_name": "Nguyễn Văn Bình", "position": "Chánh Văn phòng"}
+            body["attachments"] = [attachment] if doc["electronic"] else []
+            sim.gw.call(
+                "POST", "/documents/v1/documents", json=body, key=f"{sim.prefix}:{doc['key']}"
+            )
+
+        for chunk in batched(iter(docs), 50):
+            with ThreadPoolExecutor(sim.workers) as pool:
+                list(pool.map(send, chunk))
+            for doc in chunk:
+                sim.tally.document(doc)
+                self.expected[DOCUMENT_SENT] += 1
+                self.expected[RECIPIENT_STATUS] += len(doc["to_organs"])
+            sender.progress += 1
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def wait_ready(self, apps: tuple[str, ...], timeout: float = 120.0) -> None:
+        for app in apps:
+            self.platform.wait_ready(app, timeout)
+
+    def inject(self, fault: str) -> float:
+        """Kill -9, wait `--down` seconds, start again; seconds from the kill to recovery."""
+        p = self.platform
+        down = self.args.down
+        t0 = time.monotonic()
+        if fault == "nats":
+            p.kill_nats()
+            time.sleep(down)
+            p.start_nats()
+            self.wait_ready(BUS_APPS)
+        elif fault == "postgres":
+            assert self.pg is not None
+            self.pg.kill()
+            time.sleep(down)
+            self.pg.start()
+            self.wait_ready(tuple(APPS))
+        else:
+            p.kill(fault)
+            time.sleep(down)
+            p.start(fault)
+            self.wait_ready((fault,))
+        return time.monotonic() - t0
+
+    # -- settling and counting ----------------------------------------------------------------
+
+    def settle(self, timeout: float = 300.0, still: float = 30.0) -> Counter[str]:
+        """Wait until reporting has applied what was expected, or nothing moves for `still` s."""
+        deadline = time.monotonic() + timeout
+        last: Counter[str] | None = None
+        since = time.monotonic()
+        while True:
+            got = consumed(self.platform)
+            caught_up = all(got[t] == self.expected[t] for t in SENT_TYPES)
+            if caught_up and backlog(self.platform) == 0:
+                return got
+            if got != last:
+                last, since = got, time.monotonic()
+            if time.monotonic() - since > still or time.monotonic() > deadline:
+                return got
+            time.sleep(0.5)
+
+    def check(self, fault: str, recover: float | None, baseline: Counter[str]) -> Row:
+        sim = self.sim
+        assert sim is not None
+        got = self.settle()
+        expected = Counter(baseline)
+        for t in SENT_TYPES:
+            expected[t] = self.expected[t]
+        lost, dup = lost_and_duplicated(expected, got)
+        diffs = differences(sim.tally.rows(), sim.report())
+        row = Row(fault, self.backend, recover, lost, dup, not diffs)
+        if diffs:
+            row.notes.append("report: " + "; ".join(diffs[:4]))
+        if lost or dup:
+            row.notes.append(
+                "events: "
+                + ", ".join(
+                    f"{t.rsplit('.', 1)[-1]} {got[t]}/{expected[t]}"
+                    for t in sorted(set(expected) | set(got))
+                    if got[t] != expected[t]
+                )
+            )
+        return row
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self, faults: list[str]) -> list[Row]:
+        p = self.platform
+        p.start_all()
+        creds = json.loads((p.data_dir / "demo-client.json").read_text())
+        gw = Gateway(p.gateway, creds["client_id"], creds["client_secret"])
+        targets = load(self.args.targets).scaled(self.args.scale)
+        self.sim = sim = Simulation(
+            gw, targets, seed=self.args.seed, state_path=self.work / "state.json",
+            interactive_every=self.args.interactive_every, say=say,
+        )  # fmt: skip
+        rows: list[Row] = []
+        try:
+            say(f"[{self.backend}] setup: catalogue, connections, declared rows")
+            sim.catalogue()
+            sim.connections()
+            sim.declared()
+            # Types other than dossiers and documents must not move after the setup.
+            baseline = self.settle(still=5.0)
+            baseline = Counter({t: n for t, n in baseline.items() if t not in SENT_TYPES})
+
+            records = list(sim.year.dossiers())
+            docs = list(sim.year.documents())
+            phases = len(faults) + 1
+            per = -(-len(records) // phases)
+            per_doc = -(-len(docs) // phases)
+            size = max(1, -(-per // self.args.batches))
+            say(
+                f"[{self.backend}] {len(records):,} dossiers and {len(docs):,} documents in "
+                f"{phases} phases, batches of {size}"
+            )
+            for i, fault in enumerate(["none", *faults]):
+                share = records[i * per : (i + 1) * per]
+                sender = Sender(
+                    self,
+                    list(batched(iter(share), size)),
+                    docs[i * per_doc : (i + 1) * per_doc],
+                )
+                say(f"[{self.backend}] phase {i}: {fault}")
+                sender.start()
+                recover = None
+                if fault != "none":
+                    while sender.progress < 1 and sender.is_alive():
+                        time.sleep(0.05)
+                    recover = self.inject(fault)
+                    say(f"[{self.backend}]   {fault} back after {recover:.1f}s")
+                sender.join()
+                if sender.error is not None:
+                    row = Row(fault, self.backend, recover, 0, 0, False)
+                    row.notes.append(f"simulator gave up: {sender.error!r}"[:300])
+                    rows.append(row)
+                    say(f"[{self.backend}]   {row.notes[-1]}")
+                    break
+                rows.append(self.check(fault, recover, baseline))
+                say(f"[{self.backend}]   {rows[-1]}")
+            else:
+                final = sim.compare(timeout=120)
+                got = consumed(p)
+                expected = Counter(baseline)
+                for t in SENT_TYPES:
+                    expected[t] = self.expected[t]
+                lost, dup = lost_and_duplicated(expected, got)
+                row = Row("whole year", self.backend, None, lost, dup, not final)
+                if final:
+                    row.notes.append("report: " + "; ".join(final[:4]))
+                rows.append(row)
+        finally:
+            gw.close()
+        return rows
+
+    def close(self, *, keep: bool = False) -> None:
+        self.platform.stop_all()
+        if self.pg is not None:
+            self.pg.stop(remove=not keep)
+            if keep:
+                say(f"[{self.backend}] kept {self.pg.root} (PostgreSQL)")
+
+
+def table(rows: list[Row]) -> str:
+    head = "| fault | backend | time to recover (s) | events lost | duplicates counted | exact |"
+    lines = [head, "|---|---|---:|---:|---:|---|"]
+    for r in rows:
+        rec = "—" if r.recover is None else f"{r.recover:.1f}"
+        lines.append(
+            f"| {r.fault} | {r.backend} | {rec} | {r.lost} | {r.duplicates} | "
+            f"{'yes' if r.exact else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def run_drills(args: argparse.Namespace, backends: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    for backend in backends:
+        faults = [f for f in args.faults if f != "postgres" or backend == "postgres"]
+        work = Path(tempfile.mkdtemp(prefix=f"lgsp-drill-{backend}-"))
+        drill = Drill(args, backend, work)
+        done = False
+        try:
+            rows += drill.run(faults)
+            done = all(r.ok for r in rows)
+        finally:
+            drill.close(keep=args.keep or not done)
+            if done and not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+            else:
+                say(f"[{backend}] kept {work} (logs)")
+    return rows
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--targets", type=Path, default=ROOT / "scenarios" / "bac-giang-2023.yaml")
+    ap.add_argument("--scale", type=float, default=0.005)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--faults", type=lambda s: s.split(","), default=list(FAULTS))
+    ap.add_argument("--down", type=float, default=2.0, help="seconds a component stays down")
+    ap.add_argument("--batches", type=int, default=4, help="sync batches per phase")
+    ap.add_argument("--interactive-every", type=int, default=20)
+    ap.add_argument("--keep", action="store_true", help="keep the data dir and logs")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    unknown = set(args.faults) - set(FAULTS)
+    if unknown:
+        raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))}")
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    rows = run_drills(args, backends)
+    print(table(rows))
+    for r in rows:
+        for note in r.notes:
+            print(f"  {r.fault} ({r.backend}): {note}")
+    return 0 if rows and all(r.ok for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
