@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
+log = logging.getLogger("lgsp.tokens")
 AUDIENCE = "lgsp"
 ALGORITHM = "EdDSA"
 
@@ -52,7 +54,8 @@ class TokenVerifier:
     def __init__(self, keys: dict[str, Ed25519PublicKey], *, issuer: str) -> None:
         self.keys = dict(keys)
         self.issuer = issuer
-        self._verified: dict[str, Claims] = {}
+        # token -> (its key id, its claims)
+        self._verified: dict[str, tuple[str, Claims]] = {}
 
     def forget(self) -> None:
         self._verified.clear()
@@ -61,17 +64,21 @@ class TokenVerifier:
         now = time.time()
         cached = self._verified.get(token)
         if cached is not None:
-            if cached.expires_at > now:
-                return cached
+            kid, claims = cached
+            # A key taken out of the set (retired) takes its remembered tokens with it.
+            if claims.expires_at > now and kid in self.keys:
+                return claims
             del self._verified[token]
-            raise InvalidToken("token expired")
+            if claims.expires_at <= now:
+                raise InvalidToken("token expired")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed token") from exc
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("unsupported token algorithm")
-        key = self.keys.get(str(header.get("kid")))
+        kid = str(header.get("kid"))
+        key = self.keys.get(kid)
         if key is None:
             raise InvalidToken("unknown signing key")
         try:
@@ -96,19 +103,23 @@ class TokenVerifier:
         )
         if len(self._verified) > 10_000:
             self._verified.clear()
-        self._verified[token] = claims
+        self._verified[token] = (kid, claims)
         return claims
 
 
 class JwksVerifier:
     """A verifier whose keys come from the gateway's JWKS (`http(s)://` or `file://`), fetched
-    again when a token names a key it does not know (key rotation), at most every 10 s."""
+    again when a token names a key it does not know (key rotation), at most every 10 s, and in
+    the background once the keys are `max_age` seconds old (a key the gateway no longer
+    publishes stops verifying, remembered tokens included)."""
 
-    def __init__(self, jwks_url: str, *, issuer: str) -> None:
+    def __init__(self, jwks_url: str, *, issuer: str, max_age: float = 300.0) -> None:
         self.jwks_url = jwks_url
         self.verifier = TokenVerifier({}, issuer=issuer)
+        self.max_age = max_age
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     def _fetch(self) -> dict[str, Ed25519PublicKey]:
         with urllib.request.urlopen(self.jwks_url, timeout=5) as resp:
@@ -119,15 +130,31 @@ class JwksVerifier:
             if k.get("kty") == "OKP" and k.get("crv") == "Ed25519" and "kid" in k
         }
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, at_most_every: float = 10.0) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < 10.0 and self.verifier.keys:
+            if time.monotonic() - self._fetched_at < at_most_every and self.verifier.keys:
                 return
             keys = await asyncio.to_thread(self._fetch)
             self._fetched_at = time.monotonic()
             self.verifier.keys = keys
 
+    async def _refresh_quietly(self) -> None:
+        try:
+            await self.refresh(at_most_every=min(10.0, self.max_age))
+        except (OSError, ValueError) as exc:
+            # Keep the keys we have; try again in 30 s.
+            log.warning("cannot refresh the token keys from %s: %s", self.jwks_url, exc)
+            self._fetched_at = time.monotonic() - self.max_age + 30.0
+        finally:
+            self._background = None
+
     async def verify(self, token: str) -> Claims:
+        if (
+            self._background is None
+            and self.verifier.keys
+            and time.monotonic() - self._fetched_at > self.max_age
+        ):
+            self._background = asyncio.create_task(self._refresh_quietly())
         try:
             return self.verifier.verify(token)
         except InvalidToken as exc:
