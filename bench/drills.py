@@ -52,13 +52,13 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from lgsp_kit.natsserver import free_port
-from scenarios.client import Gateway
+from scenarios.client import RETRY_STATUSES, Gateway
 from scenarios.run import Simulation, differences, hash_pick
 from scenarios.targets import load
 from tests.e2e.platform import APPS, Platform
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_LIB = Path("/usr/lib/postgresql")
 FAULTS = ("nats", "reporting", "dossier", "gateway", "postgres")
 DOSSIER_TYPES = (
     "lgsp.dossier.submitted",
@@ -78,9 +78,23 @@ def say(msg: str) -> None:
 # -- a private PostgreSQL server ----------------------------------------------------------------
 
 
+def pg_bin_dir() -> Path | None:
+    """The PostgreSQL server binaries: on PATH, or Debian's newest /usr/lib/postgresql/N/bin."""
+    on_path = shutil.which("initdb")
+    if on_path is not None:
+        return Path(on_path).resolve().parent
+    found = sorted(
+        PG_LIB.glob("*/bin/initdb"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
+    return found[-1].parent if found else None
+
+
 def _pg_bin(name: str) -> str:
-    path = PG_BIN / name
-    return str(path) if path.exists() else (shutil.which(name) or name)
+    where = pg_bin_dir()
+    if where is None:
+        raise FileNotFoundError("PostgreSQL server binaries (initdb, postgres) not found")
+    return str(where / name)
 
 
 class PrivatePostgres:
@@ -198,6 +212,7 @@ class Row:
     lost: int
     duplicates: int
     exact: bool
+    retried: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -210,21 +225,61 @@ def batched(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-class Sender(threading.Thread):
-    """Sends one phase's share of the year and tallies it; `progress` counts finished calls."""
+class CountingTransport(httpx.HTTPTransport):
+    """Counts the answers a client retries (429, 502-504) and the calls cut or refused: the
+    evidence that a fault hit the simulator's traffic."""
 
-    def __init__(self, drill: Drill, batches: list[list[dict[str, Any]]], docs: list[Any]) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.retried = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            resp = super().handle_request(request)
+        except httpx.TransportError:
+            with self._lock:
+                self.retried += 1
+            raise
+        if resp.status_code in RETRY_STATUSES:
+            with self._lock:
+                self.retried += 1
+        return resp
+
+
+class Sender(threading.Thread):
+    """Sends one phase's share of the year, spread evenly over `seconds` so that traffic flows
+    before, during and after the fault; `progress` counts the units sent (a sync batch with its
+    interactive dossiers, or a chunk of documents)."""
+
+    def __init__(
+        self,
+        drill: Drill,
+        batches: list[list[dict[str, Any]]],
+        docs: list[dict[str, Any]],
+        seconds: float,
+    ) -> None:
         super().__init__(daemon=True)
-        self.drill, self.batches, self.docs = drill, batches, docs
+        chunks = list(batched(iter(docs), max(1, -(-len(docs) // max(1, len(batches))))))
+        self.units: list[tuple[str, list[dict[str, Any]]]] = []
+        for i in range(max(len(batches), len(chunks))):
+            self.units += [("dossiers", b) for b in batches[i : i + 1]]
+            self.units += [("documents", c) for c in chunks[i : i + 1]]
+        self.drill, self.seconds = drill, seconds
         self.progress = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        start = time.monotonic()
+        pace = self.seconds / max(1, len(self.units))
         try:
-            for batch in self.batches:
-                self.drill.send_dossiers(batch)
+            for i, (kind, unit) in enumerate(self.units):
+                time.sleep(max(0.0, start + i * pace - time.monotonic()))
+                if kind == "dossiers":
+                    self.drill.send_dossiers(unit)
+                else:
+                    self.drill.send_documents(unit)
                 self.progress += 1
-            self.drill.send_documents(self.docs, self)
         except BaseException as exc:  # the simulator gave up: the phase fails
             self.error = exc
 
@@ -266,7 +321,7 @@ class Drill:
             self.expected["lgsp.dossier.status_changed"] += len(record["history"])
             self.expected["lgsp.dossier.payment_recorded"] += len(record["payments"])
 
-    def send_documents(self, docs: list[dict[str, Any]], sender: Sender) -> None:
+    def send_documents(self, docs: list[dict[str, Any]]) -> None:
         sim = self.sim
         assert sim is not None
         attachment = {
@@ -291,7 +346,6 @@ class Drill:
                 sim.tally.document(doc)
                 self.expected[DOCUMENT_SENT] += 1
                 self.expected[RECIPIENT_STATUS] += len(doc["to_organs"])
-            sender.progress += 1
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -370,6 +424,8 @@ class Drill:
         p.start_all()
         creds = json.loads((p.data_dir / "demo-client.json").read_text())
         gw = Gateway(p.gateway, creds["client_id"], creds["client_secret"])
+        self.transport = CountingTransport()
+        gw.http = httpx.Client(base_url=p.gateway, timeout=120.0, transport=self.transport)
         targets = load(self.args.targets).scaled(self.args.scale)
         self.sim = sim = Simulation(
             gw, targets, seed=self.args.seed, state_path=self.work / "state.json",
@@ -401,23 +457,28 @@ class Drill:
                     self,
                     list(batched(iter(share), size)),
                     docs[i * per_doc : (i + 1) * per_doc],
+                    self.args.phase_seconds,
                 )
                 say(f"[{self.backend}] phase {i}: {fault}")
+                retried = self.transport.retried
                 sender.start()
                 recover = None
                 if fault != "none":
                     while sender.progress < 1 and sender.is_alive():
                         time.sleep(0.05)
                     recover = self.inject(fault)
-                    say(f"[{self.backend}]   {fault} back after {recover:.1f}s")
+                    state = "still sending" if sender.is_alive() else "phase already sent"
+                    say(f"[{self.backend}]   {fault} back after {recover:.1f}s ({state})")
                 sender.join()
+                retried = self.transport.retried - retried
                 if sender.error is not None:
-                    row = Row(fault, self.backend, recover, 0, 0, False)
+                    row = Row(fault, self.backend, recover, 0, 0, False, retried)
                     row.notes.append(f"simulator gave up: {sender.error!r}"[:300])
                     rows.append(row)
                     say(f"[{self.backend}]   {row.notes[-1]}")
                     break
                 rows.append(self.check(fault, recover, baseline))
+                rows[-1].retried = retried
                 say(f"[{self.backend}]   {rows[-1]}")
             else:
                 final = sim.compare(timeout=120)
@@ -427,6 +488,7 @@ class Drill:
                     expected[t] = self.expected[t]
                 lost, dup = lost_and_duplicated(expected, got)
                 row = Row("whole year", self.backend, None, lost, dup, not final)
+                row.retried = self.transport.retried
                 if final:
                     row.notes.append("report: " + "; ".join(final[:4]))
                 rows.append(row)
@@ -443,12 +505,15 @@ class Drill:
 
 
 def table(rows: list[Row]) -> str:
-    head = "| fault | backend | time to recover (s) | events lost | duplicates counted | exact |"
-    lines = [head, "|---|---|---:|---:|---:|---|"]
+    head = (
+        "| fault | backend | time to recover (s) | calls retried | events lost "
+        "| duplicates counted | report exact |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---|"]
     for r in rows:
         rec = "—" if r.recover is None else f"{r.recover:.1f}"
         lines.append(
-            f"| {r.fault} | {r.backend} | {rec} | {r.lost} | {r.duplicates} | "
+            f"| {r.fault} | {r.backend} | {rec} | {r.retried} | {r.lost} | {r.duplicates} | "
             f"{'yes' if r.exact else 'no'} |"
         )
     return "\n".join(lines)
@@ -481,7 +546,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--faults", type=lambda s: s.split(","), default=list(FAULTS))
     ap.add_argument("--down", type=float, default=2.0, help="seconds a component stays down")
-    ap.add_argument("--batches", type=int, default=4, help="sync batches per phase")
+    ap.add_argument("--batches", type=int, default=8, help="sync batches per phase")
+    ap.add_argument(
+        "--phase-seconds", type=float, default=15.0, help="a phase's sending spread over this"
+    )
     ap.add_argument("--interactive-every", type=int, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the data dir and logs")
     return ap
