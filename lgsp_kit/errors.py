@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -206,6 +207,21 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=headers,
         )
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        # A value that passed validation but that the database refuses to store or compare
+        # (PostgreSQL: a NUL character in text, a number out of its column's range): bad
+        # input, and the transaction it was in is rolled back, so nothing changed.
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            422,
+            "validation_failed",
+            "invalid input: a value the database cannot hold (a NUL character, a number out "
+            "of range)",
+            instance=request.url.path,
+            title="Invalid input",
+            extra={"errors": [{"field": "", "message": "value refused", "type": "data_error"}]},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
@@ -215,4 +231,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(DataError, on_data_error)
     app.add_exception_handler(Exception, on_unexpected)
