@@ -648,7 +648,8 @@ async def soak(
             minute = 1
             while (at := load.measure_from + minute * sample_every) < end - 1:
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
-                memory.sample(f"+{minute * sample_every / 60:g}m")
+                since = minute * sample_every
+                memory.sample(f"+{since / 60:g}m" if since % 60 == 0 else f"+{since:g}s")
                 calls = sum(s.calls for s in load.stats.values())
                 errors = sum(s.errors for s in load.stats.values())
                 say(f"soak: +{minute * sample_every:.0f} s: {calls:,} calls, {errors} errors")
