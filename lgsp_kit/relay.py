@@ -86,7 +86,7 @@ class OutboxRelay:
         return [_Pending(r.seq, r.event_id, r.subject, bytes(r.payload)) for r in rows]
 
     def _forget(self, seqs: list[int]) -> None:
-        with self.db.engine.begin() as conn:
+        with self.db.writing(), self.db.engine.begin() as conn:
             conn.execute(delete(self.outbox).where(self.outbox.c.seq.in_(seqs)))
 
     async def _publish(self, item: _Pending) -> int:
