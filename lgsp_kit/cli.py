@@ -53,6 +53,8 @@ def run(app: AppName = None) -> None:
         raise typer.Exit(run_all(_data_dir(), names))
     import uvicorn
 
+    from lgsp_kit.server import GuardedHttpToolsProtocol
+
     spec = APPS[names[0]]
     settings = spec.settings()
     uvicorn.run(
@@ -63,6 +65,8 @@ def run(app: AppName = None) -> None:
         log_level=os.environ.get("LGSP_LOG_LEVEL", "info"),
         access_log=False,
         timeout_graceful_shutdown=10,
+        # uvicorn's protocol with head/body timeouts and head size limits (slow-loris clients).
+        http=GuardedHttpToolsProtocol,
         # An app whose settings ask for worker processes (the gateway's GATEWAY_WORKERS).
         workers=getattr(settings, "workers", None),
     )
