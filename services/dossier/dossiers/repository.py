@@ -6,37 +6,57 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from lgsp_kit.db import dialect_insert
 from services.dossier.models import Dossier, DossierHistory, DossierPayment, DossierSequence
+
+# The statements of the interactive hot path are built once, with bind parameters: building a
+# statement and its cache key anew on every call cost more CPU than running it.
+_SEQUENCE = DossierSequence.__table__  # type: ignore[attr-defined]
+_NEXT_SEQUENCE = {
+    name: (
+        insert_of(_SEQUENCE)
+        .values(organ_code=bindparam("organ_code"), day=bindparam("day"), last=1)
+        .on_conflict_do_update(
+            index_elements=["organ_code", "day"], set_={"last": _SEQUENCE.c.last + 1}
+        )
+        .returning(_SEQUENCE.c.last)
+    )
+    for name, insert_of in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+_CODE_TAKEN = select(Dossier.id).where(col(Dossier.code) == bindparam("code"))
+_BY_CODE = select(Dossier).where(col(Dossier.code) == bindparam("code"))
+_BY_CODE_FOR_UPDATE = _BY_CODE.with_for_update()
+_HISTORY_OF = (
+    select(DossierHistory)
+    .where(col(DossierHistory.dossier_id) == bindparam("dossier_id"))
+    .order_by(col(DossierHistory.id))
+)
+_PAYMENTS_OF = (
+    select(DossierPayment)
+    .where(col(DossierPayment.dossier_id) == bindparam("dossier_id"))
+    .order_by(col(DossierPayment.id))
+)
 
 
 def next_sequence(session: Session, organ_code: str, day_key: str) -> int:
     """The next number of an organ's day, from one atomic upsert (no two callers share one)."""
-    insert = dialect_insert(session)
-    table = DossierSequence.__table__  # type: ignore[attr-defined]
-    stmt = (
-        insert(table)
-        .values(organ_code=organ_code, day=day_key, last=1)
-        .on_conflict_do_update(
-            index_elements=["organ_code", "day"], set_={"last": table.c.last + 1}
-        )
-        .returning(table.c.last)
-    )
-    seq: int = session.execute(stmt).scalar_one()
+    stmt = _NEXT_SEQUENCE[session.get_bind().dialect.name]
+    seq: int = session.execute(stmt, {"organ_code": organ_code, "day": day_key}).scalar_one()
     return seq
 
 
 def code_taken(session: Session, code: str) -> bool:
-    return session.exec(select(Dossier.id).where(col(Dossier.code) == code)).first() is not None
+    return session.execute(_CODE_TAKEN, {"code": code}).first() is not None
 
 
 def by_code(session: Session, code: str, *, for_update: bool = False) -> Dossier | None:
-    stmt = select(Dossier).where(col(Dossier.code) == code)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return session.exec(stmt).first()
+    stmt = _BY_CODE_FOR_UPDATE if for_update else _BY_CODE
+    found: Dossier | None = session.execute(stmt, {"code": code}).scalars().first()
+    return found
 
 
 def by_codes(session: Session, codes: Iterable[str]) -> dict[str, Dossier]:
@@ -60,21 +80,11 @@ def ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
 
 
 def history_of(session: Session, dossier_id: int) -> list[DossierHistory]:
-    stmt = (
-        select(DossierHistory)
-        .where(col(DossierHistory.dossier_id) == dossier_id)
-        .order_by(col(DossierHistory.id))
-    )
-    return list(session.exec(stmt))
+    return list(session.execute(_HISTORY_OF, {"dossier_id": dossier_id}).scalars())
 
 
 def payments_of(session: Session, dossier_id: int) -> list[DossierPayment]:
-    stmt = (
-        select(DossierPayment)
-        .where(col(DossierPayment.dossier_id) == dossier_id)
-        .order_by(col(DossierPayment.id))
-    )
-    return list(session.exec(stmt))
+    return list(session.execute(_PAYMENTS_OF, {"dossier_id": dossier_id}).scalars())
 
 
 @dataclass(frozen=True)

@@ -134,22 +134,22 @@ def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str) -
     session.add(dossier)
     session.flush()
     assert dossier.id is not None
-    session.add(
-        DossierHistory(
-            dossier_id=dossier.id,
-            from_status=None,
-            to_status=SUBMITTED,
-            at=submitted_at,
-            actor=actor,
-        )
+    first = DossierHistory(
+        dossier_id=dossier.id,
+        from_status=None,
+        to_status=SUBMITTED,
+        at=submitted_at,
+        actor=actor,
     )
+    session.add(first)
     add_events(
         session,
         outbox,
         [events.validated(events.submitted(events.facts_of(dossier), submitted_at))],
     )
     session.flush()
-    return to_out(session, dossier, tz)
+    # A new dossier's history is its submission and it has no payment yet.
+    return to_out(session, dossier, tz, history_rows=[first], payment_rows=[])
 
 
 def _load(session: Session, code: str, *, for_update: bool = False) -> Dossier:
@@ -262,8 +262,20 @@ def summary(d: Dossier, tz: ZoneInfo) -> DossierSummary:
     )
 
 
-def to_out(session: Session, d: Dossier, tz: ZoneInfo) -> DossierOut:
+def to_out(
+    session: Session,
+    d: Dossier,
+    tz: ZoneInfo,
+    *,
+    history_rows: list[DossierHistory] | None = None,
+    payment_rows: list[DossierPayment] | None = None,
+) -> DossierOut:
+    """The dossier with its history and payments (read unless the caller has them at hand)."""
     assert d.id is not None
+    if history_rows is None:
+        history_rows = repository.history_of(session, d.id)
+    if payment_rows is None:
+        payment_rows = repository.payments_of(session, d.id)
     history = [
         HistoryEntry(
             from_status=h.from_status,
@@ -272,7 +284,7 @@ def to_out(session: Session, d: Dossier, tz: ZoneInfo) -> DossierOut:
             actor=h.actor,
             note=h.note,
         )
-        for h in repository.history_of(session, d.id)
+        for h in history_rows
     ]
     payments = [
         PaymentOut(
@@ -281,7 +293,7 @@ def to_out(session: Session, d: Dossier, tz: ZoneInfo) -> DossierOut:
             online_gateway=p.online_gateway,
             paid_at=p.paid_at.astimezone(tz),
         )
-        for p in repository.payments_of(session, d.id)
+        for p in payment_rows
     ]
     return DossierOut(**summary(d, tz).model_dump(), history=history, payments=payments)
 
