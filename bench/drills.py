@@ -1,7 +1,8 @@
 """Fault drills: kill -9 a part of the platform while the simulator writes, then count.
 
 A script, not a test: `python -m bench.drills [--scale 0.005] [--backend sqlite|postgres|both]
-[--targets scenarios/bac-giang-2023.yaml] [--down 2] [--faults nats,reporting,...]`.
+[--targets scenarios/bac-giang-2023.yaml] [--down 2] [--faults nats,reporting,...] [--rounds 1]
+[--phase-seconds 15] [--keep]`.
 
 It starts the real platform (NATS and the four apps as processes, the e2e harness
 `tests/e2e/platform.py`) in a temporary data dir on free ports. On `postgres` it first starts a
@@ -9,10 +10,11 @@ private PostgreSQL server (initdb in the temporary dir, a free port, one databas
 that killing it touches no other database on the machine.
 
 The simulator's year (`scenarios/run.py`) is sent through the gateway in phases: first the
-catalogue, the organ connections and the declared rows, then one phase per fault, each sending
-its share of the dossiers (batch sync and interactive calls, every write with an
-`Idempotency-Key`) and of the documents. In each phase, once the first batch is accepted, the
-fault is injected: SIGKILL to NATS, to an app, or to the whole PostgreSQL server; `--down`
+catalogue, the organ connections and the declared rows, then a phase without a fault and one
+phase per fault (the list `--rounds` times), each sending its share of the dossiers (batch sync
+and interactive calls, every write with an `Idempotency-Key`) and of the documents, spread over
+`--phase-seconds`. In each phase, once the first unit is accepted, the fault is injected:
+SIGKILL to NATS, to an app, or to the whole PostgreSQL server (postgres backend only); `--down`
 seconds later it is started again (same port, same store), while the simulator keeps calling
 and retrying. Time to recover runs from the kill until the component answers again: its
 `/readyz` for an app; every app's `/readyz` for NATS and PostgreSQL (their connections are back).
@@ -21,10 +23,12 @@ After each phase the drill waits for the platform to settle (outboxes empty, rep
 up) and counts. Events lost and duplicates counted are per event type: reporting's
 `lgsp_events_consumed_total{type}` (read from its projections) against the events the phase's
 records must produce so far (a dossier: one `submitted`, one `status_changed` per history entry,
-one `payment_recorded` per payment; a document: one `document_sent`; types outside these must
-not move after the setup). Report exact: Phụ lục II equals the truth of everything sent so far
-(`scenarios/truth.py`), row by row. The last line compares the whole year. Exit status 1 when
-anything was lost, counted twice, refused, or differs.
+one `payment_recorded` per payment; a document: one `document_sent` and one
+`recipient_status_changed` per recipient; other types must not move after the setup). Calls
+retried: answers 429/502-504 and cut or refused connections the simulator saw and retried, the
+evidence that the fault hit traffic in flight. Report exact: Phụ lục II equals the truth of
+everything sent so far (`scenarios/truth.py`), row by row. The last line compares the whole
+year. Exit status 1 when anything was lost, counted twice, refused, or differs.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from tests.e2e.platform import APPS, Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_LIB = Path("/usr/lib/postgresql")
-FAULTS = ("nats", "reporting", "dossier", "gateway", "postgres")
+FAULTS = ("nats", "reporting", "dossier", "documents", "gateway", "postgres")
 DOSSIER_TYPES = (
     "lgsp.dossier.submitted",
     "lgsp.dossier.status_changed",
@@ -373,6 +377,7 @@ class Drill:
             p.kill(fault)
             time.sleep(down)
             p.start(fault)
+            say(f"[{self.backend}]   {fault} listening after {time.monotonic() - t0:.1f}s")
             self.wait_ready((fault,))
         return time.monotonic() - t0
 
@@ -523,6 +528,7 @@ def run_drills(args: argparse.Namespace, backends: list[str]) -> list[Row]:
     rows: list[Row] = []
     for backend in backends:
         faults = [f for f in args.faults if f != "postgres" or backend == "postgres"]
+        faults *= args.rounds
         work = Path(tempfile.mkdtemp(prefix=f"lgsp-drill-{backend}-"))
         drill = Drill(args, backend, work)
         done = False
@@ -546,6 +552,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--faults", type=lambda s: s.split(","), default=list(FAULTS))
     ap.add_argument("--down", type=float, default=2.0, help="seconds a component stays down")
+    ap.add_argument("--rounds", type=int, default=1, help="the list of faults, this many times")
     ap.add_argument("--batches", type=int, default=8, help="sync batches per phase")
     ap.add_argument(
         "--phase-seconds", type=float, default=15.0, help="a phase's sending spread over this"
