@@ -7,7 +7,9 @@ import time. What it built sits on `app.state.runtime`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -37,6 +39,18 @@ from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
 
 log = logging.getLogger("lgsp.app")
+
+
+# Set by `lgsp run` (a server process, not a test): see `freeze_startup_objects`.
+GC_FREEZE_ENV = "LGSP_GC_FREEZE"
+
+
+def freeze_startup_objects() -> None:
+    """Move what startup built (modules, routes, models, engines: some 150,000 objects) out of
+    the cyclic collector's sight. Otherwise each full collection walks them all, 50–130 ms
+    during which the process answers nothing: that, not the work, made a server's p99 tail."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -122,6 +136,8 @@ def create_service_app(
                 runtime.consumer.start()
         if on_startup is not None:
             await on_startup(runtime)
+        if os.environ.get(GC_FREEZE_ENV) == "1":
+            freeze_startup_objects()
         try:
             yield
         finally:

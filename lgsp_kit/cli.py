@@ -53,10 +53,12 @@ def run(app: AppName = None) -> None:
         raise typer.Exit(run_all(_data_dir(), names))
     import uvicorn
 
+    from lgsp_kit.app import GC_FREEZE_ENV
     from lgsp_kit.server import GuardedHttpToolsProtocol
 
     spec = APPS[names[0]]
     settings = spec.settings()
+    os.environ.setdefault(GC_FREEZE_ENV, "1")  # inherited by worker processes; 0 turns it off
     uvicorn.run(
         spec.factory,
         factory=True,
