@@ -10,7 +10,6 @@ import asyncio
 import gc
 import logging
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from lgsp_kit import db as dbmod
 from lgsp_kit.auth import authorise
@@ -161,7 +159,7 @@ def create_service_app(
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
-    for lost in (OperationalError, InterfaceError, DisconnectionError):
+    for lost in dbmod.UNAVAILABLE_ERRORS:
         app.add_exception_handler(lost, database_unavailable)
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
@@ -177,8 +175,7 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     work was rolled back (or, if the commit itself was cut, a retry with the same
     Idempotency-Key replays it), so a client may simply retry. SQLite's own operational
     errors (a missing table, a bad statement) are bugs, still 500, except "locked"."""
-    orig = getattr(exc, "orig", None)
-    if isinstance(orig, sqlite3.Error) and "locked" not in str(orig):
+    if not dbmod.unavailable(exc):
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(
             500, "internal_error", "an unexpected error occurred", instance=request.url.path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -13,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -158,6 +160,22 @@ class Database:
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()
+
+
+# What a database that is unreachable, restarting or busy raises.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database is out of reach for the moment (retrying later may succeed), as opposed to
+    a bug. SQLite's operational errors are bugs (a missing table, a bad statement) except
+    "database is locked"."""
+    if not isinstance(exc, UNAVAILABLE_ERRORS):
+        return False
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return "locked" in str(orig)
+    return True
 
 
 def alembic_config(migrations_dir: Path, url: str) -> Config:

@@ -30,6 +30,7 @@ from gateway.catalogue.service import Catalogue
 from gateway.proxy.throttle import Decision, Throttle
 from gateway.proxy.upstream import Answer, Pool, UpstreamError
 from gateway.settings import Settings
+from lgsp_kit import db as dbmod
 from lgsp_kit.auth import required_scope
 from lgsp_kit.errors import PROBLEM_JSON, code_for_status, problem_body
 from lgsp_kit.metrics import LATENCY_BUCKETS
@@ -340,7 +341,18 @@ class Proxy:
                 raise ProxyError(
                     404, f"the {api} API has no version {version!r}", "unknown_version"
                 )
-            consumer = await self._authorise(scope, api, rec)
+            try:
+                consumer = await self._authorise(scope, api, rec)
+            except dbmod.UNAVAILABLE_ERRORS as exc:
+                # The consumer (or the key ring) could not be read: the database is restarting.
+                if not dbmod.unavailable(exc):
+                    raise
+                raise ProxyError(
+                    503,
+                    "the gateway's database is unavailable for the moment; retry",
+                    "database_unavailable",
+                    [(b"retry-after", b"1")],
+                ) from exc
             decision = self.throttle.hit(consumer.client_id, consumer.tier)
             if decision is not None:
                 rate = decision.headers()

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import update
 
 from gateway.models import Consumer
+from lgsp_kit.db import make_engine
+from lgsp_kit.natsserver import free_port
 from tests.gateway.conftest import Backend, Gateway
 
 pytestmark = pytest.mark.anyio
@@ -287,3 +289,26 @@ async def test_backend_down_slow_or_broken_is_problem_json_never_a_hang(gw: Gate
     assert 'lgsp_gateway_upstream_errors_total{api="down",kind="connect"} 1.0' in metrics
     assert 'lgsp_gateway_upstream_errors_total{api="echo",kind="timeout"} 1.0' in metrics
     assert 'lgsp_gateway_upstream_errors_total{api="broken",kind="protocol"} 1.0' in metrics
+
+
+async def test_a_database_restarting_is_503_with_retry_after(
+    gw: Gateway, backend: tuple[Backend, str]
+) -> None:
+    # Found by the PostgreSQL drill (bench/drills.py): reading the consumer while the server
+    # restarted escaped the proxy as a bare 500 and the simulator gave up.
+    created, auth = await gw.bearer(apis=["echo"])
+    proxy = gw.runtime.extras["proxy"]
+    dead = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+
+    async def unreachable(client_id: str) -> None:
+        with dead.connect():
+            return None
+
+    proxy.load_consumer, working = unreachable, proxy.load_consumer
+    proxy.forget(created["client_id"])
+    resp = await gw.client.get("/echo/v1/things/1", headers={**auth, "X-Request-ID": rid()})
+    await assert_problem(gw, resp, 503, "database_unavailable", client_id=created["client_id"])
+    assert resp.headers["retry-after"] == "1"
+    # The database back, the same call goes through.
+    proxy.load_consumer = working
+    assert (await gw.client.get("/echo/v1/things/1", headers=auth)).status_code == 200
