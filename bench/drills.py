@@ -524,6 +524,26 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def summary(rows: list[Row]) -> str:
+    """One line per fault and backend, the rounds together (times to recover listed)."""
+    groups: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.fault, r.backend), []).append(r)
+    lines = [
+        "| fault | backend | runs | time to recover (s) | calls retried | events lost "
+        "| duplicates counted | report exact |",
+        "|---|---|---:|---|---:|---:|---:|---|",
+    ]
+    for (fault, backend), rs in groups.items():
+        times = ", ".join(f"{r.recover:.1f}" for r in rs if r.recover is not None) or "—"
+        lines.append(
+            f"| {fault} | {backend} | {len(rs)} | {times} | {sum(r.retried for r in rs)} "
+            f"| {sum(r.lost for r in rs)} | {sum(r.duplicates for r in rs)} "
+            f"| {'yes' if all(r.exact for r in rs) else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
 def run_drills(args: argparse.Namespace, backends: list[str]) -> list[Row]:
     rows: list[Row] = []
     for backend in backends:
@@ -570,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     rows = run_drills(args, backends)
     print(table(rows))
+    if args.rounds > 1:
+        print()
+        print(summary(rows))
     for r in rows:
         for note in r.notes:
             print(f"  {r.fault} ({r.backend}): {note}")
