@@ -155,6 +155,47 @@ _action("enable", "Enable a disabled consumer again.")
 _action("rotate-secret", "Give a consumer a new secret (printed once); the old one stops working.")
 
 
+@consumer_cli.command("keys")
+def keys(
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List the token signing keys, one per line: kid, created, `signing` or `-`."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    for k in admin.call("GET", "/admin/signing-keys")["items"]:
+        typer.echo(f"{k['kid']}\t{k['created_at']}\t{'signing' if k['signing'] else '-'}")
+
+
+@consumer_cli.command("rotate-key")
+def rotate_key(
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Make a new token signing key; older keys stay published so issued tokens keep working."""
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    _print(admin.call("POST", "/admin/signing-keys/rotate"))
+
+
+@consumer_cli.command("retire-key")
+def retire_key(
+    kid: Annotated[str, typer.Argument(help="the key id (16 hex digits; see `keys`)")],
+    gateway: GatewayUrl = DEFAULT_GATEWAY,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Retire a token signing key: out of the JWKS, tokens it signed are refused.
+
+    The key that signs cannot be retired: rotate first.
+    """
+    admin = Admin(gateway, client_id, client_secret, data_dir)
+    _print(admin.call("POST", f"/admin/signing-keys/{kid}/retire"))
+
+
 @consumer_cli.command("bootstrap-admin")
 def bootstrap_admin(
     name: Annotated[str, typer.Option(help="the administrator's application name")] = "admin",

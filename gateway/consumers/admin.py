@@ -12,6 +12,7 @@ from gateway.consumers.schemas import (
     ConsumerOut,
     ConsumerPage,
     NewSecret,
+    RetiredSigningKey,
     SigningKeyOut,
     SigningKeys,
 )
@@ -97,6 +98,20 @@ def rotate_key(runtime: Runtime) -> SigningKeyOut:
         out = SigningKeyOut(
             kid=key.kid, created_at=key.created_at.astimezone(_tz(runtime)), signing=True
         )
+        active = service.signing_keys(session)
+    runtime.extras["keyring"].load(active)
+    return out
+
+
+def retire_key(runtime: Runtime, kid: str) -> RetiredSigningKey:
+    with runtime.db.session() as session:
+        key = service.retire_signing_key(session, kid)
+        out = RetiredSigningKey(
+            kid=key.kid, created_at=key.created_at.astimezone(_tz(runtime)), signing=False
+        )
+    # The session has committed: re-read the ring so this process drops the key (its JWKS and
+    # its remembered tokens) now; other processes do so within GATEWAY_KEY_REFRESH_SECONDS.
+    with runtime.db.session() as session:
         active = service.signing_keys(session)
     runtime.extras["keyring"].load(active)
     return out

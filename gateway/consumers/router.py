@@ -15,6 +15,7 @@ from gateway.consumers.schemas import (
     ConsumerOut,
     ConsumerPage,
     NewSecret,
+    RetiredSigningKey,
     SigningKeyOut,
     SigningKeys,
 )
@@ -23,6 +24,11 @@ from lgsp_kit.responses import problem_responses
 
 router = APIRouter(prefix="/admin", tags=["administration"])
 ClientId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# Key ids are 16 lowercase hex digits (`secrets.token_hex(8)`).
+KeyId = Annotated[
+    str,
+    Path(min_length=16, max_length=16, pattern=r"^[0-9a-f]{16}$", examples=["3f9c2a7be1d04c58"]),
+]
 
 
 @router.post(
@@ -126,3 +132,16 @@ async def list_signing_keys(runtime: RuntimeDep, _admin: AdminCaller) -> Signing
 async def rotate_signing_key(runtime: RuntimeDep, _admin: AdminCaller) -> SigningKeyOut:
     """A new key signs from now on; older keys stay published so issued tokens keep working."""
     return await run_in_threadpool(admin.rotate_key, runtime)
+
+
+@router.post(
+    "/signing-keys/{kid}/retire",
+    response_model=RetiredSigningKey,
+    summary="Retire a token signing key",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def retire_signing_key(
+    runtime: RuntimeDep, _admin: AdminCaller, kid: KeyId
+) -> RetiredSigningKey:
+    """Thu hồi khóa: out of the JWKS and its tokens refused; the signing key: rotate first."""
+    return await run_in_threadpool(admin.retire_key, runtime, kid)

@@ -93,6 +93,25 @@ class SigningKeyOut(BaseModel):
     signing: bool = Field(description="this key signs new tokens")
 
 
+class RetiredSigningKey(SigningKeyOut):
+    """A key taken out of the JWKS: tokens it signed no longer verify."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kid": "3f9c2a7be1d04c58",
+                    "created_at": "2026-08-01T09:00:00+07:00",
+                    "signing": False,
+                    "retired": True,
+                }
+            ]
+        }
+    )
+
+    retired: Literal[True] = Field(default=True, description="no longer published or accepted")
+
+
 class SigningKeys(BaseModel):
     """Token signing keys: the newest signs, all stay published in the JWKS."""
 

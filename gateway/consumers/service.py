@@ -131,6 +131,31 @@ def rotate_signing_key(session: Session) -> SigningKey:
     return key
 
 
+def retire_signing_key(session: Session, kid: str) -> SigningKey:
+    """Take a key out of the published set: its tokens stop verifying. The key that signs
+    (the newest active one) cannot go; retiring a retired key changes nothing."""
+    key = session.get(SigningKey, kid)
+    if key is None:
+        raise NotFound(f"no signing key {kid!r}", code="signing_key_not_found")
+    if not key.active:
+        return key
+    newest = session.exec(
+        select(SigningKey)
+        .where(col(SigningKey.active))
+        .order_by(col(SigningKey.created_at).desc())
+        .limit(1)
+    ).first()
+    if newest is not None and newest.kid == key.kid:
+        raise Conflict(
+            f"the key {kid!r} signs new tokens; rotate first, then retire it",
+            code="signing_key_in_use",
+        )
+    key.active = False
+    session.add(key)
+    session.flush()
+    return key
+
+
 def list_signing_keys(session: Session) -> list[SigningKey]:
     return list(session.exec(select(SigningKey).order_by(col(SigningKey.created_at))))
 
