@@ -107,7 +107,10 @@ def retire_key(runtime: Runtime, kid: str) -> RetiredSigningKey:
     with runtime.db.session() as session:
         key = service.retire_signing_key(session, kid)
         out = RetiredSigningKey(
-            kid=key.kid, created_at=key.created_at.astimezone(_tz(runtime)), signing=False
+            kid=key.kid,
+            created_at=key.created_at.astimezone(_tz(runtime)),
+            signing=False,
+            retired=True,
         )
     # The session has committed: re-read the ring so this process drops the key (its JWKS and
     # its remembered tokens) now; other processes do so within GATEWAY_KEY_REFRESH_SECONDS.

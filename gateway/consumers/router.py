@@ -143,5 +143,5 @@ async def rotate_signing_key(runtime: RuntimeDep, _admin: AdminCaller) -> Signin
 async def retire_signing_key(
     runtime: RuntimeDep, _admin: AdminCaller, kid: KeyId
 ) -> RetiredSigningKey:
-    """Thu hồi khóa: out of the JWKS and its tokens refused; the signing key: rotate first."""
+    """Thu hồi khóa ký: it leaves the JWKS and its tokens are refused; rotate first if it signs."""
     return await run_in_threadpool(admin.retire_key, runtime, kid)

@@ -109,7 +109,7 @@ class RetiredSigningKey(SigningKeyOut):
         }
     )
 
-    retired: Literal[True] = Field(default=True, description="no longer published or accepted")
+    retired: Literal[True] = Field(description="no longer published or accepted")
 
 
 class SigningKeys(BaseModel):
