@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from gateway.auth.secrets import verify_secret
+from gateway.auth.secrets import VERIFY_POOL, verify_secret
 from gateway.consumers.service import find_consumer
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
@@ -92,7 +92,7 @@ async def issue_token(
                 return None
             return consumer
 
-    consumer = await run_in_threadpool(check)
+    consumer = await asyncio.get_running_loop().run_in_executor(VERIFY_POOL, check)
     if consumer is None or not consumer.enabled:
         raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
     granted = consumer.scopes.split()
