@@ -297,9 +297,13 @@ class Drill:
         urls: dict[str, str] = {}
         if backend == "postgres":
             self.pg = PrivatePostgres()
-            self.pg.init()
-            self.pg.start()
-            urls = {app: self.pg.create(app) for app in APPS}
+            try:
+                self.pg.init()
+                self.pg.start()
+                urls = {app: self.pg.create(app) for app in APPS}
+            except BaseException:
+                self.pg.stop()
+                raise
         self.platform = Platform(work / "platform", database_urls=urls)
         self.expected: Counter[str] = Counter()
         self.sim: Simulation | None = None
