@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 
 def one_of(*values: int) -> Any:
@@ -36,7 +37,7 @@ def nfc(value: str) -> str:
     """Vietnamese text in one Unicode form (NFC), so equal names compare equal. NUL is not
     text (PostgreSQL cannot store it, and SQLite would keep it where no reader expects it)."""
     if "\x00" in value:
-        raise ValueError("must not contain the NUL character (U+0000)")
+        raise PydanticCustomError("text_nul", "must not contain the NUL character (U+0000)")
     return unicodedata.normalize("NFC", value.strip())
 
 
