@@ -659,7 +659,9 @@ def _expect(family: Family, answer: Answer, statuses: set[int], what: str) -> No
 
 
 def _expect_4xx(family: Family, answer: Answer, what: str) -> None:
-    if not (isinstance(answer.status, int) and 400 <= answer.status < 500):
+    if isinstance(answer.status, int) and answer.status < 300:
+        family.note(f"accepted ({answer.status}), where a refusal was possible: {what}")
+    elif not (isinstance(answer.status, int) and 400 <= answer.status < 500):
         family.note(f"unexpected {answer.status} (wanted 4xx): {what}")
 
 
@@ -1166,6 +1168,7 @@ def attack_schemathesis(target: Target, family: Family, *, examples: int, seed: 
     for case in result.failures:
         for finding in case.findings:
             family.note(f"{case.name}: {finding.check}: {finding.title}")
+            family.note(f"  {finding.message[:600]}\n  {finding.reproduce[:1500]}")
             if finding.check == "not_a_server_error" and not family.server_errors:
                 family.server_errors += 1
     family.note(f"suite: {len(result.cases)} cases, {len(result.failures)} failed")
