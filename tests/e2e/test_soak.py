@@ -32,6 +32,11 @@ def test_memory_bound_names_the_process_that_grew() -> None:
     # 100 × 1.25 + 20 = 145 MiB for the gateway; 20 × 1.25 + 20 = 45 MiB for NATS.
     [problem] = memory.over_bound()
     assert problem.startswith("gateway: 146.0 MiB")
+    # NATS is allowed what its duplicate window holds on top.
+    memory.samples[1][1]["nats"] = 47 * MIB
+    assert len(memory.over_bound()) == 2
+    memory.allowance["nats"] = 2 * MIB
+    assert len(memory.over_bound()) == 1
 
 
 def test_metrics_parser_reads_labels() -> None:
