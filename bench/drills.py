@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -92,6 +93,19 @@ def pg_bin_dir() -> Path | None:
         key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
     )
     return found[-1].parent if found else None
+
+
+def private_postgres_possible() -> bool:
+    """Server binaries found, and a user to run them as (they refuse root)."""
+    if pg_bin_dir() is None:
+        return False
+    if os.geteuid() != 0:
+        return True
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return True
 
 
 def _pg_bin(name: str) -> str:

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.drills import Drill, parser, pg_bin_dir, table
+from bench.drills import Drill, parser, private_postgres_possible, table
 
 pytestmark = pytest.mark.e2e
 
 
 def test_kill_nats_a_service_and_postgres_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    backend = "postgres"
-    if pg_bin_dir() is None:
-        backend = "sqlite"  # no PostgreSQL server binaries: the other faults still run
+    # Without PostgreSQL server binaries (or a user to run them) the other faults still run.
+    backend = "postgres" if private_postgres_possible() else "sqlite"
     faults = ["nats", "dossier", "postgres"] if backend == "postgres" else ["nats", "dossier"]
     args = parser().parse_args(
         ["--scale", "0.0005", "--batches", "3", "--down", "1", "--phase-seconds", "5",
