@@ -10,6 +10,13 @@ import httpx
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
+def _seconds(retry_after: str | None) -> float:
+    try:
+        return float(retry_after) if retry_after is not None else 0.0
+    except ValueError:  # an HTTP date: fall back on the back-off
+        return 0.0
+
+
 class ApiError(RuntimeError):
     def __init__(self, method: str, path: str, resp: httpx.Response) -> None:
         super().__init__(f"{method} {path} → {resp.status_code}: {resp.text[:500]}")
@@ -73,7 +80,9 @@ class Gateway:
             if resp.status_code in ok:
                 return resp
             if resp.status_code in RETRY_STATUSES and attempt < attempts - 1:
-                wait = float(resp.headers.get("Retry-After", delay))
+                # Retry-After is the least wait; the back-off still grows, so that a restart
+                # longer than the hint (a database coming back) is waited out.
+                wait = max(_seconds(resp.headers.get("Retry-After")), delay)
                 time.sleep(min(wait, 30))
                 delay = min(delay * 2, 10)
                 continue

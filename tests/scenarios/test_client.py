@@ -17,7 +17,8 @@ def gateway(answers: dict[str, list[int]], seen: list[str]) -> Gateway:
             return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
         if status == 0:
             raise httpx.ConnectError("connection refused")
-        return httpx.Response(status, json={"status": status})
+        headers = {"Retry-After": "1"} if status == 503 else {}
+        return httpx.Response(status, json={"status": status}, headers=headers)
 
     gw = Gateway("http://gw.test", "id", "secret")
     gw.http = httpx.Client(base_url="http://gw.test", transport=httpx.MockTransport(handle))
@@ -42,3 +43,16 @@ def test_a_refused_token_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None
         gw.call("GET", "/x")
     assert err.value.status == 401
     assert seen == ["/token"]
+
+
+def test_retry_after_is_the_least_wait_and_the_back_off_still_grows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by the fault drill with a 10 s PostgreSQL outage: answers of 503 with Retry-After: 1
+    # made the client wait 1 s each time and give up after 8 s, before the database was back.
+    slept: list[float] = []
+    monkeypatch.setattr(client_mod.time, "sleep", slept.append)
+    seen: list[str] = []
+    gw = gateway({"/token": [200], "/x": [503, 503, 503, 503, 503, 200]}, seen)
+    assert gw.call("GET", "/x").status_code == 200
+    assert slept == [1.0, 1.0, 2.0, 4.0, 8.0]
