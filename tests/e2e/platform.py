@@ -93,7 +93,12 @@ class Platform:
             except httpx.HTTPError as exc:
                 last = repr(exc)
             time.sleep(0.2)
-        raise TimeoutError(f"{app} not ready: {last}\n{self.log(app)}")
+        exited = [
+            f"{name} exited with {proc.returncode}:\n{self.log(name)}"
+            for name, proc in self.procs.items()
+            if proc.poll() is not None and name != app
+        ]
+        raise TimeoutError("\n".join([f"{app} not ready: {last}\n{self.log(app)}", *exited]))
 
     def log(self, app: str) -> str:
         path = self.data_dir / f"{app}.log"
