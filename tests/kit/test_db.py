@@ -89,3 +89,10 @@ def test_a_failed_unit_of_work_releases_the_lock(tmp_path: Path) -> None:
     assert done.wait(5)
     with db.reader.connect() as conn:
         assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
+
+
+def test_sqlite_connections_checkpoint_every_40_mb_of_wal(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 10000
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
