@@ -346,24 +346,9 @@ class Drill:
     def send_documents(self, docs: list[dict[str, Any]]) -> None:
         sim = self.sim
         assert sim is not None
-        attachment = {
-            "name": "van-ban.pdf",
-            "content_type": "application/pdf",
-            "content_base64": "JVBERi0xLjQKJcfsj6IK",
-        }
-
-        def send(doc: dict[str, Any]) -> None:
-            body = {k: v for k, v in doc.items() if k not in ("key", "level")}
-            body["promulgation"] = {"place": "Bắc Giang", "date": doc["sent_at"][:10]}
-            body["signer"] = {"full_name": "Nguyễn Văn Bình", "position": "Chánh Văn phòng"}
-            body["attachments"] = [attachment] if doc["electronic"] else []
-            sim.gw.call(
-                "POST", "/documents/v1/documents", json=body, key=f"{sim.prefix}:{doc['key']}"
-            )
-
         for chunk in batched(iter(docs), 50):
             with ThreadPoolExecutor(sim.workers) as pool:
-                list(pool.map(send, chunk))
+                list(pool.map(sim.send_document, chunk))
             for doc in chunk:
                 sim.tally.document(doc)
                 self.expected[DOCUMENT_SENT] += 1

@@ -32,6 +32,11 @@ from scenarios.year import Year
 
 T = TypeVar("T")
 SYNC_BATCH = 1000
+ATTACHMENT = {
+    "name": "van-ban.pdf",
+    "content_type": "application/pdf",
+    "content_base64": "JVBERi0xLjQKJcfsj6IK",
+}
 
 
 class Progress:
@@ -242,22 +247,18 @@ class Simulation:
         docs = list(self.year.documents())
         for doc in docs:
             self.tally.document(doc)
-        attachment = {
-            "name": "van-ban.pdf",
-            "content_type": "application/pdf",
-            "content_base64": "JVBERi0xLjQKJcfsj6IK",
-        }
+        self._stage("documents", docs, self.send_document)
 
-        def send(doc: dict[str, Any]) -> None:
-            body = {k: v for k, v in doc.items() if k not in ("key", "level")}
-            body["promulgation"] = {"place": "Bắc Giang", "date": doc["sent_at"][:10]}
-            body["signer"] = {"full_name": "Nguyễn Văn Bình", "position": "Chánh Văn phòng"}
-            body["attachments"] = [attachment] if doc["electronic"] else []
-            self.gw.call(
-                "POST", "/documents/v1/documents", json=body, key=f"{self.prefix}:{doc['key']}"
-            )
-
-        self._stage("documents", docs, send)
+    def send_document(self, doc: dict[str, Any]) -> None:
+        """One generated document as `POST /documents/v1/documents` (an attachment when
+        electronic), keyed so that sending it again creates nothing."""
+        body = {k: v for k, v in doc.items() if k not in ("key", "level")}
+        body["promulgation"] = {"place": "Bắc Giang", "date": doc["sent_at"][:10]}
+        body["signer"] = {"full_name": "Nguyễn Văn Bình", "position": "Chánh Văn phòng"}
+        body["attachments"] = [ATTACHMENT] if doc["electronic"] else []
+        self.gw.call(
+            "POST", "/documents/v1/documents", json=body, key=f"{self.prefix}:{doc['key']}"
+        )
 
     # -- the report ---------------------------------------------------------------------------
 
