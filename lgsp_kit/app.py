@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
@@ -27,7 +26,7 @@ from lgsp_kit.auth import authorise
 from lgsp_kit.bus import Bus
 from lgsp_kit.consumer import EventConsumer
 from lgsp_kit.db import Database
-from lgsp_kit.errors import install_error_handlers, problem_response
+from lgsp_kit.errors import install_error_handlers
 from lgsp_kit.health import ReadinessCheck
 from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
@@ -159,8 +158,6 @@ def create_service_app(
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
-    for lost in dbmod.UNAVAILABLE_ERRORS:
-        app.add_exception_handler(lost, database_unavailable)
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
@@ -168,31 +165,6 @@ def create_service_app(
     for router in routers:
         app.include_router(router, dependencies=guard)
     return app
-
-
-async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database is unreachable or restarting: 503 with Retry-After, not 500. The unit of
-    work was rolled back (or, if the commit itself was cut, a retry with the same
-    Idempotency-Key replays it), so a client may simply retry. SQLite's own operational
-    errors (a missing table, a bad statement) are bugs, still 500, except "locked"."""
-    if not dbmod.unavailable(exc):
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem_response(
-            500, "internal_error", "an unexpected error occurred", instance=request.url.path
-        )
-    log.warning(
-        "database unavailable on %s %s: %s",
-        request.method,
-        request.url.path,
-        str(getattr(exc, "orig", None) or exc).splitlines()[0][:200],
-    )
-    return problem_response(
-        503,
-        "database_unavailable",
-        "the database is unavailable for the moment; retry",
-        instance=request.url.path,
-        headers={"Retry-After": "1"},
-    )
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from lgsp_kit import db as dbmod
 from lgsp_kit.requestid import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -228,8 +229,27 @@ def install_error_handlers(app: FastAPI) -> None:
             500, "internal_error", "an unexpected error occurred", instance=request.url.path
         )
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        # Unreachable or restarting: 503 with Retry-After, not 500. The unit of work was rolled
+        # back (or, if the commit itself was cut, a retry with the same Idempotency-Key replays
+        # it), so a client may simply retry. SQLite's own operational errors (a missing table,
+        # a bad statement) are bugs, still 500, except "locked".
+        if not dbmod.unavailable(exc):
+            return await on_unexpected(request, exc)
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, cause)
+        return problem_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable for the moment; retry",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(DataError, on_data_error)
+    for lost in dbmod.UNAVAILABLE_ERRORS:
+        app.add_exception_handler(lost, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
