@@ -63,7 +63,12 @@ def link(seq: int, fields: Sequence[Any], prev_hash: str) -> str:
     """The hash of a record (hex): SHA-256 of the JSON array [VERSION, seq, *fields, prev_hash]
     with `at` as `canonical_time`, integers as integers, times in ms as floats, no spaces,
     non-ASCII escaped."""
-    payload = _encode([VERSION, seq, canonical_time(fields[0]), *fields[1:], prev_hash])
+    return _link(seq, canonical_time(fields[0]), fields, prev_hash)
+
+
+def _link(seq: int, at: str, fields: Sequence[Any], prev_hash: str) -> str:
+    """`link` with the record's time already in its canonical text."""
+    payload = _encode([VERSION, seq, at, *fields[1:], prev_hash])
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
@@ -77,9 +82,10 @@ def clean_text(value: str, limit: int) -> str:
     return value[:limit]
 
 
-def _sqlite_time(at: datetime) -> str:
-    """A time as `UTCDateTime` stores it on SQLite: naive UTC text with microseconds."""
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _sqlite_time(canonical: str) -> str:
+    """A time as `UTCDateTime` stores it on SQLite (naive UTC text with microseconds), from
+    its canonical text: `2026-11-26 09:45:08.123456`."""
+    return canonical[:10] + " " + canonical[11:26]
 
 
 def _read_head(conn: Connection) -> tuple[int, str]:
@@ -110,8 +116,9 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
     rows: list[tuple[Any, ...]] = []
     for fields in records:
         seq += 1
-        digest = link(seq, fields, prev)
-        at = _sqlite_time(fields[0]) if sqlite else fields[0]
+        canonical = canonical_time(fields[0])
+        digest = _link(seq, canonical, fields, prev)
+        at = _sqlite_time(canonical) if sqlite else fields[0]
         rows.append((seq, at, *fields[1:], prev, digest))
         prev = digest
     if not rows:

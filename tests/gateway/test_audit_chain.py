@@ -147,6 +147,31 @@ async def test_the_hash_is_sha256_of_the_documented_encoding(db: dbmod.Database)
     assert first.hash == hashlib.sha256(encoded).hexdigest()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain",
+        'quote " and back\\slash',
+        "Hồ sơ \u0111\u1ea5t đai",
+        "tab\tnew\nline\x01",
+        "\ufffd",
+        "",
+    ],
+)
+@pytest.mark.parametrize("number", [0.0, 1e-07, 123456789.123, 0.1 + 0.2, 2.5e16])
+def test_the_hash_matches_the_json_encoder_for_any_value(text: str, number: float) -> None:
+    fields = (T0, text, None, text, None, "api", "GET", text, 599, 2**40, 0, None, number)
+    payload = ["lgsp-audit-chain-1", 7, "2026-11-26T03:00:00.000000+00:00", *fields[1:], "f" * 64]
+    encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
+    assert chain.link(7, fields, "f" * 64) == hashlib.sha256(encoded).hexdigest()
+
+
+def test_the_hash_refuses_what_json_cannot_carry() -> None:
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            chain.link(1, (T0, "r", None, None, None, "a", "GET", "/", 200, 0, 0, None, bad), "0")
+
+
 async def test_an_intact_chain_verifies_and_the_cli_exits_0(
     database_url: str, db: dbmod.Database
 ) -> None:
