@@ -16,8 +16,10 @@ record and the head. Noting the head elsewhere now and then (`lgsp audit verify`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +53,7 @@ FIELDS = (
     "total_ms",
 )
 INSERT_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
+ROW_MARKS = "(" + ", ".join("?" * len(INSERT_COLUMNS)) + ")"
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -88,6 +91,15 @@ def _sqlite_time(canonical: str) -> str:
     return canonical[:10] + " " + canonical[11:26]
 
 
+@functools.lru_cache(maxsize=8)
+def _sqlite_insert(count: int) -> str:
+    """One INSERT of `count` rows. One statement per batch, not one per row (executemany): the
+    writer thread then lets go of the GIL once per batch instead of once per record, each
+    time waiting up to the interpreter's switch interval to get it back from the event loop."""
+    names = ", ".join(INSERT_COLUMNS)
+    return f"INSERT INTO audit_record ({names}) VALUES " + ", ".join([ROW_MARKS] * count)
+
+
 def _read_head(conn: Connection) -> tuple[int, str]:
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     row = conn.execute(
@@ -123,13 +135,20 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
         prev = digest
     if not rows:
         return seq
-    names = ", ".join(INSERT_COLUMNS)
     if sqlite:
-        marks = ", ".join("?" * len(INSERT_COLUMNS))
-        conn.exec_driver_sql(f"INSERT INTO audit_record ({names}) VALUES ({marks})", rows)
+        raw_sqlite = conn.connection.driver_connection
+        assert raw_sqlite is not None
+        per = max(
+            1, raw_sqlite.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(INSERT_COLUMNS)
+        )
+        for start in range(0, len(rows), per):
+            part = rows[start : start + per]
+            flat = [value for row in part for value in row]
+            conn.exec_driver_sql(_sqlite_insert(len(part)), tuple(flat))
     else:
         raw = conn.connection.driver_connection
         assert raw is not None
+        names = ", ".join(INSERT_COLUMNS)
         with raw.cursor() as cursor, cursor.copy(f"COPY audit_record ({names}) FROM STDIN") as cp:
             for row in rows:
                 cp.write_row(row)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from alembic import command
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, event, insert, text
 from typer.testing import CliRunner
 
 from gateway.audit import chain
@@ -118,6 +119,25 @@ async def test_concurrent_writers_build_one_chain(database_url: str, db: dbmod.D
     head = rows(db, "SELECT seq, hash FROM audit_chain_head")
     assert [tuple(h) for h in head] == [(writers * each, listed[-1][3])]
     assert verdict.head_hash == listed[-1][3]
+
+
+async def test_a_batch_over_one_statement_is_written_whole(db: dbmod.Database) -> None:
+    # SQLite takes a batch as multi-row INSERTs of at most its variable limit; a batch larger
+    # than one statement holds is split, in order, in one transaction.
+    if db.engine.dialect.name == "sqlite":
+        db.engine.dispose()
+
+        @event.listens_for(db.engine, "connect")
+        def low_limit(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 16 * 1_000)  # 1,000 rows
+
+    log = new_log(db, batch_size=5_000)
+    for n in range(1, 4_501):
+        log.record(call(n))
+    assert await log.flush() == 4_500
+    stored = rows(db, "SELECT seq, request_id FROM audit_record ORDER BY seq")
+    assert [(seq, rid) for seq, rid in stored] == [(n, f"w0-{n:06d}") for n in range(1, 4_501)]
+    assert chain.verify(db).intact
 
 
 async def test_the_hash_is_sha256_of_the_documented_encoding(db: dbmod.Database) -> None:
