@@ -3,6 +3,7 @@ busy handler (which polls with sleeps of up to 100 ms)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -96,3 +97,24 @@ def test_sqlite_connections_checkpoint_every_40_mb_of_wal(tmp_path: Path) -> Non
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 10000
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+
+
+def test_a_new_database_held_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    # A new file (as a migration tool leaves it: not yet WAL) that another process is writing:
+    # switching it to WAL does not wait on the busy timeout, and failed at once with "database
+    # is locked".
+    path = tmp_path / "fresh.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (n INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (0)")  # holds the write lock
+    threading.Timer(0.3, other.execute, args=("COMMIT",)).start()
+    db = Database(f"sqlite:///{path}")
+    began = time.monotonic()
+    with db.session() as session:
+        session.connection().execute(text("INSERT INTO t VALUES (1)"))
+    assert time.monotonic() - began >= 0.25
+    with db.session() as session:
+        assert session.connection().execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    db.dispose()
+    other.close()
