@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,11 @@ FIELDS = (
     "total_ms",
 )
 INSERT_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
+# The writer runs in a thread beside the gateway's event loop, and CPython hands the GIL to a
+# waiting thread only every 5 ms (`sys.getswitchinterval`). Hashing a batch of 500 records
+# holds it for several ms: the writer lets go every PAUSE_EVERY records (hashing them, or
+# binding them to one INSERT), so a call waiting on the loop waits well under a millisecond.
+PAUSE_EVERY = 64
 ROW_MARKS = "(" + ", ".join("?" * len(INSERT_COLUMNS)) + ")"
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
@@ -91,11 +97,12 @@ def _sqlite_time(canonical: str) -> str:
     return canonical[:10] + " " + canonical[11:26]
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)
 def _sqlite_insert(count: int) -> str:
-    """One INSERT of `count` rows. One statement per batch, not one per row (executemany): the
-    writer thread then lets go of the GIL once per batch instead of once per record, each
-    time waiting up to the interpreter's switch interval to get it back from the event loop."""
+    """One INSERT of `count` rows. One statement per PAUSE_EVERY rows, not one per row
+    (executemany): the writer thread lets go of the GIL around each statement and then waits up
+    to the interpreter's switch interval to get it back from the event loop; per row, that wait
+    came once per record."""
     names = ", ".join(INSERT_COLUMNS)
     return f"INSERT INTO audit_record ({names}) VALUES " + ", ".join([ROW_MARKS] * count)
 
@@ -128,6 +135,8 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
     rows: list[tuple[Any, ...]] = []
     for fields in records:
         seq += 1
+        if seq % PAUSE_EVERY == 0:
+            time.sleep(0)  # lets the gateway's event loop have the GIL now, not in 5 ms
         canonical = canonical_time(fields[0])
         digest = _link(seq, canonical, fields, prev)
         at = _sqlite_time(canonical) if sqlite else fields[0]
@@ -138,9 +147,8 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
     if sqlite:
         raw_sqlite = conn.connection.driver_connection
         assert raw_sqlite is not None
-        per = max(
-            1, raw_sqlite.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(INSERT_COLUMNS)
-        )
+        limit = raw_sqlite.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per = max(1, min(PAUSE_EVERY, limit // len(INSERT_COLUMNS)))
         for start in range(0, len(rows), per):
             part = rows[start : start + per]
             flat = [value for row in part for value in row]
