@@ -44,7 +44,7 @@ async def list_audit(
     where = AuditFilter(client_id, api, status, request_id, since, until)
 
     def work() -> AuditPage:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return search_audit(
                 session, where, cursor=cursor, limit=limit, timezone=runtime.settings.timezone
             )

@@ -140,7 +140,7 @@ async def get_document(
     tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> DocumentOut:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.get(session, document_id, scope=scope, tz=tz)
 
     return await run_in_threadpool(work)

@@ -44,7 +44,7 @@ async def list_organs(
     tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> OrganPage:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.list_organs(session, level=level, after=cursor, limit=limit, tz=tz)
 
     return await run_in_threadpool(work)
@@ -61,7 +61,7 @@ async def get_organ(runtime: RuntimeDep, code: CodePath) -> OrganOut:
     tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> OrganOut:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.organ_out(service.find(session, code), tz)
 
     return await run_in_threadpool(work)
@@ -97,7 +97,7 @@ async def get_certificate(runtime: RuntimeDep, code: CodePath) -> CertificateOut
     tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> CertificateOut:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.get_certificate(session, code, tz)
 
     return await run_in_threadpool(work)

@@ -80,7 +80,7 @@ async def list_dossiers(
     f = DossierFilter(status, organ_code, procedure_code, channel, received_from, received_to)
 
     def work() -> DossierPage:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.search(session, f, cursor=cursor, limit=limit, tz=tz)
 
     return await run_in_threadpool(work)
@@ -97,7 +97,7 @@ async def get_dossier(runtime: RuntimeDep, code: CodePath) -> DossierOut:
     tz = _tz(runtime)
 
     def work() -> DossierOut:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.get(session, code, tz=tz)
 
     return await run_in_threadpool(work)

@@ -58,7 +58,7 @@ async def list_procedures(
     )
 
     def work() -> ProcedurePage:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.search(session, f, cursor=cursor, limit=limit, tz=tz)
 
     return await run_in_threadpool(work)
@@ -75,7 +75,7 @@ async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
     tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> ProcedureOut:
-        with runtime.db.session() as session:
+        with runtime.db.reading() as session:
             return service.get(session, code, tz=tz)
 
     return await run_in_threadpool(work)
