@@ -177,7 +177,7 @@ class Database:
         """A session for reads only (a GET): a snapshot on the reader engine, never the write
         lock. On SQLite a read in `session()` began with BEGIN IMMEDIATE and queued behind
         every writer (and they behind it): the documents service's organ list spent a tenth of
-        its time waiting there. Nothing is committed; a write here fails on SQLite."""
+        its time waiting there. Nothing is committed: a write here is rolled back."""
         with Session(self.reader, expire_on_commit=False) as session:
             try:
                 yield session

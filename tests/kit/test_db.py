@@ -118,3 +118,34 @@ def test_a_new_database_held_by_another_process_is_waited_for(tmp_path: Path) ->
         assert session.connection().execute(text("PRAGMA journal_mode")).scalar() == "wal"
     db.dispose()
     other.close()
+
+
+def test_a_read_does_not_wait_for_a_writer_and_sees_what_was_committed(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    with db.session() as session:
+        session.connection().execute(text("INSERT INTO t VALUES (1)"))
+    released = threading.Event()
+    holding = threading.Event()
+
+    def writer() -> None:
+        with db.session() as session:
+            session.connection().execute(text("INSERT INTO t VALUES (2)"))
+            holding.set()
+            released.wait(5)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(5)
+    began = time.monotonic()
+    with db.reading() as session:  # the write lock is held: a write session would wait
+        seen = session.connection().execute(text("SELECT n FROM t ORDER BY n")).scalars().all()
+    assert time.monotonic() - began < 0.5
+    assert seen == [1]  # the open transaction is not seen
+    released.set()
+    thread.join()
+    with db.reading() as session:
+        assert session.connection().execute(text("SELECT count(*) FROM t")).scalar() == 2
+        session.connection().execute(text("INSERT INTO t VALUES (3)"))
+    with db.reading() as session:  # a read session commits nothing
+        assert session.connection().execute(text("SELECT count(*) FROM t")).scalar() == 2
+    db.dispose()
