@@ -99,7 +99,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 return signing_keys(session)
 
         async def reload_keys() -> None:
-            keyring.load(await asyncio.to_thread(read_keys))
+            # A read that began before a rotation here must not undo it when it lands after.
+            seen = keyring.generation
+            keyring.load(await asyncio.to_thread(read_keys), read_at=seen)
 
         async def load_consumer(client_id: str) -> ConsumerView | None:
             def load() -> ConsumerView | None:

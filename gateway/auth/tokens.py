@@ -34,10 +34,17 @@ class KeyRing:
         self.verifier = TokenVerifier({}, issuer=issuer)
         self._private: dict[str, Ed25519PrivateKey] = {}
         self.signing_kid = ""
+        self.generation = 0
         self.load(keys)
 
-    def load(self, keys: list[tuple[str, str]]) -> None:
-        """Take the active keys (oldest first) in place: the newest signs, all verify."""
+    def load(self, keys: list[tuple[str, str]], *, read_at: int | None = None) -> bool:
+        """Take the active keys (oldest first) in place: the newest signs, all verify.
+
+        `read_at` is the `generation` seen before the keys were read: when the ring was loaded
+        since (a rotation or retirement in this process), the keys read may predate it and
+        are not taken (False); the next refresh reads again."""
+        if read_at is not None and read_at != self.generation:
+            return False
         if not keys:
             raise ValueError("a key ring needs at least one key")
         private: dict[str, Ed25519PrivateKey] = {}
@@ -51,6 +58,8 @@ class KeyRing:
         self._private = private
         self.signing_kid = keys[-1][0]
         self.verifier.keys = {kid: k.public_key() for kid, k in private.items()}
+        self.generation += 1
+        return True
 
     @property
     def kids(self) -> list[str]:

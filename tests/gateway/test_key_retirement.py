@@ -12,6 +12,7 @@ import jwt
 import pytest
 from sqlmodel import select
 
+from gateway.auth.tokens import KeyRing, new_private_pem
 from gateway.models import SigningKey
 from tests.gateway.conftest import Backend, Gateway, gateway_settings, open_gateway
 
@@ -176,3 +177,17 @@ async def test_another_gateway_process_drops_the_key_on_its_refresh(
         assert jwt.get_unverified_header(fresh)["kid"] == new_kid
         resp = await other.client.get("/echo/v1/things", headers=_bearer(fresh))
         assert resp.status_code == 200
+
+
+def test_a_key_read_begun_before_a_rotation_does_not_undo_it() -> None:
+    # The periodic refresh reads the keys in a thread; a rotation in this process may land
+    # while it reads. The stale read must not put the old key back in charge of signing.
+    old, new = ("k-old", new_private_pem()), ("k-new", new_private_pem())
+    ring = KeyRing([old], issuer="lgsp")
+    seen = ring.generation  # the refresh starts reading: it will see only the old key
+    assert ring.load([old, new])  # the rotation
+    assert not ring.load([old], read_at=seen)  # the refresh's stale answer lands
+    assert ring.signing_kid == "k-new"
+    assert ring.kids == ["k-old", "k-new"]
+    assert ring.load([new], read_at=ring.generation)  # the next refresh is taken
+    assert ring.kids == ["k-new"]
