@@ -178,11 +178,8 @@ class Database:
         lock. On SQLite a read in `session()` began with BEGIN IMMEDIATE and queued behind
         every writer (and they behind it): the documents service's organ list spent a tenth of
         its time waiting there. Nothing is committed: a write here is rolled back."""
-        with Session(self.reader, expire_on_commit=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+        with Session(self.reader) as session:  # closing it rolls back
+            yield session
 
     def ping(self) -> None:
         with self.reader.connect() as conn:

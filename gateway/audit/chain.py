@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,6 +58,9 @@ INSERT_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
 # holds it for several ms: the writer lets go every PAUSE_EVERY records (hashing them, or
 # binding them to one INSERT), so a call waiting on the loop waits well under a millisecond.
 PAUSE_EVERY = 64
+# Rows per INSERT on SQLite: as many as the smallest variable limit any SQLite build has (999)
+# holds. The statement lets go of the GIL while SQLite runs it.
+ROWS_PER_INSERT = 999 // len(INSERT_COLUMNS)
 ROW_MARKS = "(" + ", ".join("?" * len(INSERT_COLUMNS)) + ")"
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
@@ -99,10 +101,9 @@ def _sqlite_time(canonical: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _sqlite_insert(count: int) -> str:
-    """One INSERT of `count` rows. One statement per PAUSE_EVERY rows, not one per row
-    (executemany): the writer thread lets go of the GIL around each statement and then waits up
-    to the interpreter's switch interval to get it back from the event loop; per row, that wait
-    came once per record."""
+    """One INSERT of `count` rows, not one statement per row (executemany): the writer thread
+    lets go of the GIL around each statement and then waits up to the interpreter's switch
+    interval to get it back from the event loop; per row, that wait came once per record."""
     names = ", ".join(INSERT_COLUMNS)
     return f"INSERT INTO audit_record ({names}) VALUES " + ", ".join([ROW_MARKS] * count)
 
@@ -145,14 +146,10 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
     if not rows:
         return seq
     if sqlite:
-        raw_sqlite = conn.connection.driver_connection
-        assert raw_sqlite is not None
-        limit = raw_sqlite.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        per = max(1, min(PAUSE_EVERY, limit // len(INSERT_COLUMNS)))
-        for start in range(0, len(rows), per):
-            part = rows[start : start + per]
-            flat = [value for row in part for value in row]
-            conn.exec_driver_sql(_sqlite_insert(len(part)), tuple(flat))
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            part = rows[start : start + ROWS_PER_INSERT]
+            flat = tuple(value for row in part for value in row)
+            conn.exec_driver_sql(_sqlite_insert(len(part)), flat)
     else:
         raw = conn.connection.driver_connection
         assert raw is not None
