@@ -139,6 +139,12 @@ def by_target(results: list[Result]) -> tuple[Result, Result, Result]:
     return by["direct"], by["nginx"], by["gateway"]
 
 
+def gaps(results: list[Result]) -> tuple[float, float, float]:
+    """gateway / nginx req/s, and the p99 added over direct by the gateway and by nginx."""
+    d, n, g = by_target(results)
+    return g.rps / n.rps, g.p99_ms - d.p99_ms, n.p99_ms - d.p99_ms
+
+
 def paced_rate(saturated: list[Result], override: int | None) -> int:
     """The rate of the paced phase: `--rate`, else half the lowest saturated req/s, which all
     three targets serve without queueing."""
@@ -148,16 +154,14 @@ def paced_rate(saturated: list[Result], override: int | None) -> int:
 def verdict(run: BackendRun) -> str:
     """The targets: req/s from the saturated run, p99 added from the paced one (the saturated
     p99 added stated too: it only restates the req/s gap)."""
-    d, n, g = by_target(run.saturated)
-    ratio, added = g.rps / n.rps, g.p99_ms - d.p99_ms
+    ratio, added, _ = gaps(run.saturated)
     text = f"req/s {'met' if ratio >= 0.6 else 'missed'} ({ratio:.2f}, target >= 0.6), "
     if not run.paced:
         return text + (
             f"saturated p99 added {'met' if added <= 10 else 'missed'} "
             f"({added:+.1f} ms, target <= 10)"
         )
-    pd, _, pg = by_target(run.paced)
-    paced_added = pg.p99_ms - pd.p99_ms
+    paced_added = gaps(run.paced)[1]
     return text + (
         f"paced p99 added {'met' if paced_added <= 10 else 'missed'} ({paced_added:+.1f} ms, "
         f"target <= 10); saturated p99 added {added:+.1f} ms"
@@ -509,21 +513,22 @@ def report(backend: str, results: list[Result]) -> None:
     print(f"\nbackend: {backend}, saturated")
     rows(results)
     d, n, g = by_target(results)
+    ratio, added, nginx_added = gaps(results)
     print(
-        f"gateway/nginx req/s {g.rps / n.rps:.2f} (target >= 0.6); "
+        f"gateway/nginx req/s {ratio:.2f} (target >= 0.6); "
         f"gateway/direct {g.rps / d.rps:.2f}; nginx/direct {n.rps / d.rps:.2f}\n"
-        f"p99 added over direct: gateway {g.p99_ms - d.p99_ms:+.2f} ms, "
-        f"nginx {n.p99_ms - d.p99_ms:+.2f} ms (saturated: Little's law, the req/s gap again)"
+        f"p99 added over direct: gateway {added:+.2f} ms, "
+        f"nginx {nginx_added:+.2f} ms (saturated: Little's law, the req/s gap again)"
     )
 
 
 def report_paced(run: BackendRun) -> None:
     print(f"\nbackend: {run.backend}, paced at {run.rate} req/s offered")
     rows(run.paced)
-    d, n, g = by_target(run.paced)
+    _, added, nginx_added = gaps(run.paced)
     print(
-        f"p99 added over direct: gateway {g.p99_ms - d.p99_ms:+.2f} ms (target <= 10), "
-        f"nginx {n.p99_ms - d.p99_ms:+.2f} ms"
+        f"p99 added over direct: gateway {added:+.2f} ms (target <= 10), "
+        f"nginx {nginx_added:+.2f} ms"
     )
     slow = [r.name for r in run.paced if run.rate and r.rps < 0.9 * run.rate]
     if slow:
@@ -542,17 +547,18 @@ def side_by_side(summary: list[BackendRun], workers: int) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in summary:
         d, n, g = by_target(run.saturated)
+        ratio, added, _ = gaps(run.saturated)
         paced = "| – | – | – | – | – "
         if run.paced:
             pd, pn, pg = by_target(run.paced)
             paced = (
                 f"| {pg.rps:,.0f} of {run.rate:,} | {pd.p99_ms:.1f} | {pn.p99_ms:.1f} "
-                f"| {pg.p99_ms:.1f} | {pg.p99_ms - pd.p99_ms:+.1f} "
+                f"| {pg.p99_ms:.1f} | {gaps(run.paced)[1]:+.1f} "
             )
         print(
             f"| {run.backend} (gateway {workers}w) | {d.rps:,.0f} | {n.rps:,.0f} | {g.rps:,.0f} "
-            f"| {g.rps / n.rps:.2f} | {d.p99_ms:.1f} | {n.p99_ms:.1f} | {g.p99_ms:.1f} "
-            f"| {g.p99_ms - d.p99_ms:+.1f} | {n.cpu_us:.0f} | {g.cpu_us:.0f} {paced}"
+            f"| {ratio:.2f} | {d.p99_ms:.1f} | {n.p99_ms:.1f} | {g.p99_ms:.1f} "
+            f"| {added:+.1f} | {n.cpu_us:.0f} | {g.cpu_us:.0f} {paced}"
             f"| {verdict(run)} |"
         )
 
