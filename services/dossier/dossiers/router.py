@@ -55,7 +55,8 @@ async def submit_dossier(
     idem: IdempotencyDep,
     scope: OrganScopeDep,
 ) -> Response:
-    """Nộp hồ sơ: the service assigns MaHoSo and the dossier starts as Mới đăng ký (1)."""
+    """Nộp hồ sơ: the service assigns MaHoSo and the dossier starts as Mới đăng ký (1). Filing
+    with an organ outside the caller's scope is 403 `organ_out_of_scope`."""
     tz = _tz(runtime)
     return await run_in_threadpool(
         idempotency.run,
@@ -111,7 +112,8 @@ async def list_dossiers(
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
 async def get_dossier(runtime: RuntimeDep, code: CodePath, scope: OrganScopeDep) -> DossierOut:
-    """One dossier by its MaHoSo, with its progress history (tiến độ) and payments."""
+    """One dossier by its MaHoSo, with its progress history (tiến độ) and payments; one of an
+    organ outside the caller's scope is not found (404)."""
     tz = _tz(runtime)
 
     def work() -> DossierOut:
@@ -135,7 +137,8 @@ async def change_dossier_status(
     idem: IdempotencyDep,
     scope: OrganScopeDep,
 ) -> Response:
-    """Cập nhật TrangThaiHoSo; an illegal move is 409 naming the allowed next statuses."""
+    """Cập nhật TrangThaiHoSo; an illegal move is 409 naming the allowed next statuses; a
+    dossier of an organ outside the caller's scope is not found (404)."""
     tz = _tz(runtime)
     return await run_in_threadpool(
         idempotency.run,
@@ -160,7 +163,8 @@ async def record_dossier_payment(
     idem: IdempotencyDep,
     scope: OrganScopeDep,
 ) -> Response:
-    """Ghi nhận thanh toán lệ phí, online (DuocThanhToanTrucTuyen 1 or 2) or offline."""
+    """Ghi nhận thanh toán lệ phí, online (DuocThanhToanTrucTuyen 1 or 2) or offline; a
+    dossier of an organ outside the caller's scope is not found (404)."""
     tz = _tz(runtime)
     return await run_in_threadpool(
         idempotency.run,
