@@ -91,7 +91,8 @@ def create(
     api: Annotated[list[str], typer.Option(help="a subscribed API context; repeatable")],
     tier: Annotated[str, typer.Option(help="Bronze, Silver, Gold or Unlimited")] = "Bronze",
     scope: Annotated[
-        list[str] | None, typer.Option(help="a granted scope; repeatable; default all")
+        list[str] | None,
+        typer.Option(help="a granted scope; repeatable; default read and write of each API"),
     ] = None,
     gateway: GatewayUrl = DEFAULT_GATEWAY,
     client_id: ClientId = None,

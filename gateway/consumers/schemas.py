@@ -42,7 +42,10 @@ class ConsumerCreate(BaseModel):
     scopes: list[Scope] | None = Field(
         default=None,
         max_length=50,
-        description="granted scopes; read and write of every subscribed API when omitted",
+        description=(
+            "granted scopes; read and write of every subscribed API when omitted; the finer "
+            "dossier:catalogue and reporting:declare only when named"
+        ),
     )
     tier: Tier = Field(default="Bronze", description="throttling tier (gói giới hạn truy cập)")
 

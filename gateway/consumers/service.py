@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from gateway.auth.secrets import hash_secret, new_secret
 from gateway.auth.tokens import new_private_pem
 from gateway.models import Consumer, SigningKey
+from lgsp_kit.access import finer_scopes
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 
 ADMIN_SCOPE = "lgsp:admin"
@@ -23,7 +24,14 @@ DEMO_ORGAN = "000.00.00.H06"
 
 
 def api_scopes(apis: list[str]) -> list[str]:
+    """The default grants: read and write of every subscribed API."""
     return [f"{api}:{access}" for api in apis for access in ("read", "write")]
+
+
+def grantable_scopes(apis: list[str]) -> list[str]:
+    """Read and write of every subscribed API and the finer scopes its service checks
+    (`dossier:catalogue`, `reporting:declare`), granted only when a registration names them."""
+    return api_scopes(apis) + finer_scopes(apis)
 
 
 @dataclass(frozen=True)
@@ -71,15 +79,15 @@ def get_consumer(session: Session, client_id: str) -> Consumer:
 
 
 def check_grants(apis: list[str], scopes: list[str], published: list[str]) -> None:
-    """Subscriptions name published APIs; scopes are `<api>:read|write` of a subscribed API,
-    or the administration scope."""
+    """Subscriptions name published APIs; scopes are `<api>:read|write` or a finer scope of a
+    subscribed API (lgsp_kit.access.FINER_SCOPES), or the administration scope."""
     unknown = sorted(set(apis) - set(published))
     if unknown:
         raise Unprocessable(
             f"not published APIs: {', '.join(unknown)}; published: {', '.join(published)}",
             code="unknown_api",
         )
-    allowed = set(api_scopes(apis)) | {ADMIN_SCOPE}
+    allowed = set(grantable_scopes(apis)) | {ADMIN_SCOPE}
     refused = sorted(set(scopes) - allowed)
     if refused:
         raise Unprocessable(
@@ -180,9 +188,10 @@ def signing_keys(session: Session) -> list[tuple[str, str]]:
 
 
 def ensure_demo_consumer(session: Session, apis: list[str], path: Path) -> Credentials:
-    """Register the demo consumer (every API and scope but administration) and write its
+    """Register the demo consumer (the province's organ, every API and scope but
+    administration: the simulator writes the catalogue and declares rows) and write its
     credentials to `path`; an existing consumer whose file is gone gets a new secret."""
-    return _ensure_dev_consumer(session, DEMO_NAME, apis, api_scopes(apis), "Unlimited", path)
+    return _ensure_dev_consumer(session, DEMO_NAME, apis, grantable_scopes(apis), "Unlimited", path)
 
 
 def ensure_admin_consumer(session: Session, path: Path) -> Credentials:

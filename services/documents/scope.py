@@ -1,4 +1,9 @@
-"""Organ scope: a consumer acts for its registered organ and the organs under it."""
+"""Organ scope over the documents service's own directory (the kit's mechanism).
+
+A consumer acts for its registered organ and the organs under it (lgsp_kit.access.OrganScope);
+the hierarchy here is this service's Organ table, which may hold organs beyond the reference
+catalogue, so the walk reads the parent of each organ from it.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from lgsp_kit.errors import ProblemError
+from lgsp_kit import access
+from lgsp_kit.access import OutOfScope
 from services.documents.models import Organ
 
-
-class OutOfScope(ProblemError):
-    status = 403
-    code = "organ_out_of_scope"
+__all__ = ["OrganScope", "OutOfScope"]
 
 
 @dataclass(frozen=True)
@@ -22,31 +25,18 @@ class OrganScope:
 
     organ: str | None
 
+    def within(self, session: Session) -> access.OrganScope:
+        def parent_of(code: str) -> str | None:
+            row = session.get(Organ, code)
+            return row.parent_code if row is not None else None
+
+        return access.OrganScope(self.organ, parent_of=parent_of)
+
     def covers(self, session: Session, code: str) -> bool:
-        if self.organ is None:
-            return True
-        if not self.organ:
-            return False
-        current: str | None = code
-        for _ in range(8):  # the directory is four levels deep
-            if current is None:
-                return False
-            if current == self.organ:
-                return True
-            row = session.get(Organ, current)
-            current = row.parent_code if row is not None else None
-        return False
+        return self.within(session).covers(code)
 
     def require(self, session: Session, code: str, *, acting_as: str) -> None:
-        if not self.covers(session, code):
-            raise OutOfScope(
-                f"the caller acts for {self.organ or 'no organ'} and the organs under it, "
-                f"not for {code} ({acting_as})"
-            )
+        self.within(session).require(code, acting_as=acting_as)
 
     def require_any(self, session: Session, codes: Iterable[str], *, what: str) -> None:
-        if not any(self.covers(session, c) for c in codes):
-            raise OutOfScope(
-                f"the caller acts for {self.organ or 'no organ'} and the organs under it, "
-                f"none of which is {what}"
-            )
+        self.within(session).require_any(codes, what=what)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from lgsp_kit.access import DECLARE_SCOPE, needs_scope
 from lgsp_kit.app import Runtime, RuntimeDep
 from lgsp_kit.auth import Caller
 from lgsp_kit.responses import problem_responses
@@ -174,12 +175,14 @@ async def list_indicators() -> IndicatorList:
     "/indicators/{stt}/declared",
     response_model=DeclaredOut,
     summary="Declare a row's value",
+    dependencies=[needs_scope(DECLARE_SCOPE)],
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
 )
 async def declare_indicator(
     stt: SttPath, body: DeclaredIn, runtime: RuntimeDep, caller: Caller
 ) -> DeclaredOut:
-    """Kê khai số liệu of a declared row (1–4); computed rows answer 409."""
+    """Kê khai số liệu of a declared row (1–4); computed rows answer 409. The rows are the
+    province's: declaring needs the scope `reporting:declare` besides `reporting:write`."""
 
     def work() -> DeclaredOut:
         with runtime.db.session() as session:

@@ -24,6 +24,9 @@ from services.dossier.settings import Settings
 from tests.conftest import TokenMint, serve, service_settings
 
 WRITE = ["dossier:read", "dossier:write"]
+# The fixture's caller is the province's own application (the mint's default organ), which also
+# keeps the procedure catalogue.
+PROVINCE = [*WRITE, "dossier:catalogue"]
 DOSSIER_EVENTS = (
     "lgsp.dossier.submitted",
     "lgsp.dossier.status_changed",
@@ -45,7 +48,7 @@ class Api:
     mint: TokenMint
 
     def headers(self, client_id: str = "test-client", **extra: str) -> dict[str, str]:
-        return {**self.mint.headers(WRITE, client_id=client_id), **extra}
+        return {**self.mint.headers(PROVINCE, client_id=client_id), **extra}
 
     async def post(self, url: str, body: Any, **headers: str) -> httpx.Response:
         return await self.client.post(url, json=body, headers=self.headers(**headers))

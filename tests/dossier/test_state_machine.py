@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from contracts.events import parse_event
+from lgsp_kit.access import OrganScope
 from lgsp_kit.db import Database, upgrade
 from lgsp_kit.errors import ProblemError
 from services.dossier.dossiers import repository, service
@@ -33,6 +34,8 @@ from services.dossier.models import outbox
 from services.dossier.procedures.service import seed_demo_catalogue
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# The rules alone: no organ scope (as with authentication switched off).
+ANY_ORGAN = OrganScope(organ=None)
 ALLOWED = {
     1: {2, 3, 7},
     2: {4, 5, 6, 7, 8, 9},
@@ -95,7 +98,7 @@ def machine_for(db: Database) -> type[RuleBasedStateMachine]:
             )
             before = self.outbox_size()
             with db.session() as session:
-                code = service.submit(session, body, tz=TZ, actor="prop").code
+                code = service.submit(session, body, tz=TZ, actor="prop", scope=ANY_ORGAN).code
             assert self.outbox_size() == before + 1
             self.status[code], self.last_at[code] = 1, at
             self.procedure[code], self.submitted_at[code] = procedure, at
@@ -114,7 +117,12 @@ def machine_for(db: Database) -> type[RuleBasedStateMachine]:
             try:
                 with db.session() as session:
                     out = service.change_status(
-                        session, code, StatusChange(status=to, at=at), tz=TZ, actor="prop"
+                        session,
+                        code,
+                        StatusChange(status=to, at=at),
+                        tz=TZ,
+                        actor="prop",
+                        scope=ANY_ORGAN,
                     )
             except ProblemError as exc:
                 assert not (legal and in_time), exc.detail
@@ -152,7 +160,7 @@ def machine_for(db: Database) -> type[RuleBasedStateMachine]:
             before = self.outbox_size()
             try:
                 with db.session() as session:
-                    service.record_payment(session, code, body, tz=TZ)
+                    service.record_payment(session, code, body, tz=TZ, scope=ANY_ORGAN)
             except ProblemError as exc:
                 assert not accepted, exc.detail
                 assert self.outbox_size() == before

@@ -177,3 +177,46 @@ async def test_buffered_audit_records_are_written_on_clean_shutdown(
             assert conn.execute(select(func.count()).select_from(AuditRecord)).scalar_one() == 8
     finally:
         after.dispose()
+
+
+async def test_finer_scopes_are_granted_only_when_named(
+    tmp_path: Path, database_url: str, backend: Any
+) -> None:
+    """`dossier:catalogue` and `reporting:declare` go with their API's subscription, never by
+    default; the demo consumer (the simulator's) holds them."""
+    upstreams = {"dossier": backend[1], "reporting": backend[1], "echo": backend[1]}
+    async with open_gateway(gateway_settings(tmp_path, database_url, upstreams)) as gw:
+        plain = await gw.consumer(organ_code="000.00.31.H06", apis=["dossier", "reporting"])
+        assert plain["scopes"] == [
+            "dossier:read",
+            "dossier:write",
+            "reporting:read",
+            "reporting:write",
+        ]
+        token = await gw.token(plain["client_id"], plain["client_secret"])
+        assert (
+            "dossier:catalogue"
+            not in jwt.decode(token, options={"verify_signature": False})["scope"].split()
+        )
+        named = await gw.consumer(
+            apis=["dossier", "reporting"],
+            scopes=["dossier:read", "dossier:write", "dossier:catalogue", "reporting:declare"],
+        )
+        assert "dossier:catalogue" in named["scopes"] and "reporting:declare" in named["scopes"]
+        for body in (
+            {"apis": ["echo"], "scopes": ["dossier:catalogue"]},
+            {"apis": ["dossier"], "scopes": ["reporting:declare"]},
+            {"apis": ["dossier"], "scopes": ["dossier:everything"]},
+            {"apis": ["echo"], "scopes": ["echo:catalogue"]},
+        ):
+            resp = await gw.client.post(
+                "/admin/consumers",
+                json={"name": "x", "organ_code": "000.00.31.H06", **body},
+                headers=gw.admin(),
+            )
+            assert resp.status_code == 422, (body, resp.text)
+            assert resp.json()["code"] == "scope_not_grantable"
+        demo = await gw.client.get("/admin/consumers", params={"limit": 1}, headers=gw.admin())
+        first = demo.json()["items"][0]
+        assert first["name"] == "demo" and first["organ_code"] == "000.00.00.H06"
+        assert {"dossier:catalogue", "reporting:declare"} <= set(first["scopes"])

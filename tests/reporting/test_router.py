@@ -27,6 +27,7 @@ pytestmark = pytest.mark.anyio
 
 READ = ["reporting:read"]
 WRITE = ["reporting:read", "reporting:write"]
+DECLARE = [*WRITE, "reporting:declare"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -120,7 +121,7 @@ async def test_bad_queries_are_problem_json(settings: Settings, mint: TokenMint)
 async def test_declared_rows_through_the_api(settings: Settings, mint: TokenMint) -> None:
     app = create_app(settings)
     async with serve(app) as client:
-        h = mint.headers(WRITE, client_id="so-tttt-bac-giang")
+        h = mint.headers(DECLARE, client_id="so-tttt-bac-giang")
         resp = await client.put("/v1/indicators/4/declared", json={"value": 2}, headers=h)
         assert resp.status_code == 200, resp.text
         assert resp.json()["declared_by"] == "so-tttt-bac-giang"
@@ -150,6 +151,24 @@ async def test_declared_rows_through_the_api(settings: Settings, mint: TokenMint
         read_only = mint.headers(READ)
         resp = await client.put("/v1/indicators/1/declared", json={"value": 1}, headers=read_only)
         assert resp.status_code == 403
+
+
+async def test_declaring_a_row_needs_reporting_declare(settings: Settings, mint: TokenMint) -> None:
+    """The declared rows are the province's: `reporting:write` alone does not change them."""
+    app = create_app(settings)
+    async with serve(app) as client:
+        keeper = mint.headers(DECLARE, client_id="so-tttt-bac-giang")
+        assert (
+            await client.put("/v1/indicators/4/declared", json={"value": 2}, headers=keeper)
+        ).status_code == 200
+        for organ in ("000.00.31.H06", "000.00.00.H06"):
+            writer = mint.headers(WRITE, client_id=f"app-{organ}", organ=organ)
+            resp = await client.put("/v1/indicators/4/declared", json={"value": 0}, headers=writer)
+            assert resp.status_code == 403, resp.text
+            assert resp.json()["code"] == "insufficient_scope"
+            assert "reporting:declare" in resp.json()["detail"]
+        history = await client.get("/v1/indicators/4/declared", headers=keeper)
+        assert [i["value"] for i in history.json()["items"]] == [2]
 
 
 async def test_indicators_and_status(settings: Settings, mint: TokenMint) -> None:

@@ -95,6 +95,8 @@ class DossierFilter:
     channel: int | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    # The organs of the caller's scope; None when it covers every organ.
+    organs: frozenset[str] | None = None
 
 
 def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> list[Dossier]:
@@ -102,6 +104,8 @@ def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> 
     stmt = select(Dossier).where(col(Dossier.id) > after_id)
     if f.status is not None:
         stmt = stmt.where(col(Dossier.status) == f.status)
+    if f.organs is not None:
+        stmt = stmt.where(col(Dossier.organ_code).in_(sorted(f.organs)))
     if f.organ_code is not None:
         stmt = stmt.where(col(Dossier.organ_code) == f.organ_code)
     if f.procedure_code is not None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from contracts import reference
+from lgsp_kit.access import OrganScope
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 from lgsp_kit.outbox import add_events
 from services.dossier.dossiers import events, repository
@@ -119,7 +120,9 @@ def new_dossier(
     )
 
 
-def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str) -> DossierOut:
+def submit(
+    session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str, scope: OrganScope
+) -> DossierOut:
     now = datetime.now(UTC)
     submitted_at = body.submitted_at or now
     check_time(submitted_at, not_before=EPOCH, now=now, field="submitted_at")
@@ -129,6 +132,7 @@ def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str) -
     organ = reference.organs().get(body.organ_code)
     if organ is None:
         raise unknown_organ(body.organ_code)
+    scope.require(organ.code, acting_as="the organ the dossier is filed with")
     code = new_code(session, organ.code, submitted_at.astimezone(tz))
     dossier = new_dossier(code, body, procedure, organ, submitted_at)
     session.add(dossier)
@@ -152,17 +156,25 @@ def submit(session: Session, body: DossierCreate, *, tz: ZoneInfo, actor: str) -
     return to_out(session, dossier, tz, history_rows=[first], payment_rows=[])
 
 
-def _load(session: Session, code: str, *, for_update: bool = False) -> Dossier:
+def _load(session: Session, code: str, *, scope: OrganScope, for_update: bool = False) -> Dossier:
+    """The dossier, if the caller's scope covers its organ: one of another organ is not found,
+    so that whether it exists does not leak."""
     dossier = repository.by_code(session, code, for_update=for_update)
-    if dossier is None:
+    if dossier is None or not scope.covers(dossier.organ_code):
         raise NotFound(f"no dossier {code!r}", code="dossier_not_found")
     return dossier
 
 
 def change_status(
-    session: Session, code: str, body: StatusChange, *, tz: ZoneInfo, actor: str
+    session: Session,
+    code: str,
+    body: StatusChange,
+    *,
+    tz: ZoneInfo,
+    actor: str,
+    scope: OrganScope,
 ) -> DossierOut:
-    dossier = _load(session, code, for_update=True)
+    dossier = _load(session, code, scope=scope, for_update=True)
     assert dossier.id is not None
     now = datetime.now(UTC)
     clock = clock_of(dossier)
@@ -205,8 +217,10 @@ def check_payment_allowed(
         )
 
 
-def record_payment(session: Session, code: str, body: PaymentCreate, *, tz: ZoneInfo) -> DossierOut:
-    dossier = _load(session, code, for_update=True)
+def record_payment(
+    session: Session, code: str, body: PaymentCreate, *, tz: ZoneInfo, scope: OrganScope
+) -> DossierOut:
+    dossier = _load(session, code, scope=scope, for_update=True)
     assert dossier.id is not None
     now = datetime.now(UTC)
     paid_at = body.at or now
@@ -298,8 +312,8 @@ def to_out(
     return DossierOut(**summary(d, tz).model_dump(), history=history, payments=payments)
 
 
-def get(session: Session, code: str, *, tz: ZoneInfo) -> DossierOut:
-    return to_out(session, _load(session, code), tz)
+def get(session: Session, code: str, *, tz: ZoneInfo, scope: OrganScope) -> DossierOut:
+    return to_out(session, _load(session, code, scope=scope), tz)
 
 
 def _decode_cursor(cursor: str | None) -> int:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from contracts import reference
+from lgsp_kit.access import OrganScope, OutOfScope
 from lgsp_kit.errors import ProblemError
 from services.dossier.dossiers import events, repository
 from services.dossier.dossiers.lifecycle import (
@@ -236,14 +237,38 @@ def _gc_paused() -> Iterator[None]:
 
 
 def sync(
-    session: Session, raw_records: Sequence[Any], *, tz: ZoneInfo, caller: str
+    session: Session,
+    raw_records: Sequence[Any],
+    *,
+    tz: ZoneInfo,
+    caller: str,
+    scope: OrganScope,
 ) -> SyncResponse:
     with _gc_paused():
-        return _sync(session, raw_records, tz=tz, caller=caller)
+        return _sync(session, raw_records, tz=tz, caller=caller, scope=scope)
+
+
+def _check_scope(records: dict[str, tuple[int, DossierRecord]], scope: OrganScope) -> None:
+    """A record filed in the name of a known organ outside the caller's scope refuses the whole
+    batch before anything is read or written (an unknown organ is that record's own error)."""
+    known = reference.organs()
+    named = {r.organ_code for _, r in records.values()}
+    outside = sorted(c for c in named if c in known and not scope.covers(c))
+    if outside:
+        first = min(i for i, r in records.values() if r.organ_code == outside[0])
+        raise OutOfScope(
+            f"the caller acts for {scope.organ or 'no organ'} and the organs under it, not for "
+            f"{', '.join(outside[:5])} (record {first} is filed with {outside[0]})"
+        )
 
 
 def _sync(
-    session: Session, raw_records: Sequence[Any], *, tz: ZoneInfo, caller: str
+    session: Session,
+    raw_records: Sequence[Any],
+    *,
+    tz: ZoneInfo,
+    caller: str,
+    scope: OrganScope,
 ) -> SyncResponse:
     now = datetime.now(UTC)
     results: list[SyncResult | None] = [None] * len(raw_records)
@@ -265,6 +290,8 @@ def _sync(
             )
             continue
         records[r.code] = (i, r)
+    if not scope.unrestricted:
+        _check_scope(records, scope)
     existing = repository.by_codes(session, records)
     if existing:
         same = _compare_existing(session, existing, {c: records[c][1] for c in existing})

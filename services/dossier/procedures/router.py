@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from lgsp_kit.access import CATALOGUE_SCOPE, needs_scope
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
 from services.dossier.procedures import service
@@ -85,6 +86,7 @@ async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
     "/{code}",
     response_model=ProcedureOut,
     summary="Create or update a procedure",
+    dependencies=[needs_scope(CATALOGUE_SCOPE)],
     responses={
         201: {"model": ProcedureOut, "description": "Created"},
         **problem_responses(400, 401, 403, 422, 429),
@@ -93,7 +95,10 @@ async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
 async def put_procedure(
     code: CodePath, body: ProcedureIn, runtime: RuntimeDep, response: Response
 ) -> ProcedureOut:
-    """Create (201) or replace (200) a procedure; each change publishes ProcedurePublished."""
+    """Create (201) or replace (200) a procedure; each change publishes ProcedurePublished.
+
+    The catalogue is every organ's: a change needs the scope `dossier:catalogue` besides
+    `dossier:write` (403 `insufficient_scope` without it)."""
     tz = ZoneInfo(runtime.settings.timezone)
 
     def work() -> service.PutResult:
