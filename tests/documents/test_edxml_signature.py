@@ -311,3 +311,20 @@ async def test_a_comment_inside_signed_text_is_refused(
     resp = await client.post(IMPORT, content=signed, headers={**headers, **XML})
     assert resp.status_code == 201, resp.text
     assert resp.json()["verified"] is True
+
+
+async def test_a_package_with_a_doctype_is_refused(
+    client: httpx.AsyncClient, headers: dict[str, str], key_pool: list[rsa.RSAPrivateKey]
+) -> None:
+    package = await exported(client, headers)
+    pem = await foreign_signer(client, headers, key_pool[-1])
+    root = unsigned(package, from_organ=COMMUNE, to_organs=[DISTRICT_2])
+    raw = to_bytes(sign(root, key_pool[-1], pem))
+    with_dtd = raw.replace(
+        b"?>", b'?>\n<!DOCTYPE edXMLEnvelope [<!ENTITY organ "000.00.00.H06">]>', 1
+    )
+    resp = await client.post(IMPORT, content=with_dtd, headers={**headers, **XML})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == "invalid_package"
+    assert "DOCTYPE" in resp.json()["detail"]
+    assert await stored(client, headers, root) == [404]

@@ -34,6 +34,8 @@ NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 MEDIA_TYPE = "application/xml"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+# Where a package's one Signature sits, relative to its root element.
+SIGNATURE_PARENT = "edXMLHeader"
 # The canonicalizations a Reference may apply after the enveloped-signature transform: only the
 # forms without comments, so that nothing the digest leaves out can be read as content.
 C14N_WITHOUT_COMMENTS = frozenset(
@@ -191,6 +193,8 @@ def read_root(raw: bytes) -> etree._Element:
         root = etree.fromstring(raw, parser=_parser())
     except etree.XMLSyntaxError as exc:
         raise PackageError(f"not well-formed XML: {exc}") from exc
+    if root.getroottree().docinfo.doctype:
+        raise PackageError("a package must not carry a document type declaration (DOCTYPE)")
     if root.tag != f"{{{NS}}}edXMLEnvelope":
         raise PackageError(f"the root element must be edXMLEnvelope in the namespace {NS}")
     return root
@@ -228,10 +232,10 @@ def enveloped_signature(root: etree._Element) -> etree._Element | None:
             "signature_misplaced",
         )
     signature = signatures[0]
-    header = signature.getparent()
-    if header is None or header.tag != f"{{{NS}}}edXMLHeader" or header.getparent() is not root:
+    if signature.getparent() is not root.find(f"{{{NS}}}{SIGNATURE_PARENT}"):
         raise SignatureShapeError(
-            "the Signature must be a child of edXMLEnvelope/edXMLHeader", "signature_misplaced"
+            f"the Signature must be a child of {etree.QName(root).localname}/{SIGNATURE_PARENT}",
+            "signature_misplaced",
         )
     references = signature.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
     if len(references) != 1:
