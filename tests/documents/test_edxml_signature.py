@@ -225,6 +225,15 @@ def signature_in_message(root: etree._Element, key: rsa.RSAPrivateKey, pem: str)
     return sign(root, key, pem)
 
 
+def signature_with_object(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> etree._Element:
+    signed = sign(root, key, pem)
+    signature = signed.find(f"{q('edXMLHeader')}/{{{DS}}}Signature")
+    assert signature is not None
+    unsigned_object = etree.SubElement(signature, f"{{{DS}}}Object")
+    unsigned_object.append(copy.deepcopy(signed.find(q("edXMLHeader/MessageHeader"))))
+    return signed
+
+
 @pytest.mark.parametrize(
     ("shape", "code"),
     [
@@ -233,6 +242,7 @@ def signature_in_message(root: etree._Element, key: rsa.RSAPrivateKey, pem: str)
         (signature_in_body, "signature_misplaced"),
         (signature_in_message, "signature_misplaced"),
         (signature_twice, "signature_misplaced"),
+        (signature_with_object, "signature_not_enveloped"),
     ],
 )
 async def test_a_signature_of_any_other_shape_is_refused_and_nothing_is_stored(
@@ -266,10 +276,10 @@ async def test_import_applies_the_attachment_limits_of_send(
         encoded = root.find(q("edXMLBody/AttachmentEncoded"))
         assert encoded is not None
         first = encoded[0]
-        first.find(q("ContentType")).text = content_type  # type: ignore[union-attr]
+        first.find(q("ContentType")).text = content_type
         for i in range(1, count):
             extra = copy.deepcopy(first)
-            extra.find(q("ContentId")).text = f"att-{i}"  # type: ignore[union-attr]
+            extra.find(q("ContentId")).text = f"att-{i}"
             encoded.append(extra)
         return sign(root, key_pool[-1], pem)
 

@@ -216,7 +216,8 @@ def enveloped_signature(root: etree._Element) -> etree._Element | None:
     """The package's Signature when its shape binds it to the whole package; None if unsigned.
 
     The one shape read: a single `ds:Signature` in the whole document, a child of
-    `edXMLEnvelope/edXMLHeader`, whose SignedInfo has exactly one Reference, with `URI=""`
+    `edXMLEnvelope/edXMLHeader`, holding only SignedInfo, SignatureValue and KeyInfo, whose
+    SignedInfo has exactly one Reference, with `URI=""`
     (the whole document), the enveloped-signature transform and at most one canonicalization
     without comments after it. Then the element the signature covers is the package root itself,
     and every check made on the root is made on signed content. Any other shape raises
@@ -236,6 +237,14 @@ def enveloped_signature(root: etree._Element) -> etree._Element | None:
         raise SignatureShapeError(
             f"the Signature must be a child of {etree.QName(root).localname}/{SIGNATURE_PARENT}",
             "signature_misplaced",
+        )
+    parts = [etree.QName(child).text for child in signature if isinstance(child.tag, str)]
+    allowed = [f"{{{DS}}}SignedInfo", f"{{{DS}}}SignatureValue", f"{{{DS}}}KeyInfo"]
+    if parts.count(allowed[0]) != 1 or any(p not in allowed for p in parts):
+        raise SignatureShapeError(
+            "the Signature must hold one SignedInfo, its SignatureValue and at most a KeyInfo "
+            "(an Object or any other content in it would not be signed)",
+            "signature_not_enveloped",
         )
     references = signature.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
     if len(references) != 1:
