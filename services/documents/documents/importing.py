@@ -64,7 +64,9 @@ def verification_failure(
     package: edxml.ParsedPackage,
     certificate: OrganKey | None,
 ) -> str | None:
-    """Why the package does not verify as sent by its From organ, or None when it does."""
+    """Why the package does not verify as sent by its From organ (it is then refused, 02), or
+    None when it does; 422 `signed_content_mismatch` when it verifies but the raw package reads
+    differently from the content the signature covers."""
     if signature is None:
         return "the package is not signed"
     if certificate is None:
