@@ -5,6 +5,11 @@ Layout: `edXMLEnvelope/edXMLHeader/{MessageHeader, TraceHeaderList, ds:Signature
 (`Reference URI=""`), RSA-SHA256 with SHA-256 digests, and carries the signer's X.509
 certificate; a receiver verifies it with the certificate it holds for the From organ.
 `MessageHeader/OtherInfo/ExchangeId` (this platform's document id) is an extension.
+
+A received package is read only in the one shape that binds the signature to all of it (see
+`enveloped_signature`): a signature over some other element (a `Reference` to `#id`, several
+references, a second `Signature` elsewhere) is how a wrapped package makes a reader trust content
+that was not signed, so such a package is refused before anything in it is believed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,18 @@ from services.documents.models import Attachment, Document
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 MEDIA_TYPE = "application/xml"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+# Where a package's one Signature sits, relative to its root element.
+SIGNATURE_PARENT = "edXMLHeader"
+# The canonicalizations a Reference may apply after the enveloped-signature transform: only the
+# forms without comments, so that nothing the digest leaves out can be read as content.
+C14N_WITHOUT_COMMENTS = frozenset(
+    {
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+        "http://www.w3.org/2006/12/xml-c14n11",
+        "http://www.w3.org/2001/10/xml-exc-c14n#",
+    }
+)
 
 
 class PackageError(ValueError):
@@ -176,6 +193,8 @@ def read_root(raw: bytes) -> etree._Element:
         root = etree.fromstring(raw, parser=_parser())
     except etree.XMLSyntaxError as exc:
         raise PackageError(f"not well-formed XML: {exc}") from exc
+    if root.getroottree().docinfo.doctype:
+        raise PackageError("a package must not carry a document type declaration (DOCTYPE)")
     if root.tag != f"{{{NS}}}edXMLEnvelope":
         raise PackageError(f"the root element must be edXMLEnvelope in the namespace {NS}")
     return root
@@ -185,16 +204,98 @@ class VerificationFailed(Exception):
     """The package's signature does not hold; the message says why."""
 
 
-def verify(raw: bytes, certificate_pem: str) -> etree._Element:
-    """The signed content, when the signature verifies with the given certificate."""
+class SignatureShapeError(PackageError):
+    """The package is signed, but not in the one shape that binds the signature to all of it."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def enveloped_signature(root: etree._Element) -> etree._Element | None:
+    """The package's Signature when its shape binds it to the whole package; None if unsigned.
+
+    The one shape read: a single `ds:Signature` in the whole document, a child of
+    `edXMLEnvelope/edXMLHeader`, holding only SignedInfo, SignatureValue and KeyInfo, whose
+    SignedInfo has exactly one Reference, with `URI=""`
+    (the whole document), the enveloped-signature transform and at most one canonicalization
+    without comments after it. Then the element the signature covers is the package root itself,
+    and every check made on the root is made on signed content. Any other shape raises
+    SignatureShapeError (`signature_misplaced` or `signature_not_enveloped`).
+    """
+    signatures = list(root.iter(f"{{{DS}}}Signature"))
+    if not signatures:
+        return None
+    if len(signatures) > 1:
+        raise SignatureShapeError(
+            f"the package carries {len(signatures)} Signature elements; exactly one is allowed, "
+            "in edXMLEnvelope/edXMLHeader",
+            "signature_misplaced",
+        )
+    signature = signatures[0]
+    if signature.getparent() is not root.find(f"{{{NS}}}{SIGNATURE_PARENT}"):
+        raise SignatureShapeError(
+            f"the Signature must be a child of {etree.QName(root).localname}/{SIGNATURE_PARENT}",
+            "signature_misplaced",
+        )
+    parts = [etree.QName(child).text for child in signature if isinstance(child.tag, str)]
+    allowed = [f"{{{DS}}}SignedInfo", f"{{{DS}}}SignatureValue", f"{{{DS}}}KeyInfo"]
+    if parts.count(allowed[0]) != 1 or any(p not in allowed for p in parts):
+        raise SignatureShapeError(
+            "the Signature must hold one SignedInfo, its SignatureValue and at most a KeyInfo "
+            "(an Object or any other content in it would not be signed)",
+            "signature_not_enveloped",
+        )
+    references = signature.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+    if len(references) != 1:
+        raise SignatureShapeError(
+            f'the signature has {len(references)} References; exactly one, with URI="" '
+            "(the whole package), is allowed",
+            "signature_not_enveloped",
+        )
+    uri = references[0].get("URI")
+    if uri != "":
+        shown = "no URI" if uri is None else f"URI={uri!r}"
+        raise SignatureShapeError(
+            f'the signature\'s Reference has {shown}; only URI="" (the whole package) is accepted',
+            "signature_not_enveloped",
+        )
+    transforms = [
+        t.get("Algorithm") for t in references[0].iterfind(f"{{{DS}}}Transforms/{{{DS}}}Transform")
+    ]
+    if (
+        not transforms
+        or transforms[0] != ENVELOPED
+        or len(transforms) > 2
+        or any(t not in C14N_WITHOUT_COMMENTS for t in transforms[1:])
+    ):
+        raise SignatureShapeError(
+            "the signature's Reference must apply the enveloped-signature transform, then at "
+            f"most one canonicalization without comments; it applies {transforms}",
+            "signature_not_enveloped",
+        )
+    return signature
+
+
+def verify_enveloped(root: etree._Element, certificate_pem: str) -> etree._Element:
+    """The signed content of a package (its root without the Signature, canonicalized), when
+    the package has the enveloped shape and its signature verifies with the given certificate.
+
+    Raises SignatureShapeError for any other shape and VerificationFailed when the signature
+    does not hold. What it returns is re-read from the canonical bytes that were digested, so
+    comments and other unsigned nodes are gone from it.
+    """
+    if enveloped_signature(root) is None:
+        raise VerificationFailed("the package is not signed")
     config = SignatureConfiguration(
+        location=f"./{{{NS}}}edXMLHeader/",
         signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
         digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
         expect_references=1,
     )
     try:
         result = XMLVerifier().verify(
-            raw, x509_cert=certificate_pem, expect_config=config, parser=_parser()
+            root, x509_cert=certificate_pem, expect_config=config, parser=_parser()
         )
     except InvalidDigest as exc:
         raise VerificationFailed(
@@ -207,9 +308,13 @@ def verify(raw: bytes, certificate_pem: str) -> etree._Element:
         ) from exc
     except InvalidInput as exc:
         raise VerificationFailed(f"the package signature is missing or malformed: {exc}") from exc
+    except (etree.DocumentInvalid, ValueError) as exc:  # schema, base64, unknown algorithm
+        raise VerificationFailed(f"the package signature is malformed: {exc}") from exc
     if isinstance(result, list):  # only with expect_references > 1
         raise VerificationFailed("the package carries more than one signed reference")
-    signed: etree._Element = result.signed_xml
+    signed = result.signed_xml
+    if signed is None or signed.tag != root.tag:
+        raise VerificationFailed("the signed content is not the package")
     return signed
 
 
@@ -250,6 +355,9 @@ def _int(value: str, path: str) -> int:
 
 def parse(root: etree._Element) -> ParsedPackage:
     """Read a package's header and attachments (call on verified content when it verifies)."""
+    for path in ("edXMLHeader", "edXMLHeader/MessageHeader", "edXMLHeader/MessageHeader/From"):
+        if len(root.findall("/".join(f"e:{s}" for s in path.split("/")), {"e": NS})) > 1:
+            raise PackageError(f"{path} appears more than once")
     message = _find(root, "edXMLHeader/MessageHeader")
     if message is None:
         raise PackageError("edXMLHeader/MessageHeader is missing")

@@ -1,10 +1,15 @@
 """Receiving an edXML package (tiếp nhận gói tin edXML) from another system.
 
-The package is verified with XML-DSig against the certificate this service holds for its From
-organ (its own key's, or one registered for an organ that signs elsewhere). A package that
-verifies arrives (01) at each recipient; one that does not — altered, signed with another
-key, unsigned — is recorded as refused (02) with the reason, so the sender can be told. The
-package is kept byte for byte and is what the export of that document returns.
+The package is read only in the shape where its signature covers all of it (one enveloped
+signature in edXMLHeader, one Reference with `URI=""`; see `edxml.enveloped_signature`): any
+other shape is refused with 422 and nothing is stored, so what is checked (the From organ whose
+certificate verifies it, the recipients and the caller's scope over them, the attachment limits
+of POST /v1/documents) is exactly what the signature covers, and, when it verifies, exactly what
+is stored. It is verified with XML-DSig against the certificate this service holds for the From
+organ it names (its own key's, or one registered for an organ that signs elsewhere). A package that
+verifies arrives (01) at each recipient; one that does not — altered, signed with another key,
+unsigned, no certificate known — is recorded as refused (02) with the reason, so the sender can be
+told. The package is kept byte for byte and is what the export of that document returns.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from lxml import etree
 from sqlmodel import Session, col, select
 
 from lgsp_kit.errors import Conflict, Unprocessable
@@ -30,37 +36,77 @@ class ImportResult:
     created: bool
 
 
+def read(raw: bytes) -> tuple[etree._Element, etree._Element | None, edxml.ParsedPackage]:
+    """The package's root, its Signature (None if unsigned) and its content; 422 when the package
+    cannot be read or its signature would not cover exactly that content."""
+    try:
+        root = edxml.read_root(raw)
+        signature = edxml.enveloped_signature(root)
+        return root, signature, edxml.parse(root)
+    except edxml.SignatureShapeError as exc:
+        raise Unprocessable(
+            f"the package signature does not cover the whole package: {exc}", code=exc.code
+        ) from exc
+    except edxml.PackageError as exc:
+        raise Unprocessable(f"not a readable edXML package: {exc}", code="invalid_package") from exc
+
+
+def check_limits(package: edxml.ParsedPackage, settings: Settings) -> None:
+    """The attachment limits of POST /v1/documents: count, size, content type."""
+    service.check_attachment_count(len(package.attachments), settings)
+    for a in package.attachments:
+        service.check_attachment(a.name, a.content_type, len(a.content), settings)
+
+
+def verification_failure(
+    root: etree._Element,
+    signature: etree._Element | None,
+    package: edxml.ParsedPackage,
+    certificate: OrganKey | None,
+) -> str | None:
+    """Why the package does not verify as sent by its From organ (it is then refused, 02), or
+    None when it does; 422 `signed_content_mismatch` when it verifies but the raw package reads
+    differently from the content the signature covers."""
+    if signature is None:
+        return "the package is not signed"
+    if certificate is None:
+        return f"no signing certificate of {package.from_organ} is known to this system"
+    try:
+        signed = edxml.parse(edxml.verify_enveloped(root, certificate.certificate_pem))
+    except edxml.VerificationFailed as exc:
+        return str(exc)
+    except edxml.PackageError as exc:
+        return f"the signed content is not a readable package: {exc}"
+    if signed != package:
+        # Only comments or processing instructions inside signed text get here: the digest
+        # leaves them out, but they change what the raw package, kept and exported, reads as.
+        raise Unprocessable(
+            "the package reads differently from the content its signature covers "
+            "(comments or processing instructions inside signed elements)",
+            code="signed_content_mismatch",
+        )
+    return edxml.attachment_digests_hold(package)
+
+
 def import_package(
     session: Session, raw: bytes, *, scope: OrganScope, settings: Settings, tz: tzinfo
 ) -> ImportResult:
-    try:
-        unverified = edxml.parse(edxml.read_root(raw))
-    except edxml.PackageError as exc:
-        raise Unprocessable(f"not a readable edXML package: {exc}", code="invalid_package") from exc
-    sender = service.known_organs(session, [unverified.from_organ])[unverified.from_organ]
-    recipients = service.known_organs(session, unverified.to_organs)
-    scope.require_any(session, unverified.to_organs, what="a recipient of this package")
-    existing = session.get(Document, unverified.exchange_id)
+    root, signature, package = read(raw)
+    # From here on `package` is the content the signature covers (the whole root).
+    sender = service.known_organs(session, [package.from_organ])[package.from_organ]
+    recipients = service.known_organs(session, package.to_organs)
+    scope.require_any(session, package.to_organs, what="a recipient of this package")
+    existing = session.get(Document, package.exchange_id)
     if existing is not None:
         return ImportResult(already_registered(session, existing, raw, settings, tz), False)
-    for a in unverified.attachments:
-        service.check_attachment(a.name, a.content_type, len(a.content), settings)
+    check_limits(package, settings)
     service.require_connected([], list(recipients.values()))
 
-    reason: str | None = None
-    package = unverified
+    # The certificate of the organ the signed From names, and no other.
     certificate = keys.certificate_of(session, sender.code)
-    if certificate is None:
-        reason = f"no signing certificate of {sender.code} is known to this system"
-    else:
-        try:
-            package = edxml.parse(edxml.verify(raw, certificate.certificate_pem))
-            reason = edxml.attachment_digests_hold(package)
-        except edxml.VerificationFailed as exc:
-            reason = str(exc)
-        except edxml.PackageError as exc:
-            reason = f"the signed content is not a readable package: {exc}"
-    document = record(session, package, raw, sender.level, reason, certificate)
+    reason = verification_failure(root, signature, package, certificate)
+    value = signature.find(f"{{{edxml.DS}}}SignatureValue") if signature is not None else None
+    document = record(session, package, raw, sender.level, reason, certificate, value)
     received_at = service.now()
     session.add(
         TraceEntry(
@@ -103,12 +149,12 @@ def record(
     sender_level: str,
     reason: str | None,
     certificate: OrganKey | None,
+    signature_value: etree._Element | None,
 ) -> Document:
     answered = None
     if package.response_for_edxml_id:
         query = select(Document.id).where(col(Document.edxml_id) == package.response_for_edxml_id)
         answered = session.exec(query).first()
-    signature = edxml.read_root(raw).find(f".//{{{edxml.DS}}}SignatureValue")
     document = Document(
         id=package.exchange_id,
         edxml_id=package.edxml_id,
@@ -131,7 +177,9 @@ def record(
         response_for=answered,
         electronic=True,
         sent_at=package.sent_at,
-        signature="".join((signature.text or "").split()) if signature is not None else None,
+        signature=(
+            "".join((signature_value.text or "").split()) if signature_value is not None else None
+        ),
         signed_digest=hashlib.sha256(raw).hexdigest(),
         key_fingerprint=certificate.fingerprint if certificate is not None else None,
         package=raw,

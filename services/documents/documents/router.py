@@ -95,7 +95,12 @@ async def send_document(
 async def import_document(
     request: Request, response: Response, runtime: RuntimeDep, scope: ScopeDep
 ) -> DocumentOut:
-    """Tiếp nhận gói tin edXML: verify its XML-DSig; 01 when it holds, 02 with the reason if not."""
+    """Tiếp nhận gói tin edXML: verify its XML-DSig; 01 when it holds, 02 with the reason if not.
+
+    Only one enveloped signature over the whole package, in edXMLHeader (one Reference,
+    `URI=""`), is read: any other shape is refused with 422 (`signature_misplaced`,
+    `signature_not_enveloped`) and nothing is stored. The attachment limits of sending apply.
+    """
     settings: Settings = runtime.settings  # type: ignore[assignment]
     tz = ZoneInfo(settings.timezone)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -80,11 +80,15 @@ def check_attachment(name: str, content_type: str, size: int, settings: Settings
         )
 
 
-def decode_attachments(items: list[AttachmentIn], settings: Settings) -> list[bytes]:
-    if len(items) > settings.max_attachments:
+def check_attachment_count(count: int, settings: Settings) -> None:
+    if count > settings.max_attachments:
         raise Unprocessable(
             f"at most {settings.max_attachments} attachments", code="too_many_attachments"
         )
+
+
+def decode_attachments(items: list[AttachmentIn], settings: Settings) -> list[bytes]:
+    check_attachment_count(len(items), settings)
     decoded = []
     for item in items:
         # Refuse on the announced size before decoding anything big.
