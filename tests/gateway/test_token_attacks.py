@@ -34,6 +34,7 @@ from gateway.models import SigningKey
 from lgsp_kit.app import create_service_app
 from lgsp_kit.auth import Caller
 from lgsp_kit.settings import AppSettings
+from lgsp_kit.tokens import DEFAULT_LEEWAY_SECONDS as LEEWAY
 from tests.conftest import TokenMint, serve
 from tests.gateway.conftest import Backend, Gateway, gateway_settings, open_gateway
 
@@ -212,7 +213,12 @@ ATTACKS: list[Attack] = [
         "Signature verification failed",
     ),
     # Good signature, bad claims.
-    ("expired-just", lambda k, s: k.sign(good_claims(s, exp=int(time.time()) - 1)), "expired"),
+    # Just past the clock-skew leeway (a second late is still accepted: test_token_leeway.py).
+    (
+        "expired-just",
+        lambda k, s: k.sign(good_claims(s, exp=int(time.time()) - LEEWAY - 1)),
+        "expired",
+    ),
     (
         "nbf-future",
         lambda k, s: k.sign(good_claims(s, nbf=int(time.time()) + 300)),
