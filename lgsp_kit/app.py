@@ -33,6 +33,7 @@ from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
 from lgsp_kit.relay import BacklogCollector, OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
+from lgsp_kit.responses import problem_responses
 from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
 
@@ -178,7 +179,12 @@ def create_service_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     guard = [Depends(authorise)] if settings.auth_required else []
+    too_large = problem_responses(413)
     for router in routers:
+        for route in router.routes:
+            # Any body may meet the edge's limit (lgsp_kit.edge): the contract says so.
+            if isinstance(route, APIRoute) and route.methods & {"POST", "PUT", "PATCH"}:
+                route.responses = {**route.responses, **too_large}
         app.include_router(router, dependencies=guard)
     return app
 
