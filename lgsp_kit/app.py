@@ -170,7 +170,7 @@ def create_service_app(
     checks: dict[str, Check] = {"/v1": check_caller} if settings.auth_required else {}
     checks.update(early_checks or {})
     app.add_middleware(
-        EdgeGuard,  # type: ignore[arg-type]
+        EdgeGuard,
         default_limit=settings.max_body_bytes,
         limits=body_limits,
         checks=checks,
@@ -183,7 +183,7 @@ def create_service_app(
     for router in routers:
         for route in router.routes:
             # Any body may meet the edge's limit (lgsp_kit.edge): the contract says so.
-            if isinstance(route, APIRoute) and route.methods & {"POST", "PUT", "PATCH"}:
+            if isinstance(route, APIRoute) and (route.methods or set()) & {"POST", "PUT", "PATCH"}:
                 route.responses = {**route.responses, **too_large}
         app.include_router(router, dependencies=guard)
     return app

@@ -48,7 +48,7 @@ async def once(request: Request, check: Check) -> Any:
     return result
 
 
-class EdgeRefusal(ProblemError, StarletteHTTPException):
+class EdgeRefusal(ProblemError, StarletteHTTPException):  # type: ignore[misc]
     """A refusal raised while the app reads the body. It is an `HTTPException` too because
     FastAPI turns any other exception met while reading the body into 400 ("error parsing the
     body"); the problem+json handler of `ProblemError` still writes it (first in the MRO)."""
