@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit.log import AuditLog, AuditMetrics
 from gateway.audit.router import router as audit_router
+from gateway.auth.dependencies import check_admin
 from gateway.auth.router import router as auth_router
 from gateway.auth.tokens import KeyRing
 from gateway.catalogue.router import router as catalogue_router
@@ -90,7 +91,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     async def startup(runtime: Runtime) -> None:
         keyring = KeyRing(
-            await asyncio.to_thread(_prepare, settings, runtime, migrate), issuer=settings.issuer
+            await asyncio.to_thread(_prepare, settings, runtime, migrate),
+            issuer=settings.issuer,
+            leeway=settings.token_leeway_seconds,
         )
         runtime.extras["keyring"] = keyring
 
@@ -167,6 +170,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         uses_bus=False,
         on_startup=startup,
         on_shutdown=shutdown,
+        # Small bodies only on the gateway's own control routes; `/admin` callers are checked
+        # before their body is read (`lgsp_kit.edge`).
+        body_limits={
+            "/token": settings.max_control_body_bytes,
+            "/admin": settings.max_control_body_bytes,
+        },
+        early_checks={"/admin": check_admin},
     )
     # FastAPI's defaults are plain routes; the catalogue's (API routes) take their paths.
     api.router.routes[:] = [

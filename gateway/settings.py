@@ -34,7 +34,9 @@ class Settings(AppSettings):
     # Time allowed for the backend to start answering (and between two chunks of its body).
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 5.0
-    max_body_bytes: int = 10 * 1024 * 1024
+    # `max_body_bytes` (the API limit, the proxy's too) is the kit's; `/token` and `/admin`
+    # take small bodies and refuse larger ones before reading them.
+    max_control_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # How long a consumer's subscriptions and state are trusted before re-reading them: the
     # longest a disabled consumer's tokens keep working in another worker process.
     consumer_cache_seconds: float = 5.0

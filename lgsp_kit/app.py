@@ -10,7 +10,7 @@ import asyncio
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +22,18 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
 
 from lgsp_kit import db as dbmod
-from lgsp_kit.auth import authorise
+from lgsp_kit.auth import authorise, check_caller
 from lgsp_kit.bus import Bus
 from lgsp_kit.consumer import EventConsumer
 from lgsp_kit.db import Database
+from lgsp_kit.edge import Check, EdgeGuard
 from lgsp_kit.errors import install_error_handlers
 from lgsp_kit.health import ReadinessCheck
 from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
 from lgsp_kit.relay import BacklogCollector, OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
+from lgsp_kit.responses import problem_responses
 from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
 
@@ -90,7 +92,12 @@ def create_service_app(
     on_startup: Hook | None = None,
     on_shutdown: Hook | None = None,
     version: str = "1.0.0",
+    body_limits: Mapping[str, int] | None = None,
+    early_checks: Mapping[str, Check] | None = None,
 ) -> FastAPI:
+    """`body_limits` and `early_checks` are by path prefix (`lgsp_kit.edge`): a route class's
+    own body limit (else `settings.max_body_bytes`) and the credential check that runs before
+    a body is read (the services' `/v1` routes: `check_caller`, when auth is required)."""
     _configure_logging()
     registry = CollectorRegistry()
     http_metrics = HttpMetrics(registry, settings.app_name)
@@ -101,7 +108,9 @@ def create_service_app(
         if settings.migrate_on_start:
             await asyncio.to_thread(dbmod.upgrade, migrations_dir, url)
         runtime = Runtime(settings=settings, db=Database(url), registry=registry)
-        runtime.extras["verifier"] = JwksVerifier(settings.jwks_url, issuer=settings.token_issuer)
+        runtime.extras["verifier"] = JwksVerifier(
+            settings.jwks_url, issuer=settings.token_issuer, leeway=settings.token_leeway_seconds
+        )
         app.state.runtime = runtime
         checks: dict[str, ReadinessCheck] = app.state.readiness_checks
 
@@ -158,11 +167,24 @@ def create_service_app(
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
+    checks: dict[str, Check] = {"/v1": check_caller} if settings.auth_required else {}
+    checks.update(early_checks or {})
+    app.add_middleware(
+        EdgeGuard,
+        default_limit=settings.max_body_bytes,
+        limits=body_limits,
+        checks=checks,
+    )
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     guard = [Depends(authorise)] if settings.auth_required else []
+    too_large = problem_responses(413)
     for router in routers:
+        for route in router.routes:
+            # Any body may meet the edge's limit (lgsp_kit.edge): the contract says so.
+            if isinstance(route, APIRoute) and (route.methods or set()) & {"POST", "PUT", "PATCH"}:
+                route.responses = {**route.responses, **too_large}
         app.include_router(router, dependencies=guard)
     return app
 

@@ -1,4 +1,8 @@
-"""Every service route checks the caller's access token and scope, even behind the gateway."""
+"""Every service route checks the caller's access token and scope, even behind the gateway.
+
+`check_caller` reads the request's head only; `lgsp_kit.edge.EdgeGuard` runs it before a body
+is read, and the routes' dependency `authorise` answers from the same result (`edge.once`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from lgsp_kit import edge
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.tokens import Claims, InvalidToken, JwksVerifier, KeysUnavailable
 
@@ -19,12 +24,11 @@ def required_scope(api: str, method: str) -> str:
     return f"{api}:{'read' if method in READ_METHODS else 'write'}"
 
 
-async def authorise(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Claims:
+async def check_caller(request: Request) -> Claims:
+    """The caller's token, verified, with the scope this request needs; else a ProblemError."""
     runtime = request.app.state.runtime
     verifier: JwksVerifier = runtime.extras["verifier"]
+    credentials = await bearer(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ProblemError(
             "a Bearer access token is required",
@@ -49,6 +53,15 @@ async def authorise(
             f"the token lacks the scope {needed}", status=403, code="insufficient_scope"
         )
     request.state.caller = claims
+    return claims
+
+
+async def authorise(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Claims:
+    """The route dependency: the result of `check_caller`, run at the edge when a body came."""
+    claims: Claims = await edge.once(request, check_caller)
     return claims
 
 

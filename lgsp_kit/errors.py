@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from lgsp_kit import db as dbmod
+from lgsp_kit.logtext import printable
 from lgsp_kit.requestid import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -212,7 +213,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # A value that passed validation but that the database refuses to store or compare
         # (PostgreSQL: a NUL character in text, a number out of its column's range): bad
         # input, and the transaction it was in is rolled back, so nothing changed.
-        log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+        log.info(
+            "database refused a value on %s %s: %s",
+            request.method,
+            printable(request.url.path),
+            printable(exc),
+        )
         return problem_response(
             422,
             "validation_failed",
@@ -224,7 +230,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, printable(request.url.path))
         return problem_response(
             500, "internal_error", "an unexpected error occurred", instance=request.url.path
         )
@@ -237,7 +243,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if not dbmod.unavailable(exc):
             return await on_unexpected(request, exc)
         cause = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, cause)
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            printable(request.url.path),
+            printable(cause),
+        )
         return problem_response(
             503,
             "database_unavailable",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from lgsp_kit.logtext import printable
 from lgsp_kit.metrics import metrics_response
+
+log = logging.getLogger("lgsp.health")
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -37,7 +41,12 @@ async def readyz(request: Request) -> JSONResponse:
             await asyncio.wait_for(check(), 2.0)
             results[name] = "ok"
         except Exception as exc:
-            results[name] = f"unavailable: {type(exc).__name__}: {exc}"[:200]
+            # Why it is down (an address, a driver's message) goes to the log only: /readyz
+            # is public, and says which dependency is down, not why.
+            log.warning(
+                "readiness: %s unavailable: %s: %s", name, type(exc).__name__, printable(exc)
+            )
+            results[name] = "unavailable"
 
     await asyncio.gather(*(run(n, c) for n, c in checks.items()))
     ok = all(v == "ok" for v in results.values())

@@ -42,6 +42,15 @@ class AppSettings(BaseSettings):
         default="http://127.0.0.1:8000/.well-known/jwks.json", validation_alias=_shared("jwks_url")
     )
     token_issuer: str = Field(default="lgsp", validation_alias=_shared("token_issuer"))
+    # Clock skew allowed between the gateway and the services on `exp`, `nbf` and `iat`.
+    token_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, validation_alias=_shared("token_leeway_seconds")
+    )
+    # The largest request body of an API route: the gateway's proxy and every service's routes
+    # (a route class may have its own: see `lgsp_kit.edge`). Larger bodies get 413 unread.
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, validation_alias=_shared("max_body_bytes")
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -2,6 +2,10 @@
 
 Tokens are EdDSA (Ed25519) JWTs with the key id in the header. Only `EdDSA` is accepted, the
 key is chosen by `kid` among the published keys, and `iss`, `aud`, `exp` are required.
+
+`exp`, `nbf` and `iat` are checked with a leeway (`token_leeway_seconds`, 30 s by default):
+the gateway stamps `nbf = iat = now` on its clock, and a service whose clock runs a second
+behind would otherwise refuse a token it has just been handed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from jwt.algorithms import OKPAlgorithm
 log = logging.getLogger("lgsp.tokens")
 AUDIENCE = "lgsp"
 ALGORITHM = "EdDSA"
+DEFAULT_LEEWAY_SECONDS = 30
 
 
 class InvalidToken(Exception):
@@ -51,9 +56,16 @@ class TokenVerifier:
     """Verifies tokens against a set of public keys; a verified token is remembered until it
     expires, so a signature is checked once per token rather than once per call."""
 
-    def __init__(self, keys: dict[str, Ed25519PublicKey], *, issuer: str) -> None:
+    def __init__(
+        self,
+        keys: dict[str, Ed25519PublicKey],
+        *,
+        issuer: str,
+        leeway: float = DEFAULT_LEEWAY_SECONDS,
+    ) -> None:
         self.keys = dict(keys)
         self.issuer = issuer
+        self.leeway = leeway
         # token -> (its key id, its claims)
         self._verified: dict[str, tuple[str, Claims]] = {}
 
@@ -61,7 +73,7 @@ class TokenVerifier:
         self._verified.clear()
 
     def verify(self, token: str) -> Claims:
-        now = time.time()
+        now = time.time() - self.leeway
         cached = self._verified.get(token)
         if cached is not None:
             kid, claims = cached
@@ -88,6 +100,7 @@ class TokenVerifier:
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=self.issuer,
+                leeway=self.leeway,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -113,9 +126,16 @@ class JwksVerifier:
     the background once the keys are `max_age` seconds old (a key the gateway no longer
     publishes stops verifying, remembered tokens included)."""
 
-    def __init__(self, jwks_url: str, *, issuer: str, max_age: float = 300.0) -> None:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        max_age: float = 300.0,
+        leeway: float = DEFAULT_LEEWAY_SECONDS,
+    ) -> None:
         self.jwks_url = jwks_url
-        self.verifier = TokenVerifier({}, issuer=issuer)
+        self.verifier = TokenVerifier({}, issuer=issuer, leeway=leeway)
         self.max_age = max_age
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()

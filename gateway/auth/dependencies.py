@@ -1,4 +1,8 @@
-"""`AdminCaller`: the gateway's own administration API needs a token with `lgsp:admin`."""
+"""`AdminCaller`: the gateway's own administration API needs a token with `lgsp:admin`.
+
+`check_admin` reads the request's head only; the gateway's `EdgeGuard` runs it on `/admin`
+before a body is read, and `require_admin` answers from the same result (`edge.once`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.auth.tokens import Claims, InvalidToken, KeyRing
 from gateway.consumers.service import ADMIN_SCOPE
+from lgsp_kit import edge
 from lgsp_kit.errors import ProblemError
 
 bearer = HTTPBearer(
@@ -17,11 +22,10 @@ bearer = HTTPBearer(
 _CHALLENGE = 'Bearer realm="lgsp"'
 
 
-async def require_admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Claims:
+async def check_admin(request: Request) -> Claims:
+    """An enabled consumer's verified token with the admin scope; else a ProblemError."""
     runtime = request.app.state.runtime
+    credentials = await bearer(request)
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ProblemError(
             "a Bearer access token is required",
@@ -51,6 +55,15 @@ async def require_admin(
         raise ProblemError(
             f"the token lacks the scope {ADMIN_SCOPE}", status=403, code="insufficient_scope"
         )
+    return claims
+
+
+async def require_admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Claims:
+    """The route dependency: the result of `check_admin`, run at the edge when a body came."""
+    claims: Claims = await edge.once(request, check_admin)
     return claims
 
 

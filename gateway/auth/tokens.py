@@ -12,7 +12,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from lgsp_kit.tokens import ALGORITHM, AUDIENCE, Claims, InvalidToken, TokenVerifier
+from lgsp_kit.tokens import (
+    ALGORITHM,
+    AUDIENCE,
+    DEFAULT_LEEWAY_SECONDS,
+    Claims,
+    InvalidToken,
+    TokenVerifier,
+)
 
 __all__ = ["Claims", "InvalidToken", "KeyRing", "new_private_pem"]
 
@@ -29,9 +36,15 @@ def new_private_pem() -> str:
 class KeyRing:
     """Signs with the newest key; verifies with any published key (rotation keeps old tokens)."""
 
-    def __init__(self, keys: list[tuple[str, str]], *, issuer: str) -> None:
+    def __init__(
+        self,
+        keys: list[tuple[str, str]],
+        *,
+        issuer: str,
+        leeway: float = DEFAULT_LEEWAY_SECONDS,
+    ) -> None:
         self.issuer = issuer
-        self.verifier = TokenVerifier({}, issuer=issuer)
+        self.verifier = TokenVerifier({}, issuer=issuer, leeway=leeway)
         self._private: dict[str, Ed25519PrivateKey] = {}
         self.signing_kid = ""
         self.generation = 0

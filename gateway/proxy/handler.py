@@ -33,6 +33,7 @@ from gateway.settings import Settings
 from lgsp_kit import db as dbmod
 from lgsp_kit.auth import required_scope
 from lgsp_kit.errors import PROBLEM_JSON, code_for_status, problem_body
+from lgsp_kit.logtext import printable
 from lgsp_kit.metrics import LATENCY_BUCKETS
 from lgsp_kit.requestid import current_request_id
 
@@ -59,6 +60,7 @@ REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
 RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 STRIPPED_FROM_CALLER = frozenset({b"x-lgsp-client", b"x-lgsp-organ"})
 VERSION = "v1"
+DOT_SEGMENTS = frozenset({".", ".."})
 CLIENT_CLOSED = 499  # nginx's code for a caller that went away; audit only
 
 
@@ -336,6 +338,10 @@ class Proxy:
         sent = _Sent()
         rate: list[tuple[bytes, bytes]] = []
         try:
+            if "/." in path and any(s in DOT_SEGMENTS for s in path.split("/")):
+                # `..` (or `%2e%2e`, `.%2E`, decoded here) would climb out of the published
+                # API on a backend or proxy that resolves it: refused, never forwarded.
+                raise ProxyError(400, "the path has a '.' or '..' segment", "dot_segment_in_path")
             if not rest or rest[0] != VERSION:
                 version = rest[0] if rest else ""
                 raise ProxyError(
@@ -363,7 +369,12 @@ class Proxy:
         except ProxyError as exc:
             rec.status = exc.status
             if sent.started:
-                log.warning("%s %s: %s after the answer began", rec.method, path, exc.detail)
+                log.warning(
+                    "%s %s: %s after the answer began",
+                    printable(rec.method),
+                    printable(path),
+                    printable(exc.detail),
+                )
             else:
                 rec.response_bytes = await _send_problem(send, exc, path)
         except _ClientGone:

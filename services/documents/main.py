@@ -36,4 +36,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations_dir=MIGRATIONS,
         outbox=outbox,
         on_startup=_seed,
+        # An edXML package may be larger than an API body (attachments, base64).
+        body_limits={"/v1/documents:import": settings.max_package_bytes},
     )

@@ -34,6 +34,7 @@ from gateway.models import SigningKey
 from lgsp_kit.app import create_service_app
 from lgsp_kit.auth import Caller
 from lgsp_kit.settings import AppSettings
+from lgsp_kit.tokens import DEFAULT_LEEWAY_SECONDS as LEEWAY
 from tests.conftest import TokenMint, serve
 from tests.gateway.conftest import Backend, Gateway, gateway_settings, open_gateway
 
@@ -212,7 +213,12 @@ ATTACKS: list[Attack] = [
         "Signature verification failed",
     ),
     # Good signature, bad claims.
-    ("expired-just", lambda k, s: k.sign(good_claims(s, exp=int(time.time()) - 1)), "expired"),
+    # Just past the clock-skew leeway (a second late is still accepted: test_token_leeway.py).
+    (
+        "expired-just",
+        lambda k, s: k.sign(good_claims(s, exp=int(time.time()) - LEEWAY - 1)),
+        "expired",
+    ),
     (
         "nbf-future",
         lambda k, s: k.sign(good_claims(s, nbf=int(time.time()) + 300)),
@@ -308,6 +314,8 @@ async def test_a_token_stops_at_its_expiry_even_when_remembered(
     echo, _ = backend
     created = await gw.consumer(apis=["echo"], tier="Gold")
     keyring = gw.runtime.extras["keyring"]
+    # At its expiry exactly: without the clock-skew leeway (test_token_leeway.py has that).
+    keyring.verifier.leeway = 0
     token = keyring.issue(
         client_id=created["client_id"], organ="000.00.00.H06", scopes=["echo:read"], ttl=1
     )
