@@ -29,7 +29,10 @@ def connect_options(user: str = "", password: str = "", tls_ca: str = "") -> dic
         # Replies on an inbox of this user's own: the server lets it read no other's.
         options["inbox_prefix"] = f"_INBOX.{user}"
     if tls_ca:
+        # TLS from the first byte (the server allows it with `handshake_first`): a server, or
+        # someone in the middle, that offers no TLS never gets to read the password.
         options["tls"] = ssl.create_default_context(cafile=tls_ca)
+        options["tls_handshake_first"] = True
     return options
 
 

@@ -290,3 +290,21 @@ async def test_the_apps_own_code_works_with_their_users(server: Server, tmp_path
 
 async def _no_pending(consumer: EventConsumer) -> bool:
     return await consumer.pending() == 0
+
+
+def test_each_app_reads_its_own_nats_user_and_the_shared_ca(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.dossier.settings import Settings as DossierSettings
+    from services.reporting.settings import Settings as ReportingSettings
+
+    monkeypatch.setenv("DOSSIER_NATS_USER", "dossier")
+    monkeypatch.setenv("DOSSIER_NATS_PASSWORD", "d-secret")
+    monkeypatch.setenv("REPORTING_NATS_USER", "reporting")
+    monkeypatch.setenv("REPORTING_NATS_PASSWORD", "r-secret")
+    monkeypatch.setenv("NATS_TLS_CA", "/etc/lgsp/nats-tls/ca.crt")
+    dossier, reporting = DossierSettings(), ReportingSettings()
+    assert (dossier.nats_user, dossier.nats_password.get_secret_value()) == ("dossier", "d-secret")
+    assert reporting.nats_password.get_secret_value() == "r-secret"
+    assert "r-secret" not in repr(reporting)
+    assert dossier.nats_tls_ca == reporting.nats_tls_ca == "/etc/lgsp/nats-tls/ca.crt"
