@@ -139,9 +139,7 @@ async def test_a_server_without_tls_never_sees_the_password(
     port = free_port()
     proc = run_server(tmp_path, port, "")  # the same users, but plain text
     try:
-        bus = Bus(
-            f"nats://127.0.0.1:{port}", user="dossier", password="s3cret", tls_ca=str(ca)
-        )
+        bus = Bus(f"nats://127.0.0.1:{port}", user="dossier", password="s3cret", tls_ca=str(ca))
         assert not await ready(bus, 3)
     finally:
         proc.terminate()
