@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lgsp_kit.natsserver import free_port, start_nats
+from lgsp_kit.natsserver import app_nats_env, free_port, start_nats
 
 CALL = "/v1/organs?limit=1"
 PACED_SCRIPT = Path(__file__).with_name("paced.lua")
@@ -363,6 +363,7 @@ def main() -> int:
         if not args.keep:
             stack.callback(shutil.rmtree, root, ignore_errors=True)
         nats = start_nats(root, ports["nats"])
+        env.update(app_nats_env(root))  # the services' NATS users on this server
 
         def stop_nats() -> None:
             nats.terminate()

@@ -224,7 +224,7 @@ async def publish_receptions(
             now = datetime.now(UTC)
             code = f"000.01.31.H06-{now:%y%m%d}-{i:06d}-{uuid.uuid4().hex[:6]}"
             event = DossierStatusChanged(
-                source="/dossier",
+                source="/lgsp/dossier",
                 subject=code,
                 time=now,
                 data=DossierStatusChangedData(
@@ -272,7 +272,7 @@ def freshness(args: argparse.Namespace, backend: str, urls: dict[str, str]) -> N
         try:
             platform.start_all()
             token = platform.demo_token()
-            nats_url = f"nats://127.0.0.1:{platform.nats_port}"
+            nats_url = platform.nats_operator_url
             if args.via == "gateway":
                 base, prefix = platform.gateway, "/dossier"
             else:

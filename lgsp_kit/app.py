@@ -24,7 +24,7 @@ from sqlalchemy import Table
 from lgsp_kit import db as dbmod
 from lgsp_kit.auth import authorise, check_caller
 from lgsp_kit.bus import Bus
-from lgsp_kit.consumer import EventConsumer
+from lgsp_kit.consumer import EventConsumer, RefusedCollector
 from lgsp_kit.db import Database
 from lgsp_kit.edge import Check, EdgeGuard
 from lgsp_kit.errors import install_error_handlers
@@ -124,6 +124,11 @@ def create_service_app(
                 stream=settings.stream_name,
                 name=settings.app_name,
                 replicas=settings.stream_replicas,
+                user=settings.nats_user,
+                password=settings.nats_password.get_secret_value(),
+                tls_ca=settings.nats_tls_ca,
+                # With credentials, only a producer's NATS user may create the stream.
+                create_stream=outbox is not None or not settings.nats_user,
             )
             runtime.bus.start()
             bus = runtime.bus
@@ -139,6 +144,7 @@ def create_service_app(
                 registry.register(BacklogCollector(runtime.relay, settings.app_name))
             if consumer_factory is not None:
                 runtime.consumer = consumer_factory(runtime)
+                registry.register(RefusedCollector(runtime.consumer, settings.app_name))
                 runtime.consumer.start()
         if on_startup is not None:
             await on_startup(runtime)

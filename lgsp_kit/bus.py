@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from datetime import timedelta
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -18,14 +20,42 @@ SUBJECTS = ["lgsp.>"]
 DUPLICATE_WINDOW = timedelta(minutes=10)
 
 
+def connect_options(user: str = "", password: str = "", tls_ca: str = "") -> dict[str, Any]:
+    """`nats.connect` keyword arguments for an app's credentials and the server's CA."""
+    options: dict[str, Any] = {}
+    if user:
+        options["user"] = user
+        options["password"] = password
+        # Replies on an inbox of this user's own: the server lets it read no other's.
+        options["inbox_prefix"] = f"_INBOX.{user}"
+    if tls_ca:
+        # TLS from the first byte (the server allows it with `handshake_first`): a server, or
+        # someone in the middle, that offers no TLS never gets to read the password.
+        options["tls"] = ssl.create_default_context(cafile=tls_ca)
+        options["tls_handshake_first"] = True
+    return options
+
+
 class Bus:
     def __init__(
-        self, url: str, *, stream: str = "LGSP", name: str = "lgsp", replicas: int = 1
+        self,
+        url: str,
+        *,
+        stream: str = "LGSP",
+        name: str = "lgsp",
+        replicas: int = 1,
+        user: str = "",
+        password: str = "",
+        tls_ca: str = "",
+        create_stream: bool = True,
     ) -> None:
         self.url = url
         self.stream = stream
         self.replicas = replicas
         self.name = name
+        self.options = connect_options(user, password, tls_ca)
+        # A consumer-only app may not create the stream: it waits for a producer to.
+        self.create_stream = create_stream
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
@@ -63,6 +93,7 @@ class Bus:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnect,
                     reconnected_cb=self._on_reconnect,
+                    **self.options,
                 )
             except Exception as exc:  # NATS not up yet: keep trying, readyz says 503 meanwhile
                 log.warning("NATS at %s unreachable (%s); retrying in %.1fs", self.url, exc, delay)
@@ -92,6 +123,8 @@ class Bus:
         try:
             await self.js.stream_info(self.stream)
         except NotFoundError:
+            if not self.create_stream:
+                raise
             try:
                 await self.js.add_stream(config)
             except BadRequestError:
@@ -99,7 +132,9 @@ class Bus:
                 await self.js.stream_info(self.stream)
 
     async def _on_error(self, exc: Exception) -> None:
-        log.debug("NATS error: %s", exc)
+        # A permissions violation says this app tried what its NATS user may not do.
+        level = logging.WARNING if "permissions" in str(exc).lower() else logging.DEBUG
+        log.log(level, "NATS error: %s", exc)
 
     async def _on_disconnect(self) -> None:
         log.warning("NATS disconnected")

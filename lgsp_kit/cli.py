@@ -78,11 +78,14 @@ def run(app: AppName = None) -> None:
 def nats(
     port: Annotated[int, typer.Option(help="port to listen on")] = 14222,
 ) -> None:
-    """Run the embedded NATS server (JetStream, store under the data dir) in the foreground."""
-    from lgsp_kit.natsserver import start_nats
+    """Run the embedded NATS server (JetStream, store under the data dir) in the foreground.
+
+    It requires credentials: the users and passwords are in `<data dir>/nats-credentials.json`."""
+    from lgsp_kit.natsserver import CREDENTIALS_FILE, start_nats
 
     proc = start_nats(_data_dir(), port)
     typer.echo(f"NATS listening on nats://127.0.0.1:{port}")
+    typer.echo(f"NATS users and passwords in {_data_dir() / CREDENTIALS_FILE}")
     try:
         proc.wait()
     except KeyboardInterrupt:

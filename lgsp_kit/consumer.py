@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import ValidationError
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
@@ -27,6 +30,11 @@ from lgsp_kit.db import Database
 log = logging.getLogger("lgsp.consumer")
 
 Handler = Callable[[Session, list[Envelope]], None]
+
+
+def producer_of(subject: str) -> str:
+    """`lgsp.dossier` for `lgsp.dossier.dossier.submitted`: the service that owns a subject."""
+    return ".".join(subject.split(".")[:2])
 
 
 class EventConsumer:
@@ -41,6 +49,7 @@ class EventConsumer:
         filter_subject: str = "lgsp.>",
         batch_size: int = 500,
         ack_wait: float = 10.0,
+        sources: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
         self.processed = processed
@@ -50,6 +59,11 @@ class EventConsumer:
         self.filter_subject = filter_subject
         self.batch_size = batch_size
         self.ack_wait = ack_wait
+        # Producer (`lgsp.dossier`) → the CloudEvents `source` its events must carry. When
+        # set, an event from anyone else is refused: acknowledged (never redelivered), not
+        # applied, counted in `refused` and logged.
+        self.sources = dict(sources) if sources is not None else None
+        self.refused: Counter[str] = Counter()
         self.applied = 0
         self.last_batch_at: datetime | None = None
         # How long the oldest event of the last batch waited in JetStream; 0 when idle.
@@ -114,7 +128,9 @@ class EventConsumer:
             if not msgs:
                 continue
             try:
-                await asyncio.to_thread(self.apply, [m.data for m in msgs])
+                await asyncio.to_thread(
+                    self.apply, [m.data for m in msgs], [m.subject for m in msgs]
+                )
             except asyncio.CancelledError:
                 # Stopping with a batch in hand: give it back now rather than after ack_wait,
                 # so the next process (or replica) gets it at once. Whether or not the
@@ -125,10 +141,12 @@ class EventConsumer:
             # Acknowledge only after the commit; a lost ack means a harmless redelivery.
             await asyncio.gather(*(m.ack() for m in msgs), return_exceptions=True)
 
-    def apply(self, payloads: list[bytes]) -> int:
-        """Apply a batch of raw events in one transaction; returns how many were new."""
+    def apply(self, payloads: list[bytes], subjects: list[str] | None = None) -> int:
+        """Apply a batch of raw events in one transaction; returns how many were new.
+
+        `subjects` are the NATS subjects the events came on (when they came from NATS)."""
         events: dict[str, Envelope] = {}
-        for raw in payloads:
+        for i, raw in enumerate(payloads):
             try:
                 event = parse_event(raw)
             except UnknownEventType as exc:
@@ -136,6 +154,18 @@ class EventConsumer:
                 continue
             except ValidationError as exc:
                 log.error("dropping malformed event: %s", exc)
+                continue
+            reason = self._refusal(event, subjects[i] if subjects is not None else None)
+            if reason is not None:
+                self.refused[reason] += 1
+                log.warning(
+                    "refusing event %r of type %r from source %r on subject %r: %s",
+                    event.id,
+                    event.type,
+                    event.source,
+                    subjects[i] if subjects is not None else None,
+                    reason,
+                )
                 continue
             events.setdefault(event.id, event)
         if not events:
@@ -159,6 +189,36 @@ class EventConsumer:
         self.applied += len(fresh)
         self.last_batch_at = now
         return len(fresh)
+
+    def _refusal(self, event: Envelope, subject: str | None) -> str | None:
+        """Why an event is not to be trusted, or None."""
+        if self.sources is None:
+            return None
+        if subject is not None and subject != event.type:
+            return "type_mismatch"  # published under one producer's subject, claims another's
+        expected = self.sources.get(producer_of(event.type))
+        if expected is None or event.source != expected:
+            return "source_mismatch"
+        return None
+
+
+class RefusedCollector(Collector):
+    """`lgsp_events_refused_total{app, reason}`: events not applied because their producer
+    could not be trusted (a `source` not the subject's producer, a type not its subject)."""
+
+    def __init__(self, consumer: EventConsumer, app_name: str) -> None:
+        self.consumer = consumer
+        self.app_name = app_name
+
+    def collect(self) -> Iterator[Metric]:
+        counter = CounterMetricFamily(
+            "lgsp_events_refused",
+            "Events refused because their source is not the producer of their subject",
+            labels=["app", "reason"],
+        )
+        for reason in ("source_mismatch", "type_mismatch"):
+            counter.add_metric([self.app_name, reason], self.consumer.refused[reason])
+        yield counter
 
 
 async def _give_back(msgs: list[Any]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lgsp_kit import db as dbmod
 from lgsp_kit.apps import APPS, AppSpec
-from lgsp_kit.natsserver import pick_nats_port, start_nats
+from lgsp_kit.natsserver import CREDENTIALS_FILE, app_nats_env, pick_nats_port, start_nats
 
 STOP_GRACE = 15.0
 
@@ -69,9 +69,13 @@ class Launcher:
         nats_url = os.environ.get("NATS_URL") or os.environ.get("LGSP_NATS_URL")
         if not nats_url:
             port = pick_nats_port()
-            self.nats = start_nats(self.data_dir, port)
+            stream = os.environ.get("LGSP_STREAM_NAME") or os.environ.get("STREAM_NAME") or "LGSP"
+            self.nats = start_nats(self.data_dir, port, stream=stream)
             nats_url = f"nats://127.0.0.1:{port}"
+            # Each app connects as its own NATS user; the server knows no other passwords.
+            os.environ.update(app_nats_env(self.data_dir))
             _say(f"NATS (embedded, JetStream)  {nats_url}  store {self.data_dir / 'nats'}")
+            _say(f"NATS users and passwords in {self.data_dir / CREDENTIALS_FILE}")
         else:
             _say(f"NATS (external)  {nats_url}")
         os.environ.update(self._env(nats_url))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_NATS_PORT = 14222
@@ -28,6 +28,13 @@ class AppSettings(BaseSettings):
     nats_url: str = Field(
         default=f"nats://127.0.0.1:{DEFAULT_NATS_PORT}", validation_alias=_shared("nats_url")
     )
+    # This app's own NATS user (`<PREFIX>_NATS_USER` / `_NATS_PASSWORD`); empty: no credentials
+    # (an open server). `lgsp run` sets them for the embedded server it starts.
+    nats_user: str = ""
+    nats_password: SecretStr = SecretStr("")
+    # A CA bundle: when set, the connection to NATS is TLS and the server's certificate is
+    # verified against it (and its name against the URL's host).
+    nats_tls_ca: str = Field(default="", validation_alias=_shared("nats_tls_ca"))
     stream_name: str = Field(default="LGSP", validation_alias=_shared("stream_name"))
     # Copies of the stream kept by a NATS cluster (3 in a scale-out deployment); applied when the
     # stream is created. The embedded single server can only hold 1.

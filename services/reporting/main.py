@@ -13,6 +13,7 @@ from services.reporting import public
 from services.reporting.metrics import ProjectionCollector
 from services.reporting.models import processed_event
 from services.reporting.projections.handlers import make_handler
+from services.reporting.projections.sources import PRODUCER_SOURCES
 from services.reporting.router import router
 from services.reporting.settings import Settings, get_settings
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             make_handler(tz),
             durable=settings.durable_name,
             batch_size=settings.batch_size,
+            sources=PRODUCER_SOURCES,
         )
 
     async def register_metrics(runtime: Runtime) -> None:

@@ -20,11 +20,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import delete
 
 from lgsp_kit import db as dbmod
-from lgsp_kit.bus import Bus
+from lgsp_kit.bus import Bus, connect_options
 from lgsp_kit.consumer import EventConsumer
 from services.reporting.main import MIGRATIONS
 from services.reporting.models import Base, DeclaredValue, processed_event
 from services.reporting.projections.handlers import make_handler
+from services.reporting.projections.sources import PRODUCER_SOURCES
 from services.reporting.settings import Settings, get_settings
 
 log = logging.getLogger("lgsp.reporting.rebuild")
@@ -44,7 +45,13 @@ async def rebuild(settings: Settings, *, batch_size: int = 1000) -> int:
     url = settings.resolved_database_url()
     await asyncio.to_thread(dbmod.upgrade, MIGRATIONS, url)
     db = dbmod.Database(url)
-    nc = await nats.connect(settings.nats_url, connect_timeout=5)
+    nc = await nats.connect(
+        settings.nats_url,
+        connect_timeout=5,
+        **connect_options(
+            settings.nats_user, settings.nats_password.get_secret_value(), settings.nats_tls_ca
+        ),
+    )
     name = f"{settings.durable_name}-rebuild-{uuid.uuid4().hex[:8]}"
     js = nc.jetstream()
     applier = EventConsumer(
@@ -53,6 +60,7 @@ async def rebuild(settings: Settings, *, batch_size: int = 1000) -> int:
         Bus(settings.nats_url, stream=settings.stream_name),
         make_handler(ZoneInfo(settings.timezone)),
         durable=name,
+        sources=PRODUCER_SOURCES,
     )
     applied = 0
     try:
@@ -74,7 +82,9 @@ async def rebuild(settings: Settings, *, batch_size: int = 1000) -> int:
             except (TimeoutError, NatsTimeoutError):
                 msgs = []
             if msgs:
-                applied += await asyncio.to_thread(applier.apply, [m.data for m in msgs])
+                applied += await asyncio.to_thread(
+                    applier.apply, [m.data for m in msgs], [m.subject for m in msgs]
+                )
                 await asyncio.gather(*(m.ack() for m in msgs))
                 continue
             info = await js.consumer_info(settings.stream_name, name)

@@ -40,7 +40,7 @@ def test_our_platform_passes_the_whole_suite(platform: Platform, tmp_path: Path)
     args = [
         "contract-test", "--base-url", platform.gateway,
         "--client-id", creds["client_id"], "--client-secret", creds["client_secret"],
-        "--nats", f"nats://127.0.0.1:{platform.nats_port}",
+        "--nats", platform.nats_operator_url,
         "--junit", str(junit), "--max-examples", str(MAX_EXAMPLES), "--seed", str(seed),
     ]  # fmt: skip
     result = CliRunner().invoke(cli, args)

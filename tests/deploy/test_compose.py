@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from typing import Any
@@ -12,6 +13,14 @@ import yaml
 from tests.deploy.promql import ROOT
 
 APPS = {"gateway": 8000, "dossier": 8001, "documents": 8002, "reporting": 8003}
+# What the operator must set (the file refuses to resolve without them).
+REQUIRED = {
+    "NATS_DOSSIER_PASSWORD": "nats-dossier-pw",
+    "NATS_DOCUMENTS_PASSWORD": "nats-documents-pw",
+    "NATS_REPORTING_PASSWORD": "nats-reporting-pw",
+    "NATS_OPERATOR_PASSWORD": "nats-operator-pw",
+    "NATS_TLS_DIR": "/srv/lgsp/nats-tls",
+}
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +29,14 @@ def compose() -> dict[str, Any]:
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose not installed (Debian package `docker-compose`)")
-    result = subprocess.run([tool, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [tool, "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **REQUIRED},
+    )
     assert result.returncode == 0, result.stderr
     resolved: dict[str, Any] = yaml.safe_load(result.stdout)
     return resolved
@@ -78,3 +94,34 @@ def test_grafana_is_provisioned_from_deploy_grafana(compose: dict[str, Any]) -> 
     assert mounts["/etc/grafana/provisioning"] == str(ROOT / "deploy" / "grafana" / "provisioning")
     assert mounts["/var/lib/grafana/dashboards"] == str(ROOT / "deploy" / "grafana" / "dashboards")
     assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+
+
+def test_nats_requires_a_user_per_app_and_tls_and_is_not_published(
+    compose: dict[str, Any],
+) -> None:
+    nats = compose["services"]["nats"]
+    assert "ports" not in nats  # only the apps reach it, on the compose network
+    assert nats["command"] == ["--config", "/etc/nats/nats.conf"]
+    mounts = binds(nats)
+    assert mounts["/etc/nats/nats.conf"] == str(ROOT / "deploy" / "nats" / "nats.conf")
+    assert mounts["/etc/nats/tls"] == REQUIRED["NATS_TLS_DIR"]
+    for name in ("DOSSIER", "DOCUMENTS", "REPORTING", "OPERATOR"):
+        assert nats["environment"][f"NATS_{name}_PASSWORD"] == REQUIRED[f"NATS_{name}_PASSWORD"]
+    for app in ("dossier", "documents", "reporting"):
+        service = compose["services"][app]
+        env = service["environment"]
+        assert env[f"{app.upper()}_NATS_USER"] == app
+        assert env[f"{app.upper()}_NATS_PASSWORD"] == REQUIRED[f"NATS_{app.upper()}_PASSWORD"]
+        assert binds(service)[env["NATS_TLS_CA"]] == REQUIRED["NATS_TLS_DIR"] + "/ca.crt"
+
+
+def test_the_file_refuses_to_resolve_without_the_nats_secrets() -> None:
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("docker-compose not installed (Debian package `docker-compose`)")
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
+    result = subprocess.run(
+        [tool, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode != 0
+    assert "NATS_" in result.stderr

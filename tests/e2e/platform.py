@@ -13,7 +13,13 @@ from pathlib import Path
 
 import httpx
 
-from lgsp_kit.natsserver import free_port, start_nats, wait_for_port
+from lgsp_kit.natsserver import (
+    app_nats_env,
+    free_port,
+    operator_url,
+    start_nats,
+    wait_for_port,
+)
 
 APPS = ("gateway", "dossier", "documents", "reporting")
 
@@ -36,6 +42,11 @@ class Platform:
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
 
+    @property
+    def nats_operator_url(self) -> str:
+        """The embedded NATS with the operator's credentials (tests and benches inspect it)."""
+        return operator_url(self.data_dir, self.nats_port)
+
     def url(self, app: str) -> str:
         return f"http://127.0.0.1:{self.ports[app]}"
 
@@ -52,6 +63,8 @@ class Platform:
                 "LGSP_LOG_LEVEL": "warning",
             }
         )
+        # The embedded NATS requires credentials: each app its own user (var/, reused).
+        env.update(app_nats_env(self.data_dir))
         for app in APPS:
             env[f"{app.upper()}_PORT"] = str(self.ports[app])
             if app in self.database_urls:

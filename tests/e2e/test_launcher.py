@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -13,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lgsp_kit.natsserver import free_port
+from lgsp_kit.natsserver import CREDENTIALS_FILE, free_port
+from tests.kit.test_nats_auth import info_line
 
 pytestmark = pytest.mark.e2e
 
@@ -68,6 +71,12 @@ def test_lgsp_run_starts_every_app_and_ctrl_c_stops_them_all(tmp_path: Path) -> 
             data={"grant_type": "client_credentials", **creds},
         )
         assert token.status_code == 200, token.text
+        # The embedded NATS takes no anonymous client; the apps connected with their users.
+        nats_port = int(
+            re.findall(r"NATS \(embedded.*?nats://127\.0\.0\.1:(\d+)", "".join(lines))[0]
+        )
+        assert info_line(nats_port)["auth_required"] is True
+        assert stat.S_IMODE((data_dir / CREDENTIALS_FILE).stat().st_mode) == 0o600
         assert processes_mentioning(str(data_dir))  # the check below can see them
     finally:
         launcher.send_signal(signal.SIGINT)

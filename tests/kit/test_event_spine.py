@@ -158,7 +158,7 @@ async def test_relay_keeps_events_while_nats_is_down_and_delivers_them_after(
         await asyncio.sleep(1.0)
         assert relay.backlog() == 10  # nothing lost, nothing published: NATS is not there
 
-        server = start_nats(tmp_path / "late-nats", port)
+        server = start_nats(tmp_path / "late-nats", port, auth=False)
         await eventually(lambda: asyncio.to_thread(lambda: relay.backlog() == 0), within=30)
         assert await stream_messages(url) == 10
     finally:

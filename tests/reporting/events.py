@@ -48,7 +48,7 @@ def procedure(
 ) -> ProcedurePublished:
     t = at(when)
     return ProcedurePublished(
-        source="/dossier",
+        source="/lgsp/dossier",
         subject=code,
         time=t,
         data=ProcedurePublishedData(
@@ -69,7 +69,7 @@ def procedure(
 def organ(code: str, level: str, parent: str | None, when: str = "2020-01-01T00:00") -> Envelope:
     t = at(when)
     return OrganRegistered(
-        source="/documents",
+        source="/lgsp/documents",
         subject=code,
         time=t,
         data=OrganRegisteredData(
@@ -85,7 +85,7 @@ def organ(code: str, level: str, parent: str | None, when: str = "2020-01-01T00:
 def connection(code: str, level: str, system: str, connected: bool, when: str) -> Envelope:
     t = at(when)
     return OrganConnectionChanged(
-        source="/documents",
+        source="/lgsp/documents",
         subject=code,
         time=t,
         data=OrganConnectionChangedData(
@@ -130,7 +130,7 @@ def status(
     if code is not None:
         facts["code"] = code
     return DossierStatusChanged(
-        source="/dossier",
+        source="/lgsp/dossier",
         subject=str(facts["code"]),
         time=t,
         data=DossierStatusChangedData(
@@ -154,7 +154,7 @@ def resolved(when: str, *, paid_online: bool, **kwargs: object) -> DossierStatus
 def payment(when: str, method: str, *, organ_code: str = "D1") -> PaymentRecorded:
     t = at(when)
     return PaymentRecorded(
-        source="/dossier",
+        source="/lgsp/dossier",
         time=t,
         data=PaymentRecordedData(
             **_facts("P1", "full", True, organ_code, "district", 2),
@@ -169,7 +169,7 @@ def payment(when: str, method: str, *, organ_code: str = "D1") -> PaymentRecorde
 def document(when: str, sender: str, level: str, electronic: bool) -> DocumentSent:
     t = at(when)
     return DocumentSent(
-        source="/documents",
+        source="/lgsp/documents",
         time=t,
         data=DocumentSentData(
             id=f"doc-{next(_seq)}",
