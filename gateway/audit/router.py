@@ -1,4 +1,5 @@
-"""`GET /admin/audit`: the record of every call to a published API."""
+"""`GET /admin/audit`: the record of every call to a published API and of the gateway's own
+token and administration events."""
 
 from __future__ import annotations
 
