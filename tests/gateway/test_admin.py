@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from gateway.models import AuditRecord
 from tests.gateway.conftest import Gateway, gateway_settings, open_gateway
@@ -146,7 +147,7 @@ async def test_audit_filters_and_paging(gw: Gateway) -> None:
     resp = await gw.client.get("/admin/audit", params={"cursor": "abc"}, headers=gw.admin())
     assert resp.status_code == 422
 
-    only = {"api": "echo", "limit": 3}
+    only: dict[str, str | int] = {"api": "echo", "limit": 3}
     first = (await gw.client.get("/admin/audit", params=only, headers=gw.admin())).json()
     assert len(first["items"]) == 3 and first["next_cursor"]
     rest = (
@@ -180,7 +181,7 @@ async def test_buffered_audit_records_are_written_on_clean_shutdown(
         with after.engine.connect() as conn:
             # The 8 calls, and the gateway's own events: the admin's and the consumer's tokens
             # and the consumer's registration.
-            apis = conn.execute(select(AuditRecord.api)).scalars().all()
+            apis = conn.execute(select(col(AuditRecord.api))).scalars().all()
             assert sorted(apis) == ["echo"] * 8 + ["gateway:admin"] + ["gateway:token"] * 2
     finally:
         after.dispose()

@@ -439,7 +439,7 @@ def checkpointed_log(database: dbmod.Database, path: Any, key: bytes) -> AuditLo
 
 
 def chain_broken(log: AuditLog) -> float | None:
-    return log.metrics.chain_broken._value.get()  # type: ignore[attr-defined,no-any-return]
+    return log.metrics.chain_broken._value.get()
 
 
 async def test_a_missing_head_halts_the_writer_it_is_not_rebuilt(
