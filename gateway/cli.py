@@ -244,6 +244,20 @@ def audit_verify(
         list[str] | None,
         typer.Option(help="SEQ:HASH, a head noted earlier that must still be in the chain"),
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="a signed checkpoint file (audit-checkpoints.jsonl): every line's HMAC is "
+            "checked and each checkpointed seq must still be in the chain with its hash"
+        ),
+    ] = None,
+    checkpoint_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="the checkpoint key; default GATEWAY_AUDIT_CHECKPOINT_KEY, else "
+            "GATEWAY_AUDIT_CHECKPOINT_KEY_FILE or <data dir>/audit-checkpoint.key"
+        ),
+    ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -254,22 +268,44 @@ def audit_verify(
     """Walk the audit chain in seq order and check every link.
 
     Prints `chain intact: N records, head <hash>` and exits 0, or the first broken link (its
-    seq, record id and what differs) and exits 1. Reads only; streams the table.
+    seq, record id and what differs) and exits 1. With --checkpoint, a checkpoint line whose
+    HMAC is wrong (forged or edited) exits 1, and so does a checkpointed record that is gone
+    (`truncated`) or differs (`checkpoint_mismatch`). Reads only; streams the table.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from gateway.audit import checkpoint as cp
     from gateway.audit.chain import verify
     from gateway.settings import get_settings
     from lgsp_kit import db as dbmod
 
     anchors = [_anchor(a) for a in anchor or []]
-    url = dbmod.normalise_url(database_url or get_settings().resolved_database_url())
+    settings = get_settings()
+    signed: list[cp.Checkpoint] = []
+    if checkpoint is not None:
+        try:
+            key = cp.load_key(
+                None if checkpoint_key_file else settings.checkpoint_key_setting(),
+                checkpoint_key_file or settings.checkpoint_key_file(),
+                create=False,
+            )
+            signed, forged = cp.read(checkpoint, key)
+        except cp.CheckpointError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if forged is not None:
+            typer.echo(f"checkpoint forged: {checkpoint} {forged}")
+            raise typer.Exit(1)
+        if not signed:
+            typer.echo(f"error: no checkpoint in {checkpoint}", err=True)
+            raise typer.Exit(2)
+    url = dbmod.normalise_url(database_url or settings.resolved_database_url())
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
         typer.echo(f"error: no database at {url}", err=True)
         raise typer.Exit(2)
     database = dbmod.Database(url, pool_size=1)
     try:
-        verdict = verify(database, anchors=anchors)
+        verdict = verify(database, anchors=anchors, checkpoints=[(c.seq, c.hash) for c in signed])
     except SQLAlchemyError as exc:
         reason = str(exc).splitlines()[0]
         typer.echo(
@@ -280,6 +316,12 @@ def audit_verify(
         database.dispose()
     if verdict.broken is None:
         typer.echo(f"chain intact: {verdict.records} records, head {verdict.head_hash}")
+        if signed:
+            newest = max(signed, key=lambda c: c.seq)
+            typer.echo(
+                f"{len(signed)} signed checkpoints match; the newest is seq {newest.seq} "
+                f"({newest.at})"
+            )
         return
     typer.echo(f"chain broken at {verdict.broken}")
     typer.echo(f"intact up to seq {verdict.head_seq} (hash {verdict.head_hash})", err=True)

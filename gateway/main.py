@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.audit.log import AuditLog, AuditMetrics
+from gateway.audit import checkpoint
+from gateway.audit.log import AuditLog, AuditMetrics, Checkpoints
 from gateway.audit.router import router as audit_router
 from gateway.auth.dependencies import check_admin
 from gateway.auth.router import router as auth_router
@@ -116,12 +117,21 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
         audit = None
         if settings.audit_enabled:
+            key = await asyncio.to_thread(
+                checkpoint.load_key,
+                settings.checkpoint_key_setting(),
+                settings.checkpoint_key_file(),
+                create=True,
+            )
             audit = AuditLog(
                 runtime.db,
                 AuditMetrics(runtime.registry),
                 batch_size=settings.audit_batch_size,
                 flush_seconds=settings.audit_flush_seconds,
                 buffer_limit=settings.audit_buffer_limit,
+                checkpoints=Checkpoints(
+                    settings.checkpoint_file(), key, settings.audit_checkpoint_seconds
+                ),
             )
             audit.start()
             runtime.extras["audit"] = audit

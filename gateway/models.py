@@ -63,6 +63,13 @@ class AuditRecord(Base, table=True):
     response_bytes: int
     upstream_ms: float | None = None
     total_ms: float
+    # The gateway's own events (`/token`, `/admin` changes); null on proxied calls.
+    target: str | None = Field(
+        default=None, max_length=200, description="what an /admin change acted on"
+    )
+    reason: str | None = Field(
+        default=None, max_length=64, description="outcome code of a /token or /admin event"
+    )
     seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

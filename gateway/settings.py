@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from lgsp_kit.settings import AppSettings
@@ -52,6 +53,14 @@ class Settings(AppSettings):
     audit_batch_size: int = Field(default=500, ge=1)
     audit_flush_seconds: float = Field(default=1.0, gt=0)
     audit_buffer_limit: int = Field(default=100_000, ge=1)
+    # Signed checkpoints of the audit chain head, outside the database (gateway.audit.checkpoint):
+    # how often, where (default <data_dir>/audit-checkpoints.jsonl) and the HMAC key: this
+    # setting (at least 32 characters), else the key file (default
+    # <data_dir>/audit-checkpoint.key, made with mode 0600 when missing).
+    audit_checkpoint_seconds: float = Field(default=300.0, gt=0)
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_key: SecretStr | None = None
+    audit_checkpoint_key_file: Path | None = None
     # Catalogue: how long a service's OpenAPI document is kept before it is fetched again.
     catalogue_cache_seconds: float = 30.0
     # Development convenience: register a demo consumer and an admin consumer and write their
@@ -59,6 +68,16 @@ class Settings(AppSettings):
     # Refused outside the dev environment.
     demo_consumer: bool = True
     admin_consumer: bool = True
+
+    def checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
+    def checkpoint_key_file(self) -> Path:
+        return self.audit_checkpoint_key_file or self.data_dir / "audit-checkpoint.key"
+
+    def checkpoint_key_setting(self) -> str | None:
+        key = self.audit_checkpoint_key
+        return key.get_secret_value() if key is not None else None
 
 
 @cache

@@ -10,8 +10,15 @@ one chain.
 
 Editing a field, removing a record or inserting one shows as a broken link at its `seq`
 (`verify`). The hash has no key: whoever can write the database can also rewrite every later
-record and the head. Noting the head elsewhere now and then (`lgsp audit verify` prints it;
-`--anchor SEQ:HASH` checks a noted one later) closes that gap.
+record and the head. Signed checkpoints written outside the database
+(`gateway.audit.checkpoint`; `lgsp audit verify --checkpoint FILE`) and heads noted elsewhere
+(`--anchor SEQ:HASH`) close that gap.
+
+A missing head, or one that is not the last record, is never rebuilt here: `append` raises
+`ChainBroken` and writes nothing, so the writer halts until an operator has looked.
+
+Records of the gateway's own events (`/token`, `/admin` changes) also carry `target` and
+`reason`; a record with either set is hashed as version 2, with both after `total_ms`.
 """
 
 from __future__ import annotations
@@ -52,7 +59,11 @@ FIELDS = (
     "upstream_ms",
     "total_ms",
 )
-INSERT_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
+# Set on the gateway's own events only (the proxied calls leave them null and keep version 1).
+EXTRA_FIELDS = ("target", "reason")
+VERSION_2 = "lgsp-audit-chain-2"
+INSERT_COLUMNS = ("seq", *FIELDS, *EXTRA_FIELDS, "prev_hash", "hash")
+NO_EXTRA = (None,) * len(EXTRA_FIELDS)
 # The writer runs in a thread beside the gateway's event loop, and CPython hands the GIL to a
 # waiting thread only every 5 ms (`sys.getswitchinterval`). Hashing a batch of 500 records
 # holds it for several ms: the writer lets go every PAUSE_EVERY records (hashing them, or
@@ -73,13 +84,19 @@ def canonical_time(at: datetime) -> str:
 def link(seq: int, fields: Sequence[Any], prev_hash: str) -> str:
     """The hash of a record (hex): SHA-256 of the JSON array [VERSION, seq, *fields, prev_hash]
     with `at` as `canonical_time`, integers as integers, times in ms as floats, no spaces,
-    non-ASCII escaped."""
+    non-ASCII escaped. `fields` are the FIELDS values, optionally followed by the EXTRA_FIELDS
+    values: when one of those is set the array is [VERSION_2, seq, *fields, target, reason,
+    prev_hash]."""
     return _link(seq, canonical_time(fields[0]), fields, prev_hash)
 
 
 def _link(seq: int, at: str, fields: Sequence[Any], prev_hash: str) -> str:
     """`link` with the record's time already in its canonical text."""
-    payload = _encode([VERSION, seq, at, *fields[1:], prev_hash])
+    extra = fields[len(FIELDS) :]
+    if any(value is not None for value in extra):
+        payload = _encode([VERSION_2, seq, at, *fields[1:], prev_hash])
+    else:
+        payload = _encode([VERSION, seq, at, *fields[1 : len(FIELDS)], prev_hash])
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
@@ -108,29 +125,43 @@ def _sqlite_insert(count: int) -> str:
     return f"INSERT INTO audit_record ({names}) VALUES " + ", ".join([ROW_MARKS] * count)
 
 
+class ChainBroken(Exception):
+    """The chain head is missing or is not the last record: nothing is appended."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
 def _read_head(conn: Connection) -> tuple[int, str]:
+    """The head, locked, after checking that it is the last record. A missing or stale head is
+    never rebuilt from the records: that would chain new records onto a truncated log."""
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     row = conn.execute(
         text(f"SELECT seq, hash FROM audit_chain_head WHERE id = :id{lock}"), {"id": HEAD_ID}
     ).first()
-    if row is not None:
-        return int(row[0]), str(row[1])
-    # Only a damaged database lacks the head (the migration makes it): carry on from the
-    # last record, so the log keeps being written; `verify` still checks every link.
-    last = conn.execute(text("SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1"))
-    found = last.first()
-    seq, prev = (int(found[0]), str(found[1])) if found is not None else (0, GENESIS)
-    conn.execute(
-        text("INSERT INTO audit_chain_head (id, seq, hash) VALUES (:id, :seq, :hash)"),
-        {"id": HEAD_ID, "seq": seq, "hash": prev},
-    )
-    return seq, prev
+    if row is None:
+        raise ChainBroken("head_missing", "the table audit_chain_head is empty")
+    head = int(row[0]), str(row[1])
+    found = conn.execute(
+        text("SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1")
+    ).first()
+    last = (int(found[0]), str(found[1])) if found is not None else (0, GENESIS)
+    if last != head:
+        raise ChainBroken(
+            "head_mismatch",
+            f"the chain head says seq {head[0]} hash {_short(head[1])}; the last record is "
+            f"seq {last[0]} hash {_short(last[1])}",
+        )
+    return head
 
 
-def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
-    """Append records (their FIELDS values, `at` aware) to the chain in the caller's
-    transaction: lock the head, hash each record onto the last, one bulk insert, move the head.
-    Returns the new head's seq."""
+def append(conn: Connection, records: Iterable[Sequence[Any]]) -> tuple[int, str]:
+    """Append records (their FIELDS values, `at` aware, then optionally the EXTRA_FIELDS
+    values) to the chain in the caller's transaction: lock the head, hash each record onto the
+    last, one bulk insert, move the head. Returns the new head (seq, hash); raises
+    `ChainBroken` (writing nothing) when the head is missing or stale."""
     seq, prev = _read_head(conn)
     sqlite = conn.dialect.name == "sqlite"
     rows: list[tuple[Any, ...]] = []
@@ -141,10 +172,11 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
         canonical = canonical_time(fields[0])
         digest = _link(seq, canonical, fields, prev)
         at = _sqlite_time(canonical) if sqlite else fields[0]
-        rows.append((seq, at, *fields[1:], prev, digest))
+        extra = fields[len(FIELDS) :] or NO_EXTRA
+        rows.append((seq, at, *fields[1 : len(FIELDS)], *extra, prev, digest))
         prev = digest
     if not rows:
-        return seq
+        return seq, prev
     if sqlite:
         for start in range(0, len(rows), ROWS_PER_INSERT):
             part = rows[start : start + ROWS_PER_INSERT]
@@ -161,7 +193,7 @@ def append(conn: Connection, records: Iterable[Sequence[Any]]) -> int:
         text("UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = :id"),
         {"seq": seq, "hash": prev, "id": HEAD_ID},
     )
-    return seq
+    return seq, prev
 
 
 @dataclass(frozen=True)
@@ -171,7 +203,7 @@ class Break:
     seq: int | None
     id: int | None
     # gap, unexpected_seq, prev_hash_mismatch, hash_mismatch, beyond_head, head_mismatch,
-    # head_missing, anchor_mismatch
+    # head_missing, anchor_mismatch, checkpoint_mismatch, truncated
     kind: str
     detail: str
 
@@ -197,12 +229,26 @@ def _short(digest: str) -> str:
     return digest[:16] + "…"
 
 
-def verify(db: Database, *, anchors: Sequence[tuple[int, str]] = (), batch: int = 5000) -> Verdict:
+_NOTED = {"anchor": "noted", "checkpoint": "signed checkpoint's"}
+
+
+def verify(
+    db: Database,
+    *,
+    anchors: Sequence[tuple[int, str]] = (),
+    checkpoints: Sequence[tuple[int, str]] = (),
+    batch: int = 5000,
+) -> Verdict:
     """Walk the chain in seq order (streamed: constant memory) and check every link against the
-    head, and each anchor (a (seq, hash) noted earlier). Reads one consistent snapshot while
-    gateways go on writing."""
-    wanted = dict(anchors)
-    columns = [TABLE.c.id, TABLE.c.seq, *(TABLE.c[n] for n in FIELDS)]
+    head, each anchor (a (seq, hash) noted earlier) and each checkpoint (a (seq, hash) whose
+    signature the caller has checked). Reads one consistent snapshot while gateways go on
+    writing. A checkpoint past the chain's end is `truncated` (records were removed, whatever
+    the head says); one whose hash differs is `checkpoint_mismatch`."""
+    wanted: dict[int, list[tuple[str, str]]] = {}
+    for source, given in (("anchor", anchors), ("checkpoint", checkpoints)):
+        for seq, h in given:
+            wanted.setdefault(seq, []).append((h, source))
+    columns = [TABLE.c.id, TABLE.c.seq, *(TABLE.c[n] for n in (*FIELDS, *EXTRA_FIELDS))]
     columns += [TABLE.c.prev_hash, TABLE.c.hash]
     query = select(*columns).order_by(TABLE.c.seq).execution_options(yield_per=batch)
     engine = db.reader
@@ -264,17 +310,30 @@ def verify(db: Database, *, anchors: Sequence[tuple[int, str]] = (), batch: int 
                             f"it says {_short(digest)}",
                         )
                     )
-                noted = wanted.pop(seq, None)
-                if noted is not None and noted != digest:
-                    return verdict(
-                        Break(
-                            seq,
-                            rid,
-                            "anchor_mismatch",
-                            f"noted hash {_short(noted)}, the chain has {_short(digest)}",
+                for noted, source in wanted.pop(seq, ()):
+                    if noted != digest:
+                        return verdict(
+                            Break(
+                                seq,
+                                rid,
+                                f"{source}_mismatch",
+                                f"{_NOTED[source]} hash {_short(noted)}, the chain has "
+                                f"{_short(digest)}",
+                            )
                         )
-                    )
                 count, prev = seq, digest
+    beyond = [seq for seq, noted in wanted.items() if any(s == "checkpoint" for _, s in noted)]
+    if beyond:
+        seq = max(beyond)
+        return verdict(
+            Break(
+                seq,
+                None,
+                "truncated",
+                f"a signed checkpoint has seq {seq}; the chain ends at seq {count}: "
+                "records after it were removed",
+            )
+        )
     if head is None:
         return verdict(Break(None, None, "head_missing", "the table audit_chain_head is empty"))
     if head != (count, prev):

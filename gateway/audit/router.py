@@ -1,4 +1,5 @@
-"""`GET /admin/audit`: the record of every call to a published API."""
+"""`GET /admin/audit`: the record of every call to a published API and of the gateway's own
+token and administration events."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
+from gateway.audit.events import AdminAuditedRoute
 from gateway.audit.repository import AuditFilter
 from gateway.audit.schemas import AuditPage
 from gateway.audit.service import search_audit
@@ -16,7 +18,7 @@ from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import Unprocessable
 from lgsp_kit.responses import problem_responses
 
-router = APIRouter(prefix="/admin/audit", tags=["administration"])
+router = APIRouter(prefix="/admin/audit", tags=["administration"], route_class=AdminAuditedRoute)
 
 
 @router.get(

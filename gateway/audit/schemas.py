@@ -8,12 +8,17 @@ from pydantic import BaseModel, Field
 
 
 class AuditOut(BaseModel):
-    """One call to a published API (bản ghi nhật ký giám sát)."""
+    """One call to a published API, or one of the gateway's own events: a token request (api
+    `gateway:token`) or an administration change (api `gateway:admin`) (bản ghi nhật ký giám
+    sát)."""
 
     id: int
     at: datetime = Field(description="when the call arrived")
     request_id: str
-    client_id: str | None = Field(description="the consumer, when its token was valid")
+    client_id: str | None = Field(
+        description="the consumer, when its token was valid; for `gateway:token` the client id "
+        "the request presented"
+    )
     organ_code: str | None = Field(description="the consumer's organ (mã định danh)")
     tier: str | None
     api: str
@@ -24,6 +29,14 @@ class AuditOut(BaseModel):
     response_bytes: int
     upstream_ms: float | None = Field(description="time until the backend's answer began")
     total_ms: float
+    target: str | None = Field(
+        default=None, description="`gateway:admin`: the consumer or signing key acted on"
+    )
+    reason: str | None = Field(
+        default=None,
+        description="`gateway:token`: `issued` or the error code; `gateway:admin`: `ok` or the "
+        "problem's code; null on proxied calls",
+    )
 
 
 class AuditPage(BaseModel):

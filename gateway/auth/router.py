@@ -10,13 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Header
 from pydantic import BaseModel, Field
 
+from gateway.audit.events import TokenAuditedRoute
 from gateway.auth.secrets import VERIFY_POOL, verify_secret
 from gateway.consumers.service import find_consumer
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
 
-router = APIRouter(tags=["oauth2"])
+router = APIRouter(tags=["oauth2"], route_class=TokenAuditedRoute)
 TOKEN_REQUEST_EXAMPLE: dict[str, Any] = {
     "requestBody": {
         "content": {

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
+from gateway.audit.events import AdminAuditedRoute
 from gateway.auth.dependencies import AdminCaller
 from gateway.consumers import admin
 from gateway.consumers.schemas import (
@@ -22,7 +23,7 @@ from gateway.consumers.schemas import (
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
 
-router = APIRouter(prefix="/admin", tags=["administration"])
+router = APIRouter(prefix="/admin", tags=["administration"], route_class=AdminAuditedRoute)
 ClientId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 # Key ids are 16 lowercase hex digits (`secrets.token_hex(8)`).
 KeyId = Annotated[

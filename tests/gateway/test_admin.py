@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from gateway.models import AuditRecord
 from tests.gateway.conftest import Gateway, gateway_settings, open_gateway
@@ -129,12 +130,15 @@ async def test_audit_filters_and_paging(gw: Gateway) -> None:
         await gw.client.get("/echo/v1/things", headers=auth_a)
     await gw.client.get("/echo/v1/things", headers=auth_b)
     await gw.client.get("/echo/v1/things")
-    mine = await gw.audit(client_id=a["client_id"])
+    mine = await gw.audit(client_id=a["client_id"], api="echo")
     assert len(mine) == 3 and all(r["status"] == 200 for r in mine)
+    # Its token request is in the log too.
+    (token,) = await gw.audit(client_id=a["client_id"], api="gateway:token")
+    assert (token["status"], token["reason"]) == (200, "issued")
     assert len(await gw.audit(status=401)) == 1
     assert len(await gw.audit(api="echo")) == 5
     assert await gw.audit(api="down") == []
-    assert len(await gw.audit(since="2000-01-01T00:00:00+07:00")) == 5
+    assert len(await gw.audit(since="2000-01-01T00:00:00+07:00", api="echo")) == 5
     assert await gw.audit(until="2000-01-01T00:00:00Z") == []
     resp = await gw.client.get(
         "/admin/audit", params={"since": "2000-01-01T00:00:00"}, headers=gw.admin()
@@ -143,11 +147,12 @@ async def test_audit_filters_and_paging(gw: Gateway) -> None:
     resp = await gw.client.get("/admin/audit", params={"cursor": "abc"}, headers=gw.admin())
     assert resp.status_code == 422
 
-    first = (await gw.client.get("/admin/audit", params={"limit": 3}, headers=gw.admin())).json()
+    only: dict[str, str | int] = {"api": "echo", "limit": 3}
+    first = (await gw.client.get("/admin/audit", params=only, headers=gw.admin())).json()
     assert len(first["items"]) == 3 and first["next_cursor"]
     rest = (
         await gw.client.get(
-            "/admin/audit", params={"limit": 3, "cursor": first["next_cursor"]}, headers=gw.admin()
+            "/admin/audit", params={**only, "cursor": first["next_cursor"]}, headers=gw.admin()
         )
     ).json()
     assert len(rest["items"]) == 2 and rest["next_cursor"] is None
@@ -174,7 +179,10 @@ async def test_buffered_audit_records_are_written_on_clean_shutdown(
     after = Database(url)
     try:
         with after.engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(AuditRecord)).scalar_one() == 8
+            # The 8 calls, and the gateway's own events: the admin's and the consumer's tokens
+            # and the consumer's registration.
+            apis = conn.execute(select(col(AuditRecord.api))).scalars().all()
+            assert sorted(apis) == ["echo"] * 8 + ["gateway:admin"] + ["gateway:token"] * 2
     finally:
         after.dispose()
 

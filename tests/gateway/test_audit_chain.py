@@ -18,8 +18,8 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Connection, event, insert, text
 from typer.testing import CliRunner
 
-from gateway.audit import chain
-from gateway.audit.log import AuditLog, AuditMetrics, CallRecord
+from gateway.audit import chain, checkpoint
+from gateway.audit.log import AuditLog, AuditMetrics, CallRecord, Checkpoints
 from gateway.main import MIGRATIONS
 from gateway.models import Base
 from lgsp_kit import db as dbmod
@@ -424,3 +424,84 @@ async def test_hostile_values_in_a_call_are_stored_and_chained(
     assert records["long"]["route"] == ("/echo/v1/" + "ư" * 600)[:500]
     verdict = chain.verify(gw.runtime.db)
     assert verdict.broken is None and verdict.records >= 4
+
+
+def checkpointed_log(database: dbmod.Database, path: Any, key: bytes) -> AuditLog:
+    metrics = AuditMetrics(CollectorRegistry())
+    return AuditLog(
+        database,
+        metrics,
+        batch_size=500,
+        flush_seconds=0.05,
+        buffer_limit=1_000_000,
+        checkpoints=Checkpoints(path, key, every_seconds=3600),
+    )
+
+
+def chain_broken(log: AuditLog) -> float | None:
+    return log.metrics.chain_broken._value.get()
+
+
+async def test_a_missing_head_halts_the_writer_it_is_not_rebuilt(
+    db: dbmod.Database, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: the writer rebuilt a missing head from the last record left, so deleting
+    the newest records and the head went unnoticed and later records chained on."""
+    key = b"k" * 32
+    log = checkpointed_log(db, tmp_path / "cp.jsonl", key)
+    for n in range(1, 11):
+        log.record(call(n))
+    await log.flush()
+    assert chain_broken(log) == 0
+    execute(db, "DELETE FROM audit_record WHERE seq > 7")
+    execute(db, "DELETE FROM audit_chain_head")
+
+    for n in range(11, 14):
+        log.record(call(n))
+    with pytest.raises(chain.ChainBroken) as caught:
+        await log.flush()
+    assert caught.value.kind == "head_missing"
+    assert chain_broken(log) == 1
+    assert "audit writer is halted" in caplog.text
+    # Nothing written, nothing rebuilt; the records wait in memory.
+    assert rows(db, "SELECT count(*) FROM audit_chain_head")[0][0] == 0
+    assert rows(db, "SELECT max(seq) FROM audit_record")[0][0] == 7
+    assert len(log._buffer) == 3
+
+    # The background writer keeps trying and keeps writing nothing.
+    log.start()
+    await asyncio.sleep(0.3)
+    assert rows(db, "SELECT max(seq) FROM audit_record")[0][0] == 7
+    assert chain_broken(log) == 1
+
+    # The operator puts the head back where the records end (after looking): the writer goes on.
+    execute(
+        db,
+        "INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, 7, :h)",
+        h=hash_of(db, 7),
+    )
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        if not log._buffer:
+            break
+    await log.stop()
+    assert chain_broken(log) == 0
+    assert rows(db, "SELECT max(seq) FROM audit_record")[0][0] == 10
+    # The chain is whole again, but the signed checkpoint still tells of the seq 10 before.
+    assert chain.verify(db).intact
+    signed, forged = checkpoint.read(tmp_path / "cp.jsonl", key)
+    assert forged is None and [c.seq for c in signed] == [10, 10]
+    broken = chain.verify(db, checkpoints=[(c.seq, c.hash) for c in signed]).broken
+    assert broken is not None and (broken.seq, broken.kind) == (10, "checkpoint_mismatch")
+
+
+async def test_a_head_that_is_not_the_last_record_halts_the_writer(db: dbmod.Database) -> None:
+    await write(db, 10)
+    execute(db, "DELETE FROM audit_record WHERE seq > 8")
+    log = new_log(db)
+    log.record(call(11))
+    with pytest.raises(chain.ChainBroken) as caught:
+        await log.flush()
+    assert caught.value.kind == "head_mismatch"
+    assert chain_broken(log) == 1
+    assert rows(db, "SELECT max(seq) FROM audit_record")[0][0] == 8
