@@ -14,7 +14,7 @@ from gateway.auth.secrets import hash_secret, new_secret
 from gateway.auth.tokens import encrypt_pem, is_encrypted, new_private_pem
 from gateway.models import Consumer, SigningKey
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable
-from lgsp_kit.files import private_dir, write_private
+from lgsp_kit.files import private_dir, private_file, write_private
 
 ADMIN_SCOPE = "lgsp:admin"
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
@@ -220,6 +220,7 @@ def _ensure_dev_consumer(
             consumer.scopes = " ".join(scopes)
             consumer.enabled = True
             session.add(consumer)
+            private_file(path)  # written 0644 by versions before
             return Credentials(saved["client_id"], saved["client_secret"])
     if consumer is None:
         consumer, creds = create_consumer(
