@@ -59,7 +59,8 @@ def verify_secret(secret: str, stored: str) -> bool:
     try:
         if scheme == SCHEME:
             key, digest = rest.split("$")
-            return hmac.compare_digest(_hmac(base64.b64decode(key), secret), base64.b64decode(digest))
+            got = _hmac(base64.b64decode(key), secret)
+            return hmac.compare_digest(got, base64.b64decode(digest))
         if scheme == LEGACY_SCHEME:
             n, r, p, salt, digest = rest.split("$")
             got = hashlib.scrypt(

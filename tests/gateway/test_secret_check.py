@@ -14,6 +14,7 @@ import base64
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,37 +157,45 @@ async def small_gw(
         yield gateway
 
 
+@dataclass
+class HeldChecks:
+    """Secret checks that wait until released."""
+
+    started: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    release: threading.Event = field(default_factory=threading.Event)
+    count: int = 0
+
+    async def wait_started(self, n: int) -> None:
+        for _ in range(n):
+            assert await asyncio.to_thread(self.started.acquire, timeout=10)
+
+
 @pytest.fixture
-def held_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[int], threading.Event]]:
-    """Secret checks that wait until released: (how many are waiting, the release)."""
-    release = threading.Event()
-    waiting = [0]
+def held_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldChecks]:
+    held = HeldChecks()
     verify = secrets.verify_secret
 
     def holding(secret: str, stored: str) -> bool:
-        waiting[0] += 1
-        release.wait(10)
+        held.count += 1
+        held.started.release()
+        held.release.wait(10)
         return verify(secret, stored)
 
     monkeypatch.setattr(secrets, "verify_secret", holding)
     try:
-        yield waiting, release
+        yield held
     finally:
-        release.set()
+        held.release.set()
 
 
 async def test_a_full_queue_answers_503_with_retry_after(
-    small_gw: Gateway, held_checks: tuple[list[int], threading.Event]
+    small_gw: Gateway, held_checks: HeldChecks
 ) -> None:
     gw = small_gw
     created = await gw.consumer(apis=["echo"])
     cid, secret = created["client_id"], created["client_secret"]
-    waiting, release = held_checks
     first = [asyncio.create_task(ask(gw, cid, secret)) for _ in range(2)]
-    deadline = time.monotonic() + 10
-    while waiting[0] < 2 and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    assert waiting[0] == 2
+    await held_checks.wait_started(2)
 
     busy = await ask(gw, cid, secret)
 
@@ -194,8 +203,8 @@ async def test_a_full_queue_answers_503_with_retry_after(
     assert busy.headers["content-type"] == "application/problem+json"
     assert busy.headers["retry-after"] == "1"
     assert busy.json()["code"] == "token_service_busy"
-    assert waiting[0] == 2  # refused without a check
-    release.set()
+    assert held_checks.count == 2  # refused without a check
+    held_checks.release.set()
     assert [r.status_code for r in await asyncio.gather(*first)] == [200, 200]
     assert (await ask(gw, cid, secret)).status_code == 200  # the queue drained
 
