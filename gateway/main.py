@@ -19,11 +19,14 @@ from gateway.audit.log import AuditLog, AuditMetrics, Checkpoints
 from gateway.audit.router import router as audit_router
 from gateway.auth.dependencies import check_admin
 from gateway.auth.router import router as auth_router
+from gateway.auth.secrets import VERIFY_POOL
+from gateway.auth.service import SecretChecks
 from gateway.auth.tokens import KeyRing
 from gateway.catalogue.router import router as catalogue_router
 from gateway.catalogue.service import Catalogue
 from gateway.consumers.router import router as consumers_router
 from gateway.consumers.service import (
+    encrypt_plain_keys,
     ensure_admin_consumer,
     ensure_demo_consumer,
     find_consumer,
@@ -33,6 +36,7 @@ from gateway.proxy.handler import ConsumerView, Proxy, ProxyMetrics, consumer_vi
 from gateway.proxy.throttle import Throttle
 from gateway.settings import Settings, get_settings
 from lgsp_kit import db as dbmod
+from lgsp_kit import files
 from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.requestid import RequestIdMiddleware
 
@@ -60,8 +64,8 @@ class GatewayApp:
 @contextlib.contextmanager
 def _startup_lock(data_dir: Path) -> Iterator[None]:
     """Worker processes of one gateway migrate and create the first key one at a time."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / "gateway.startup.lock").open("a") as handle:
+    files.private_dir(data_dir)
+    with files.private_file(data_dir / "gateway.startup.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -73,8 +77,10 @@ def _prepare(settings: Settings, runtime: Runtime, migrate: bool) -> list[tuple[
     with _startup_lock(settings.data_dir):
         if migrate:
             dbmod.upgrade(MIGRATIONS, settings.resolved_database_url())
+        passphrase = _passphrase(settings)
         with runtime.db.session() as session:
-            keys = signing_keys(session)
+            encrypt_plain_keys(session, passphrase=passphrase)
+            keys = signing_keys(session, passphrase=passphrase)
             if settings.environment == "dev":
                 if settings.demo_consumer:
                     ensure_demo_consumer(
@@ -83,6 +89,10 @@ def _prepare(settings: Settings, runtime: Runtime, migrate: bool) -> list[tuple[
                 if settings.admin_consumer:
                     ensure_admin_consumer(session, settings.data_dir / "admin-client.json")
             return keys
+
+
+def _passphrase(settings: Settings) -> bytes:
+    return settings.key_passphrase.get_secret_value().encode()
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
@@ -94,13 +104,20 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         keyring = KeyRing(
             await asyncio.to_thread(_prepare, settings, runtime, migrate),
             issuer=settings.issuer,
+            passphrase=_passphrase(settings),
             leeway=settings.token_leeway_seconds,
         )
         runtime.extras["keyring"] = keyring
+        runtime.extras["secret_checks"] = SecretChecks(
+            VERIFY_POOL,
+            queue_limit=settings.token_check_queue_limit,
+            failure_limit=settings.token_failure_limit,
+            failure_window_seconds=settings.token_failure_window_seconds,
+        )
 
         def read_keys() -> list[tuple[str, str]]:
             with runtime.db.session() as session:
-                return signing_keys(session)
+                return signing_keys(session, passphrase=_passphrase(settings))
 
         async def reload_keys() -> None:
             # A read that began before a rotation here must not undo it when it lands after.

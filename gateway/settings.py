@@ -3,10 +3,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from lgsp_kit.settings import AppSettings
+
+DEV_KEY_PASSPHRASE = "dev-only-gateway-key-passphrase"
 
 
 class Settings(AppSettings):
@@ -23,6 +25,13 @@ class Settings(AppSettings):
     workers: int = Field(default=1, ge=1, le=64)
     issuer: str = "lgsp"
     token_ttl_seconds: int = 3600
+    # Encrypts the token-signing private keys at rest (PKCS#8, best available encryption).
+    key_passphrase: SecretStr = SecretStr(DEV_KEY_PASSPHRASE)
+    # `/token`: client secret checks waiting at once (more get 503 with Retry-After), and the
+    # failures one client id may have in a window before its requests get 429 unchecked.
+    token_check_queue_limit: int = Field(default=64, ge=1)
+    token_failure_limit: int = Field(default=10, ge=1)
+    token_failure_window_seconds: int = Field(default=60, ge=1)
     # Published APIs: context → the service's base URL (its `/v1/...` is published as
     # `/{context}/v1/...`).
     upstreams: dict[str, str] = Field(
@@ -78,6 +87,15 @@ class Settings(AppSettings):
     def checkpoint_key_setting(self) -> str | None:
         key = self.audit_checkpoint_key
         return key.get_secret_value() if key is not None else None
+
+    @model_validator(mode="after")
+    def _no_default_secret_outside_dev(self) -> Settings:
+        passphrase = self.key_passphrase.get_secret_value()
+        if not passphrase:
+            raise ValueError("GATEWAY_KEY_PASSPHRASE must not be empty")
+        if self.environment != "dev" and passphrase == DEV_KEY_PASSPHRASE:
+            raise ValueError("GATEWAY_KEY_PASSPHRASE must be set outside dev")
+        return self
 
 
 @cache

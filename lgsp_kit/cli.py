@@ -15,6 +15,7 @@ from gateway.cli import audit_cli, consumer_cli
 from lgsp_kit import db as dbmod
 from lgsp_kit.apps import APPS
 from lgsp_kit.contract.cli import contract_test, contracts_cli
+from lgsp_kit.files import private_umask
 from services.reporting.rebuild import cli as reporting_cli
 
 cli = typer.Typer(help="A provincial LGSP and the systems behind it.", no_args_is_help=True)
@@ -47,6 +48,7 @@ def _data_dir() -> Path:
 def run(app: AppName = None) -> None:
     """Start the platform (NATS and every app), or one app in the foreground."""
     names = _apps(app)
+    private_umask()  # what the apps write (databases, credentials) is the owner's only
     if app is None:
         from lgsp_kit.launcher import run_all
 
@@ -83,6 +85,7 @@ def nats(
     It requires credentials: the users and passwords are in `<data dir>/nats-credentials.json`."""
     from lgsp_kit.natsserver import CREDENTIALS_FILE, start_nats
 
+    private_umask()  # the JetStream store is the owner's only
     proc = start_nats(_data_dir(), port)
     typer.echo(f"NATS listening on nats://127.0.0.1:{port}")
     typer.echo(f"NATS users and passwords in {_data_dir() / CREDENTIALS_FILE}")

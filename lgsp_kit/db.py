@@ -19,6 +19,8 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from lgsp_kit import files
+
 # Constraint names Alembic can diff on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -63,10 +65,16 @@ def normalise_url(url: str) -> str:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
+    """The database file's dir (0700 when made here) and the file itself, owner-only (0600)
+    before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=files.DIR_MODE, parents=True, exist_ok=True)
+            files.private_file(Path(path))
+            for suffix in ("-wal", "-shm"):
+                if Path(path + suffix).exists():
+                    files.private_file(Path(path + suffix))
 
 
 def _enable_wal(cur: Any, wait_seconds: float = 30.0) -> None:

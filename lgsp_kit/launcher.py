@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lgsp_kit import db as dbmod
 from lgsp_kit.apps import APPS, AppSpec
+from lgsp_kit.files import private_dir, private_umask
 from lgsp_kit.natsserver import CREDENTIALS_FILE, app_nats_env, pick_nats_port, start_nats
 
 STOP_GRACE = 15.0
@@ -65,7 +66,9 @@ class Launcher:
         return env
 
     def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # What NATS and the apps write in the data dir is the owner's only (0700 / 0600).
+        private_umask()
+        private_dir(self.data_dir)
         nats_url = os.environ.get("NATS_URL") or os.environ.get("LGSP_NATS_URL")
         if not nats_url:
             port = pick_nats_port()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header
 from pydantic import BaseModel, Field
 
 from gateway.audit.events import TokenAuditedRoute
-from gateway.auth.secrets import VERIFY_POOL, verify_secret
-from gateway.consumers.service import find_consumer
+from gateway.auth.service import SecretChecks, authenticate
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
@@ -65,7 +64,7 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
     "/token",
     response_model=TokenResponse,
     summary="Get an access token",
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 429, 503),
     openapi_extra=TOKEN_REQUEST_EXAMPLE,
 )
 async def issue_token(
@@ -84,16 +83,10 @@ async def issue_token(
         client_id, client_secret = basic
     if not client_id or not client_secret:
         raise OAuthError("invalid_client", "client credentials are required", 401)
-    cid, secret = client_id, client_secret
-
-    def check() -> Any:
-        with runtime.db.session() as session:
-            consumer = find_consumer(session, cid)
-            if consumer is None or not verify_secret(secret, consumer.secret_hash):
-                return None
-            return consumer
-
-    consumer = await asyncio.get_running_loop().run_in_executor(VERIFY_POOL, check)
+    checks: SecretChecks = runtime.extras["secret_checks"]
+    consumer = await checks.run(
+        client_id, partial(authenticate, runtime.db, client_id, client_secret)
+    )
     if consumer is None or not consumer.enabled:
         raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
     granted = consumer.scopes.split()

@@ -1,4 +1,8 @@
-"""Access tokens: EdDSA-signed JWTs with the key id in the header, verified against the key ring."""
+"""Access tokens: EdDSA-signed JWTs with the key id in the header, verified against the key ring.
+
+The private keys are stored PKCS#8-encrypted with `GATEWAY_KEY_PASSPHRASE` (best available
+encryption, as the documents service keeps the organs' keys); keys stored before in plain text
+are encrypted at the gateway's start (`gateway.consumers.service.encrypt_plain_keys`)."""
 
 from __future__ import annotations
 
@@ -21,16 +25,64 @@ from lgsp_kit.tokens import (
     TokenVerifier,
 )
 
-__all__ = ["Claims", "InvalidToken", "KeyRing", "new_private_pem"]
+__all__ = [
+    "Claims",
+    "InvalidToken",
+    "KeyPassphraseError",
+    "KeyRing",
+    "encrypt_pem",
+    "is_encrypted",
+    "new_private_pem",
+]
+
+ENCRYPTED_PEM_HEADER = "-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 
-def new_private_pem() -> str:
-    key = Ed25519PrivateKey.generate()
+class KeyPassphraseError(ValueError):
+    """A stored signing key that the passphrase given does not decrypt."""
+
+
+def _pem(key: Ed25519PrivateKey, passphrase: bytes | None) -> str:
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase is not None
+        else serialization.NoEncryption()
+    )
     return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     ).decode()
+
+
+def new_private_pem(passphrase: bytes | None = None) -> str:
+    """A new Ed25519 key as PKCS#8 PEM, encrypted with `passphrase` when one is given."""
+    return _pem(Ed25519PrivateKey.generate(), passphrase)
+
+
+def is_encrypted(pem: str) -> bool:
+    return pem.lstrip().startswith(ENCRYPTED_PEM_HEADER)
+
+
+def load_private_pem(pem: str, passphrase: bytes | None, kid: str = "") -> Ed25519PrivateKey:
+    """The key of a stored PEM, encrypted or (written before encryption at rest) plain."""
+    try:
+        loaded = serialization.load_pem_private_key(
+            pem.encode(), password=passphrase if is_encrypted(pem) else None
+        )
+    except (ValueError, TypeError) as exc:
+        raise KeyPassphraseError(
+            f"the signing key {kid!r} cannot be read: is GATEWAY_KEY_PASSPHRASE the one it "
+            f"was encrypted with? ({exc})"
+        ) from exc
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise KeyPassphraseError(f"the signing key {kid!r} is not an Ed25519 key")
+    return loaded
+
+
+def encrypt_pem(pem: str, passphrase: bytes) -> str:
+    """A plain-text PKCS#8 PEM encrypted with `passphrase` (an encrypted one is returned as is)."""
+    if is_encrypted(pem):
+        return pem
+    return _pem(load_private_pem(pem, None), passphrase)
 
 
 class KeyRing:
@@ -41,9 +93,12 @@ class KeyRing:
         keys: list[tuple[str, str]],
         *,
         issuer: str,
+        passphrase: bytes | None = None,
         leeway: float = DEFAULT_LEEWAY_SECONDS,
     ) -> None:
         self.issuer = issuer
+        # Decrypts the stored keys; `gateway.consumers.service` encrypts new ones with it.
+        self.passphrase = passphrase
         self.verifier = TokenVerifier({}, issuer=issuer, leeway=leeway)
         self._private: dict[str, Ed25519PrivateKey] = {}
         self.signing_kid = ""
@@ -64,9 +119,7 @@ class KeyRing:
         for kid, pem in keys:
             key = self._private.get(kid)
             if key is None:
-                loaded = serialization.load_pem_private_key(pem.encode(), password=None)
-                assert isinstance(loaded, Ed25519PrivateKey)
-                key = loaded
+                key = load_private_pem(pem, self.passphrase, kid)
             private[kid] = key
         self._private = private
         self.signing_kid = keys[-1][0]

@@ -93,13 +93,14 @@ def keys(runtime: Runtime) -> SigningKeys:
 
 
 def rotate_key(runtime: Runtime) -> SigningKeyOut:
+    ring = runtime.extras["keyring"]
     with runtime.db.session() as session:
-        key = service.rotate_signing_key(session)
+        key = service.rotate_signing_key(session, passphrase=ring.passphrase)
         out = SigningKeyOut(
             kid=key.kid, created_at=key.created_at.astimezone(_tz(runtime)), signing=True
         )
-        active = service.signing_keys(session)
-    runtime.extras["keyring"].load(active)
+        active = service.signing_keys(session, passphrase=ring.passphrase)
+    ring.load(active)
     return out
 
 
@@ -114,7 +115,8 @@ def retire_key(runtime: Runtime, kid: str) -> RetiredSigningKey:
         )
     # The session has committed: re-read the ring so this process drops the key (its JWKS and
     # its remembered tokens) now; other processes do so within GATEWAY_KEY_REFRESH_SECONDS.
+    ring = runtime.extras["keyring"]
     with runtime.db.session() as session:
-        active = service.signing_keys(session)
-    runtime.extras["keyring"].load(active)
+        active = service.signing_keys(session, passphrase=ring.passphrase)
+    ring.load(active)
     return out

@@ -11,10 +11,11 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from gateway.auth.secrets import hash_secret, new_secret
-from gateway.auth.tokens import new_private_pem
+from gateway.auth.tokens import encrypt_pem, is_encrypted, new_private_pem
 from gateway.models import Consumer, SigningKey
 from lgsp_kit.access import finer_scopes
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable
+from lgsp_kit.files import private_dir, private_file, write_private
 
 ADMIN_SCOPE = "lgsp:admin"
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
@@ -129,10 +130,12 @@ def rotate_secret(session: Session, client_id: str) -> Credentials:
     return Credentials(consumer.client_id, secret)
 
 
-def rotate_signing_key(session: Session) -> SigningKey:
+def rotate_signing_key(session: Session, *, passphrase: bytes) -> SigningKey:
     """A new key signs from now on; the old ones stay published so their tokens keep working."""
     key = SigningKey(
-        kid=secrets.token_hex(8), private_pem=new_private_pem(), created_at=datetime.now(UTC)
+        kid=secrets.token_hex(8),
+        private_pem=new_private_pem(passphrase),
+        created_at=datetime.now(UTC),
     )
     session.add(key)
     session.flush()
@@ -168,8 +171,8 @@ def list_signing_keys(session: Session) -> list[SigningKey]:
     return list(session.exec(select(SigningKey).order_by(col(SigningKey.created_at))))
 
 
-def signing_keys(session: Session) -> list[tuple[str, str]]:
-    """Active keys oldest first; creates the first key of a new gateway."""
+def signing_keys(session: Session, *, passphrase: bytes) -> list[tuple[str, str]]:
+    """Active keys oldest first (their stored PEMs); creates the first key of a new gateway."""
     keys = list(
         session.exec(
             select(SigningKey).where(col(SigningKey.active)).order_by(col(SigningKey.created_at))
@@ -178,13 +181,26 @@ def signing_keys(session: Session) -> list[tuple[str, str]]:
     if not keys:
         key = SigningKey(
             kid=secrets.token_hex(8),
-            private_pem=new_private_pem(),
+            private_pem=new_private_pem(passphrase),
             created_at=datetime.now(UTC),
         )
         session.add(key)
         session.flush()
         keys = [key]
     return [(k.kid, k.private_pem) for k in keys]
+
+
+def encrypt_plain_keys(session: Session, *, passphrase: bytes) -> list[str]:
+    """Encrypt the signing keys (retired ones too) stored in plain text before encryption at
+    rest; returns their kids. Run at the gateway's start: no migration needs the passphrase."""
+    done = []
+    for key in session.exec(select(SigningKey).order_by(col(SigningKey.created_at))):
+        if not is_encrypted(key.private_pem):
+            key.private_pem = encrypt_pem(key.private_pem, passphrase)
+            session.add(key)
+            done.append(key.kid)
+    session.flush()
+    return done
 
 
 def ensure_demo_consumer(session: Session, apis: list[str], path: Path) -> Credentials:
@@ -213,6 +229,7 @@ def _ensure_dev_consumer(
             consumer.scopes = " ".join(scopes)
             consumer.enabled = True
             session.add(consumer)
+            private_file(path)  # written 0644 by versions before
             return Credentials(saved["client_id"], saved["client_secret"])
     if consumer is None:
         consumer, creds = create_consumer(
@@ -226,9 +243,9 @@ def _ensure_dev_consumer(
         consumer.enabled = True
         session.add(consumer)
         creds = Credentials(consumer.client_id, secret)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"client_id": creds.client_id, "client_secret": creds.client_secret}, indent=1)
+    private_dir(path.parent)
+    write_private(
+        path,
+        json.dumps({"client_id": creds.client_id, "client_secret": creds.client_secret}, indent=1),
     )
-    path.chmod(0o600)
     return creds

@@ -26,6 +26,7 @@ async def test_bootstrap_admin_can_administer_a_production_gateway(
         "LGSP_DATA_DIR": str(tmp_path),
         "GATEWAY_DATABASE_URL": database_url,
         "LGSP_ENVIRONMENT": "production",
+        "GATEWAY_KEY_PASSPHRASE": "a-passphrase-of-this-deployment",
     }
     command = [sys.executable, "-m", "lgsp_kit.cli", "consumer", "bootstrap-admin", "--name", "ops"]
     done = await asyncio.to_thread(
@@ -33,7 +34,13 @@ async def test_bootstrap_admin_can_administer_a_production_gateway(
     )
     creds = json.loads(done.stdout)
 
-    settings = gateway_settings(tmp_path, database_url, {}, environment="production")
+    settings = gateway_settings(
+        tmp_path,
+        database_url,
+        {},
+        environment="production",
+        key_passphrase="a-passphrase-of-this-deployment",
+    )
     app = create_app(settings)
     api = app.app.api  # type: ignore[attr-defined]
     async with api.router.lifespan_context(api):

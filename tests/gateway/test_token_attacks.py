@@ -259,7 +259,10 @@ async def signing_keys(gw: Gateway, backend_url: str) -> Keys:
         with gw.runtime.db.session() as session:
             return session.exec(select(SigningKey).where(SigningKey.kid == kid)).one().private_pem
 
-    loaded = serialization.load_pem_private_key((await asyncio.to_thread(read)).encode(), None)
+    passphrase = gw.runtime.extras["keyring"].passphrase
+    loaded = serialization.load_pem_private_key(
+        (await asyncio.to_thread(read)).encode(), passphrase
+    )
     assert isinstance(loaded, Ed25519PrivateKey)
     return Keys(kid, loaded, Ed25519PrivateKey.generate(), jwks, f"{backend_url}/v1/jwks.json")
 
