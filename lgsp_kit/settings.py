@@ -3,11 +3,55 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
+from urllib.parse import unquote, urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_NATS_PORT = 14222
+
+# A secret given outside dev (a passphrase, a password) is at least this long and is no
+# placeholder copied from an example file: `CHANGE_ME`, `changeme`, `change-me`, ….
+MIN_SECRET_LENGTH = 16
+_PLACEHOLDER_WORDS = ("changeme", "replaceme", "placeholder", "example")
+
+
+def is_placeholder(value: str) -> bool:
+    """`CHANGE_ME`, `change-me`, `Change me!`, `replace-me-…`: a value copied from an example."""
+    folded = "".join(ch for ch in value.casefold() if ch.isalnum())
+    return any(word in folded for word in _PLACEHOLDER_WORDS)
+
+
+def weak_secret(value: str, *, dev_default: str | None = None) -> str | None:
+    """Why `value` is not a usable secret (empty, a placeholder, the dev default, too short),
+    or None when it is."""
+    if not value.strip():
+        return "it is empty"
+    if dev_default is not None and value == dev_default:
+        return "it is the public dev default"
+    if is_placeholder(value):
+        return "it is a placeholder"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"it is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(value)) < 4:
+        return "it repeats too few characters"
+    return None
+
+
+def require_secret(
+    environment: str, name: str, value: str, *, dev_default: str | None = None
+) -> None:
+    """Refuse (ValueError, naming the variable) a weak secret outside the dev environment;
+    for a settings class's `model_validator(mode="after")`."""
+    if environment == "dev":
+        return
+    reason = weak_secret(value, dev_default=dev_default)
+    if reason is not None:
+        raise ValueError(
+            f"{name} must be set outside dev to a secret of at least {MIN_SECRET_LENGTH} "
+            f"characters that is no placeholder: {reason}"
+        )
 
 
 def _shared(name: str) -> AliasChoices:
@@ -58,6 +102,22 @@ class AppSettings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, validation_alias=_shared("max_body_bytes")
     )
+
+    @model_validator(mode="after")
+    def _no_placeholder_database_password_outside_dev(self) -> Self:
+        if self.environment != "dev" and self.database_url:
+            password = urlsplit(self.database_url).password
+            if password is not None and is_placeholder(unquote(password)):
+                name = f"{self.model_config.get('env_prefix', '')}DATABASE_URL"
+                raise ValueError(
+                    f"{name} has a placeholder password (CHANGE_ME): set the real one outside dev"
+                )
+        if self.nats_user:
+            prefix = self.model_config.get("env_prefix", "")
+            require_secret(
+                self.environment, f"{prefix}NATS_PASSWORD", self.nats_password.get_secret_value()
+            )
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -5,7 +5,7 @@ from functools import cache
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from lgsp_kit.settings import AppSettings
+from lgsp_kit.settings import AppSettings, require_secret
 
 DEV_KEY_PASSPHRASE = "dev-only-documents-key-passphrase"
 
@@ -42,12 +42,13 @@ class Settings(AppSettings):
     key_passphrase: SecretStr = SecretStr(DEV_KEY_PASSPHRASE)
 
     @model_validator(mode="after")
-    def _no_default_secret_outside_dev(self) -> Settings:
-        if self.environment != "dev" and self.key_passphrase.get_secret_value() in (
-            "",
-            DEV_KEY_PASSPHRASE,
-        ):
-            raise ValueError("DOCUMENTS_KEY_PASSPHRASE must be set outside dev")
+    def _no_weak_secret_outside_dev(self) -> Settings:
+        require_secret(
+            self.environment,
+            "DOCUMENTS_KEY_PASSPHRASE",
+            self.key_passphrase.get_secret_value(),
+            dev_default=DEV_KEY_PASSPHRASE,
+        )
         return self
 
 

@@ -1,4 +1,10 @@
-"""Phụ lục II as CSV, as an Excel workbook laid out like the annex, and as an HTML table."""
+"""Phụ lục II as CSV, as an Excel workbook laid out like the annex, and as an HTML table.
+
+Declared notes are free text typed by an official, so no text reaches a spreadsheet as a
+formula: the workbook writes every text as an inline string (never a formula cell) and the CSV
+prefixes a text that a spreadsheet would read as a formula with `'` (OWASP, CSV injection).
+Who declared a row (a consumer's client id) is not shown: the page and the workbook are public.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from html import escape
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.reporting.schemas import Report, ReportRow
 
@@ -27,8 +34,27 @@ XLSX_HEADER = (
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP), and the full-width forms some
+# spreadsheets accept too.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when a spreadsheet could take the text for a formula (leading spaces ignored)."""
+    return text.startswith(FORMULA_START) or text.lstrip(" ").startswith(FORMULA_START)
+
+
+def neutralise(text: str) -> str:
+    """A text for a CSV field: a leading `'` when it looks like a formula, else unchanged."""
+    return f"'{text}" if looks_like_formula(text) else text
+
+
 def _cell(value: object) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    return str(value)
 
 
 def _scope(report: Report) -> str:
@@ -53,17 +79,28 @@ def _source_vi(row: ReportRow) -> str:
     return {"computed": "tính từ sự kiện", "declared": "kê khai"}.get(row.source or "", "")
 
 
+def _append(ws: Worksheet, values: list[object]) -> None:
+    """A row whose texts are inline strings: openpyxl would make `=…` a formula cell."""
+    ws.append(values)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+            if looks_like_formula(cell.value):
+                # Excel keeps it text even when the cell is edited.
+                cell.quotePrefix = True
+
+
 def to_xlsx(report: Report) -> bytes:
     """One sheet: title, scope, the annex's header and its rows (headings in bold)."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "Phụ lục II"
-    ws.append(["PHỤ LỤC II"])
-    ws.append([TITLE])
-    ws.append([_scope(report)])
+    _append(ws, ["PHỤ LỤC II"])
+    _append(ws, [TITLE])
+    _append(ws, [_scope(report)])
     ws.append([])
-    ws.append(list(XLSX_HEADER))
+    _append(ws, list(XLSX_HEADER))
     header_row = ws.max_row
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -73,7 +110,8 @@ def to_xlsx(report: Report) -> bytes:
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
         cell.border = border
     for row in report.rows:
-        ws.append(
+        _append(
+            ws,
             [
                 row.stt,
                 row.name,
@@ -82,8 +120,8 @@ def to_xlsx(report: Report) -> bytes:
                 row.numerator,
                 row.denominator,
                 _source_vi(row),
-                row.note or (f"kê khai bởi {row.declared_by}" if row.declared_by else None),
-            ]
+                row.note,
+            ],
         )
         r = ws.max_row
         heading = row.source is None
@@ -140,7 +178,7 @@ def html_table(report: Report) -> str:
             frac,
             "",
             _source_vi(row),
-            row.note or (f"kê khai bởi {row.declared_by}" if row.declared_by else ""),
+            row.note or "",
         ]
         tds = [f"<td>{escape(c)}</td>" for c in cells]
         # The fraction spans the numerator and denominator columns.

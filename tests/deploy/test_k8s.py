@@ -150,6 +150,18 @@ def test_each_app_reads_its_database_url_and_the_shared_config(
     assert config[f"{app.upper()}_HOST"] == "0.0.0.0"
 
 
+def with_real_secrets(docs: list[Manifest]) -> list[Manifest]:
+    """The manifests after an operator replaced the Secrets' placeholders (as an overlay's
+    secretGenerator does): each `CHANGE_ME…` becomes a long random value."""
+    copied: list[Manifest] = yaml.safe_load(yaml.safe_dump(docs))
+    for doc in copied:
+        if doc["kind"] == "Secret":
+            for key, value in doc["stringData"].items():
+                real = f"{key.lower().replace('_', '-')}-q7Vd3kLpZr9w"
+                doc["stringData"][key] = re.sub(r"CHANGE_ME[\w-]*", real, value)
+    return copied
+
+
 def pod_environment(docs: list[Manifest], app: str) -> dict[str, str]:
     """The variables the app container gets: its ConfigMaps, then its secret references."""
     (container,) = find(docs, "Deployment", app)["spec"]["template"]["spec"]["containers"]
@@ -171,7 +183,7 @@ def test_each_app_accepts_the_settings_its_pod_gets(
     for name in list(os.environ):
         if name.startswith(("LGSP_", "NATS_", f"{app.upper()}_")):
             monkeypatch.delenv(name)
-    for name, value in pod_environment(base, app).items():
+    for name, value in pod_environment(with_real_secrets(base), app).items():
         monkeypatch.setenv(name, value)
     module = "gateway.settings" if app == "gateway" else f"services.{app}.settings"
     settings = importlib.import_module(module).Settings()
@@ -187,11 +199,51 @@ def test_documents_refuses_to_start_without_its_key_passphrase(
     base: list[Manifest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Why the pod carries DOCUMENTS_KEY_PASSPHRASE: without it the settings are refused."""
-    for name, value in pod_environment(base, "documents").items():
+    for name, value in pod_environment(with_real_secrets(base), "documents").items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DOCUMENTS_KEY_PASSPHRASE")
     with pytest.raises(ValueError, match="DOCUMENTS_KEY_PASSPHRASE"):
         importlib.import_module("services.documents.settings").Settings()
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_refuses_the_base_s_placeholder_secrets(
+    base: list[Manifest], app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Applied as committed, no app starts: every Secret holds a `CHANGE_ME` placeholder."""
+    for name in list(os.environ):
+        if name.startswith(("LGSP_", "NATS_", f"{app.upper()}_")):
+            monkeypatch.delenv(name)
+    env = pod_environment(base, app)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    module = "gateway.settings" if app == "gateway" else f"services.{app}.settings"
+    settings_class = importlib.import_module(module).Settings
+    url = f"{app.upper()}_DATABASE_URL"
+    with pytest.raises(ValueError, match=f"{url} has a placeholder password"):
+        settings_class()
+    monkeypatch.setenv(url, env[url].replace("CHANGE_ME", "q7Vd3kLpZr9w"))
+    passphrase = f"{app.upper()}_KEY_PASSPHRASE"
+    if passphrase in env:
+        # The documents passphrase (and the gateway's, where its settings read one).
+        if app == "documents" or "key_passphrase" in settings_class.model_fields:
+            with pytest.raises(ValueError, match=passphrase):
+                settings_class()
+        monkeypatch.setenv(passphrase, "q7Vd-3kLp-Zr9w-Tx2m-Hc4n")
+    assert settings_class().environment == "production"
+
+
+def test_the_gateway_reads_its_key_passphrase_from_a_secret(base: list[Manifest]) -> None:
+    pod = find(base, "Deployment", "gateway")["spec"]["template"]["spec"]
+    for box in (*pod["containers"], *pod["initContainers"]):
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in box["env"]}
+        assert refs["GATEWAY_KEY_PASSPHRASE"] == {
+            "name": "lgsp-gateway",
+            "key": "GATEWAY_KEY_PASSPHRASE",
+        }
+    assert "GATEWAY_KEY_PASSPHRASE" in find(base, "Secret", "lgsp-gateway")["stringData"]
+    config = find(base, "ConfigMap", "lgsp-config")["data"]
+    assert not [k for k in config if "PASSPHRASE" in k or "PASSWORD" in k]
 
 
 def test_the_shared_config_points_at_the_cluster_services(base: list[Manifest]) -> None:
@@ -254,3 +306,156 @@ def test_the_province_overlay_scales_out_in_its_namespace() -> None:
     }
     assert images == {"registry.example.invalid/lgsp/lgsp-sim:0.1.0"}
     assert find(docs, "Service", "postgres")["spec"]["externalName"] == "pg.lgsp.example.invalid"
+
+
+# --- network policies -----------------------------------------------------------------------
+
+INGRESS_NAMESPACE = "ingress-nginx"
+MONITORING_NAMESPACE = "monitoring"
+# A peer: the labels of a pod of this namespace, or ("namespace", name) for any pod there.
+Peer = dict[str, str] | tuple[str, str]
+
+
+def pod_template(docs: list[Manifest], name: str) -> Manifest:
+    (doc,) = [
+        d
+        for d in docs
+        if d["kind"] in {"Deployment", "StatefulSet"} and d["metadata"]["name"] == name
+    ]
+    template: Manifest = doc["spec"]["template"]
+    return template
+
+
+def selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, selector
+    return bool(selector.get("matchLabels", {}).items() <= labels.items())
+
+
+def peer_matches(entry: Manifest, peer: Peer) -> bool:
+    assert set(entry) <= {"podSelector", "namespaceSelector"}, entry
+    if isinstance(peer, tuple):
+        names = entry.get("namespaceSelector", {}).get("matchLabels", {})
+        return "podSelector" not in entry and names == {"kubernetes.io/metadata.name": peer[1]}
+    return "namespaceSelector" not in entry and selects(entry["podSelector"], peer)
+
+
+def port_number(port: int | str, pod: Manifest) -> int:
+    if isinstance(port, int):
+        return port
+    (found,) = [
+        p["containerPort"]
+        for c in pod["spec"]["containers"]
+        for p in c["ports"]
+        if p["name"] == port
+    ]
+    return int(found)
+
+
+def allowed(docs: list[Manifest], direction: str, pod: Manifest, peer: Peer) -> set[int]:
+    """TCP ports the policies open for `pod` from (ingress) or to (egress) `peer`; named ports
+    are resolved on `pod` (for egress to a pod, see `egress`)."""
+    key, side = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    ports: set[int] = set()
+    labels = pod["metadata"]["labels"]
+    for policy in (d for d in docs if d["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        if direction not in spec["policyTypes"] or not selects(spec["podSelector"], labels):
+            continue
+        for rule in spec.get(key, []):
+            if side in rule and not any(peer_matches(e, peer) for e in rule[side]):
+                continue
+            ports |= {
+                port_number(p["port"], pod)
+                for p in rule["ports"]
+                if p.get("protocol", "TCP") == "TCP"
+            }
+    return ports
+
+
+def egress(docs: list[Manifest], pod: Manifest, target: Manifest) -> set[int]:
+    """Ports `pod` may open on `target` (named ports resolved on the target)."""
+    labels = pod["metadata"]["labels"]
+    ports: set[int] = set()
+    for policy in (d for d in docs if d["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        if "Egress" not in spec["policyTypes"] or not selects(spec["podSelector"], labels):
+            continue
+        for rule in spec.get("egress", []):
+            if "to" in rule and not any(
+                peer_matches(e, target["metadata"]["labels"]) for e in rule["to"]
+            ):
+                continue
+            ports |= {port_number(p["port"], target) for p in rule["ports"]}
+    return ports
+
+
+def test_everything_is_denied_unless_a_policy_allows_it(base: list[Manifest]) -> None:
+    deny = find(base, "NetworkPolicy", "default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for doc in base:
+        if doc["kind"] in {"Deployment", "StatefulSet"}:
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            chosen = [
+                d["metadata"]["name"]
+                for d in base
+                if d["kind"] == "NetworkPolicy"
+                and d["spec"]["podSelector"]
+                and selects(d["spec"]["podSelector"], labels)
+            ]
+            assert len(chosen) == 1, (doc["metadata"]["name"], chosen)
+
+
+def test_only_the_gateway_takes_traffic_from_the_ingress_controller(
+    base: list[Manifest],
+) -> None:
+    outside = ("namespace", INGRESS_NAMESPACE)
+    gateway = pod_template(base, "gateway")
+    assert allowed(base, "Ingress", gateway, outside) == {8000}
+    for name in ("dossier", "documents", "reporting", "nats"):
+        assert allowed(base, "Ingress", pod_template(base, name), outside) == set(), name
+
+
+def test_only_the_gateway_reaches_the_services(base: list[Manifest]) -> None:
+    gateway = pod_template(base, "gateway")
+    for app, port in APPS.items():
+        if app == "gateway":
+            continue
+        service = pod_template(base, app)
+        assert allowed(base, "Ingress", service, gateway["metadata"]["labels"]) == {port}
+        # (Egress to 5432 is open to any address: PostgreSQL is outside the cluster.)
+        assert egress(base, gateway, service) - {5432} == {port}
+        for other in ("dossier", "documents", "reporting", "nats"):
+            peer = pod_template(base, other)["metadata"]["labels"]
+            assert allowed(base, "Ingress", service, peer) == set(), (app, other)
+        # And the services fetch the gateway's JWKS.
+        assert allowed(base, "Ingress", gateway, service["metadata"]["labels"]) == {8000}
+        assert egress(base, service, gateway) - {5432} == {8000}
+
+
+def test_only_the_apps_reach_nats_and_postgresql(base: list[Manifest]) -> None:
+    nats = pod_template(base, "nats")
+    for app in APPS:
+        pod = pod_template(base, app)
+        assert allowed(base, "Ingress", nats, pod["metadata"]["labels"]) == {4222}
+        assert 4222 in egress(base, pod, nats)
+        assert 5432 in allowed(base, "Egress", pod, ("namespace", "database"))
+    assert allowed(base, "Ingress", nats, nats["metadata"]["labels"]) == {6222}
+    assert allowed(base, "Ingress", nats, ("namespace", INGRESS_NAMESPACE)) == set()
+    assert 5432 not in allowed(base, "Egress", nats, ("namespace", "database"))
+
+
+def test_prometheus_scrapes_every_metrics_port(base: list[Manifest]) -> None:
+    monitoring = ("namespace", MONITORING_NAMESPACE)
+    for app in APPS:
+        pod = pod_template(base, app)
+        port = int(pod["metadata"]["annotations"]["prometheus.io/port"])
+        assert allowed(base, "Ingress", pod, monitoring) == {port}, app
+    assert allowed(base, "Ingress", pod_template(base, "nats"), monitoring) == {8222}
+
+
+def test_the_policies_reach_the_province_overlay() -> None:
+    docs = kustomize(OVERLAY)
+    names = {d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy"}
+    assert names == {"default-deny", "gateway", "services", "nats"}
+    gateway = pod_template(docs, "gateway")
+    assert allowed(docs, "Ingress", gateway, ("namespace", INGRESS_NAMESPACE)) == {8000}

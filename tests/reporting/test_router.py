@@ -249,6 +249,30 @@ async def test_live_page_needs_no_token_and_the_gateway_route_does(
         assert (await client.get("/")).status_code == 404
 
 
+async def test_the_public_page_and_workbook_hide_who_declared_and_hold_no_formula(
+    settings: Settings, mint: TokenMint
+) -> None:
+    app = create_app(settings)
+    async with serve(app) as client:
+        h = mint.headers(WRITE, client_id="so-tttt-bac-giang")
+        note = '=HYPERLINK("http://x","y")'
+        resp = await client.put("/v1/indicators/4/declared", json={"value": 2}, headers=h)
+        assert resp.status_code == 200, resp.text
+        body = {"value": 1, "period": "2023", "note": note}
+        resp = await client.put("/v1/indicators/3/declared", json=body, headers=h)
+        assert resp.status_code == 200, resp.text
+        page = await client.get("/", params={"period": "2023"})
+        assert page.status_code == 200 and "so-tttt-bac-giang" not in page.text
+        xlsx = await client.get("/phu-luc-ii.xlsx", params={"period": "2023"})
+        assert xlsx.status_code == 200 and b"so-tttt-bac-giang" not in xlsx.content
+        sheet = load_workbook(io.BytesIO(xlsx.content)).active
+        assert sheet is not None
+        cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+        assert "so-tttt-bac-giang" not in {c.value for c in cells}
+        assert not [c for c in cells if c.data_type == "f"]
+        assert [c.value for c in cells if c.data_type == "s" and c.value == note] == [note]
+
+
 async def eventually(client: httpx.AsyncClient, headers: dict[str, str], total: int) -> None:
     for _ in range(150):
         status = (await client.get("/v1/status", headers=headers)).json()
