@@ -18,6 +18,7 @@ from contracts.edxml._dates import (
 )
 from contracts.edxml._errors import (
     DUPLICATE_ELEMENT,
+    INVALID_CERTIFICATE,
     INVALID_VALUE,
     MISSING_ELEMENT,
     NOT_EDXML,
@@ -55,6 +56,7 @@ from contracts.edxml._writer import write
 __all__ = [
     "DS",
     "DUPLICATE_ELEMENT",
+    "INVALID_CERTIFICATE",
     "INVALID_VALUE",
     "MEDIA_TYPE",
     "MISSING_ELEMENT",

@@ -14,8 +14,7 @@ class EdxmlError(ValueError):
         self.code = code
         self.message = message
         self.line = line
-        where = f" (line {line})" if line is not None else ""
-        super().__init__(f"{message}{where}")
+        super().__init__(f"line {line}: {message}" if line is not None else message)
 
 
 # The stable codes.
@@ -24,3 +23,4 @@ NOT_EDXML = "not_edxml"
 MISSING_ELEMENT = "missing_element"
 DUPLICATE_ELEMENT = "duplicate_element"
 INVALID_VALUE = "invalid_value"
+INVALID_CERTIFICATE = "invalid_certificate"

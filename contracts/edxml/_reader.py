@@ -54,6 +54,7 @@ from contracts.edxml._names import DS, NS, q
 T = TypeVar("T")
 _Element: TypeAlias = etree._Element
 _WHITESPACE = re.compile(rb"\s+")
+_WHERE = re.compile(r", line \d+, column \d+$")  # lxml's suffix; the error carries the line
 _OTHER_INFO_KNOWN = {
     "Priority",
     "SphereOfPromulgation",
@@ -84,7 +85,8 @@ def parse_root(raw: bytes) -> _Element:
         tree = etree.ElementTree(etree.fromstring(raw, parser=parser()))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        raise EdxmlError(NOT_WELL_FORMED, f"not well-formed XML: {exc.msg}", line) from exc
+        reason = _WHERE.sub("", exc.msg or "no XML")
+        raise EdxmlError(NOT_WELL_FORMED, f"not well-formed XML: {reason}", line) from exc
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise EdxmlError(NOT_EDXML, "a package may not carry a DTD", 1)
     root = tree.getroot()

@@ -18,9 +18,10 @@ from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XM
 from signxml import methods as signxml_methods
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 
-from contracts.edxml._errors import MISSING_ELEMENT, EdxmlError
+from contracts.edxml._errors import INVALID_CERTIFICATE, MISSING_ELEMENT, EdxmlError
 from contracts.edxml._names import DS, q
 from contracts.edxml._reader import parse_root, parser
+from contracts.edxml._writer import place_at_header_end
 
 _SIGNATURE_TAGS = (f"{{{DS}}}Signature", q("Signature"), "Signature")
 _METHODS = {
@@ -94,6 +95,10 @@ def check_signature(
             reason = "the signature does not verify with the trusted certificate"
         except InvalidInput as exc:
             reason = f"the signature cannot be accepted: {exc}"
+        except ValueError as exc:  # a trusted "certificate" that is not one (cryptography)
+            raise EdxmlError(
+                INVALID_CERTIFICATE, f"a trusted certificate is unusable: {exc}"
+            ) from exc
         else:
             return SignatureCheck(True, algorithm, True)
     return SignatureCheck(True, algorithm, False, reason)
@@ -111,9 +116,13 @@ def sign(
         raise EdxmlError(MISSING_ELEMENT, "<edXMLEnvelope/edXMLHeader> is missing", root.sourceline)
     old = _signature_node(root)
     if old is not None:
+        previous = old.getprevious()
+        if previous is not None:
+            previous.tail = old.tail
         header.remove(old)
-    placeholder = etree.SubElement(header, f"{{{DS}}}Signature", nsmap={None: DS})
+    placeholder = etree.Element(f"{{{DS}}}Signature", nsmap={None: DS})
     placeholder.set("Id", "placeholder")
+    place_at_header_end(header, placeholder)
     signer = XMLSigner(
         method=signxml_methods.enveloped, signature_algorithm=method, digest_algorithm=digest
     )

@@ -147,18 +147,22 @@ _SIGNATURE_MARK = "edxml-signature"
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _signature_mark(header: _Element, signature: Signature | None) -> None:
-    """A comment where the Signature goes, at the end of the (already indented) header: the
-    Signature's own bytes replace it after serialising, so that lxml neither re-indents it
-    nor changes its namespace prefix (it stays as found)."""
-    if signature is None:
-        return
-    mark = etree.Comment(_SIGNATURE_MARK)
+def place_at_header_end(header: _Element, node: _Element) -> None:
+    """Append `node` (the Signature, or the mark where it goes) to an indented header with the
+    whitespace the header's other children have: a signer and this writer must agree on it,
+    since an enveloped signature's digest covers the whitespace around the Signature."""
     last = header[-1] if len(header) else None
-    mark.tail = last.tail if last is not None else header.tail
+    node.tail = last.tail if last is not None else header.tail
     if last is not None:
         last.tail = header.text
-    header.append(mark)
+    header.append(node)
+
+
+def _signature_mark(header: _Element, signature: Signature | None) -> None:
+    """A comment where the Signature goes: the Signature's own bytes replace it after
+    serialising, so that lxml neither re-indents it nor changes its namespace prefix."""
+    if signature is not None:
+        place_at_header_end(header, etree.Comment(_SIGNATURE_MARK))
 
 
 def _document_header(message: _Element, package: DocumentPackage) -> None:
