@@ -163,3 +163,35 @@ def test_a_status_without_the_document_it_is_about_is_refused() -> None:
     )
     _refused(raw, MISSING_ELEMENT)
     assert isinstance(read(sample(STATUS)), StatusPackage)
+
+
+def test_day_month_year_timestamps_are_tolerated() -> None:
+    from datetime import datetime
+
+    from contracts.edxml import VIETNAM
+
+    raw = _edited(
+        STATUS,
+        "<edXML:Timestamp>2015/09/20 11:08:36<",
+        "<edXML:Timestamp>20/09/2015 11:08:36<",
+    )
+    package = read(raw)
+    assert isinstance(package, StatusPackage)
+    assert package.timestamp == datetime(2015, 9, 20, 11, 8, 36, tzinfo=VIETNAM)
+
+
+def test_prefixed_attachments_are_read_like_unprefixed_ones() -> None:
+    raw = sample(DOCUMENT).decode()
+    prefixed = raw
+    for name in ("AttachmentEncoded", "Attachment", "ContentId", "AttachmentName", "ContentType"):
+        prefixed = prefixed.replace(f"    <{name}>", f"    <edXML:{name}>")
+        prefixed = prefixed.replace(f"</{name}>", f"</edXML:{name}>")
+    prefixed = prefixed.replace(
+        "  <AttachmentEncoded>",
+        '  <edXML:AttachmentEncoded xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">',
+    )
+    assert prefixed != raw
+    package, original = read(prefixed.encode()), read(raw.encode())
+    assert isinstance(package, DocumentPackage) and isinstance(original, DocumentPackage)
+    assert package.attachments == original.attachments
+    assert [a.size for a in package.attachments] == [4151]
