@@ -49,11 +49,13 @@ from contracts.edxml._model import (
     StatusPackage,
     TraceHeader,
 )
-from contracts.edxml._names import DS, NS, q
+from contracts.edxml._names import DS, NS, XLINK, q
 
 T = TypeVar("T")
 _Element: TypeAlias = etree._Element
 _WHITESPACE = re.compile(rb"\s+")
+_UNDECLARED_PREFIX = re.compile(r"^Namespace prefix (edXML|xlink) .* is not defined")
+_ROOT_START = re.compile(rb"<edXML(?=[\s>/])")
 _WHERE = re.compile(r", line \d+, column \d+$")  # lxml's suffix; the error carries the line
 _OTHER_INFO_KNOWN = {
     "Priority",
@@ -79,14 +81,46 @@ def parser() -> etree.XMLParser:
     )
 
 
+def _declare_known_prefixes(raw: bytes) -> bytes | None:
+    """`raw` with `edXML:` and `xlink:` declared on the root when it uses them undeclared.
+
+    A tolerance: the VNPT SDK's templates write `<edXML:AttachmentEncoded>` outside the
+    envelope that declares `edXML:`, and `xlink:href` on manifest References, without the
+    declarations. Both prefixes have one meaning in edXML. The declarations go on the root's
+    own line, so that line numbers stay those of the input. None when nothing can be added.
+    """
+    match = _ROOT_START.search(raw)
+    if match is None:
+        return None
+    start_tag = raw[match.start() : raw.find(b">", match.start()) + 1]
+    missing = b"".join(
+        b' xmlns:%s="%s"' % (prefix, uri)
+        for prefix, uri in ((b"edXML", NS.encode()), (b"xlink", XLINK.encode()))
+        if b"xmlns:" + prefix + b"=" not in start_tag
+    )
+    if not missing:
+        return None
+    return raw[: match.end()] + missing + raw[match.end() :]
+
+
+def _not_well_formed(exc: etree.XMLSyntaxError) -> EdxmlError:
+    reason = _WHERE.sub("", exc.msg or "no XML")
+    return EdxmlError(NOT_WELL_FORMED, f"not well-formed XML: {reason}", exc.lineno or None)
+
+
 def parse_root(raw: bytes) -> _Element:
     """The `<edXML>` root of a well-formed package without a DTD."""
     try:
-        tree = etree.ElementTree(etree.fromstring(raw, parser=parser()))
+        element = etree.fromstring(raw, parser=parser())
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        reason = _WHERE.sub("", exc.msg or "no XML")
-        raise EdxmlError(NOT_WELL_FORMED, f"not well-formed XML: {reason}", line) from exc
+        fixed = _declare_known_prefixes(raw) if _UNDECLARED_PREFIX.search(exc.msg or "") else None
+        if fixed is None:
+            raise _not_well_formed(exc) from exc
+        try:
+            element = etree.fromstring(fixed, parser=parser())
+        except etree.XMLSyntaxError as again:  # the same lines: its fault is the one to name
+            raise _not_well_formed(again) from again
+    tree = element.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise EdxmlError(NOT_EDXML, "a package may not carry a DTD", 1)
     root = tree.getroot()

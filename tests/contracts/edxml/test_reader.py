@@ -270,3 +270,47 @@ def test_the_malformed_sample_is_refused_with_its_line() -> None:
     assert caught.value.line == 74
     assert "From line 7" in caught.value.message
     assert str(caught.value).startswith("line 74: not well-formed XML")
+
+
+def _nested_package() -> bytes:
+    """The package zipped inside the attachment of resources_edoc_new.edxml: another sender's
+    template (undeclared `edXML:` and `xlink:` prefixes), not one the codec was written on."""
+    import io
+    import zipfile
+
+    package = read(sample("resources_edoc_new.edxml"))
+    assert isinstance(package, DocumentPackage)
+    archive = zipfile.ZipFile(io.BytesIO(package.attachments[0].content))
+    assert archive.namelist() == ["32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml"]
+    return archive.read(archive.namelist()[0])
+
+
+def test_a_package_with_undeclared_edxml_and_xlink_prefixes_is_read() -> None:
+    raw = _nested_package()
+    assert b'xlink:href=""' in raw and b"xmlns:xlink" not in raw
+    package = read(raw)
+    assert isinstance(package, DocumentPackage)
+    assert (package.from_.organ_id, package.from_.organ_name) == (
+        "14.00.W00",
+        "Trung tâm test production 01",
+    )
+    assert [(o.organ_id, o.organ_name) for o in package.to] == [
+        ("14.00.W00", "Đơn vị nội bộ chuẩn 2803 04")
+    ]
+    assert package.document_id == "9fbfbad2-f1f8-4256-a2eb-50fb1061cddb"
+    assert (package.code.code_number, package.code.code_notation) == ("34E31", "PRO-TEST-CASE1")
+    assert package.promulgation_info.promulgation_date == date(2018, 9, 27)
+    assert package.document_type.type == 1
+    assert package.document_type.type_detail is None
+    assert package.document_type.type_name == "Thông tư"
+    assert package.response_for is None  # all four children empty
+    assert package.business is None
+    assert [(t.organ_id, t.timestamp) for t in package.trace_headers] == [
+        ("01.02.G22", datetime(2018, 6, 20, 16, 35, 56, tzinfo=VIETNAM))
+    ]
+    assert [(a.name, a.content_type, a.size) for a in package.attachments] == [
+        ("GUIDE_INSTALL OPENVPN.SIGNED.PDF", "application/pdf", 284937)
+    ]
+    assert package.attachments[0].content.startswith(b"%PDF-1.5")
+    assert package.signature is not None
+    assert package.signature.algorithm == "rsa-sha1"

@@ -195,3 +195,10 @@ def test_prefixed_attachments_are_read_like_unprefixed_ones() -> None:
     assert isinstance(package, DocumentPackage) and isinstance(original, DocumentPackage)
     assert package.attachments == original.attachments
     assert [a.size for a in package.attachments] == [4151]
+
+
+def test_only_the_edxml_and_xlink_prefixes_may_be_undeclared() -> None:
+    raw = _edited(STATUS, "<edXML:StatusCode>", '<edXML:StatusCode foo:bar="1">')
+    error = _refused(raw, NOT_WELL_FORMED)
+    assert "foo" in error.message
+    assert error.line == _line_of(raw, "foo:bar")

@@ -130,3 +130,10 @@ def test_an_attachment_with_bytes_of_every_value_survives() -> None:
     again = read(write(package))
     assert isinstance(again, DocumentPackage)
     assert again.attachments[0].content == content
+
+
+def test_the_nested_package_of_another_sender_survives_a_rewrite() -> None:
+    from tests.contracts.edxml.test_reader import _nested_package
+
+    package = read(_nested_package())
+    assert read(write(package)) == package
