@@ -16,6 +16,7 @@ from typing import TypeAlias
 from lxml import etree
 
 from contracts.edxml._dates import format_date, format_timestamp
+from contracts.edxml._errors import INVALID_VALUE, EdxmlError
 from contracts.edxml._model import (
     Business,
     DocumentPackage,
@@ -247,8 +248,12 @@ def to_tree(package: Package) -> _Element:
 
 
 def write(package: Package) -> bytes:
-    """The package as UTF-8 XML bytes, indented like the samples."""
-    root = to_tree(package)
+    """The package as UTF-8 XML bytes, indented like the samples; EdxmlError when a value
+    holds a character XML cannot carry (a control character)."""
+    try:
+        root = to_tree(package)
+    except ValueError as exc:  # lxml: a control character or a lone surrogate in a value
+        raise EdxmlError(INVALID_VALUE, f"a value XML cannot carry: {exc}") from exc
     etree.indent(root, space="  ")
     header = root.find(f"{q('edXMLEnvelope')}/{q('edXMLHeader')}")
     assert header is not None

@@ -137,3 +137,11 @@ def test_the_nested_package_of_another_sender_survives_a_rewrite() -> None:
 
     package = read(_nested_package())
     assert read(write(package)) == package
+
+
+def test_a_value_xml_cannot_carry_is_refused_on_writing() -> None:
+    from contracts.edxml import INVALID_VALUE, EdxmlError
+
+    with pytest.raises(EdxmlError) as caught:
+        write(replace(_own_document(), subject="trích yếu\x00"))
+    assert caught.value.code == INVALID_VALUE
