@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum
+from typing import Literal
 
 
 class BusinessDocType(IntEnum):
@@ -213,7 +214,7 @@ class DocumentPackage:
     signature: Signature | None = None
     manifest: tuple[ManifestReference, ...] = ()
     attachments: tuple[Attachment, ...] = ()
-    kind: str = field(default="document", init=False)
+    kind: Literal["document"] = field(default="document", init=False)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class StatusPackage:
     staff_info: StaffInfo | None = None
     trace_headers: tuple[TraceHeader, ...] = ()
     signature: Signature | None = None
-    kind: str = field(default="status", init=False)
+    kind: Literal["status"] = field(default="status", init=False)
 
 
 Package = DocumentPackage | StatusPackage
