@@ -26,6 +26,8 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(reporting_cli, name="reporting")
 cli.add_typer(contracts_cli, name="contracts")
 cli.command("contract-test")(contract_test)
+edxml_cli = typer.Typer(help="edXML packages (QCVN 102:2016).", no_args_is_help=True)
+cli.add_typer(edxml_cli, name="edxml")
 
 AppName = Annotated[
     str | None, typer.Argument(help="gateway, dossier, documents or reporting; all when omitted")
@@ -226,6 +228,31 @@ def report(
         if wrong:
             typer.echo(f"differs from the targets: {', '.join(wrong)}")
             raise typer.Exit(1)
+
+
+@edxml_cli.command("inspect")
+def edxml_inspect(
+    file: Annotated[Path, typer.Argument(help="an edXML package (document or status)")],
+    cert: Annotated[
+        list[Path] | None, typer.Option(help="a trusted PEM certificate of the sender")
+    ] = None,
+    allow_sha1: Annotated[bool, typer.Option(help="accept RSA-SHA1 (legacy senders)")] = False,
+) -> None:
+    """Print a package's header, business operation, attachments, status and signature."""
+    from contracts.edxml import EdxmlError, inspect
+
+    try:
+        raw = file.read_bytes()
+        trusted = [path.read_text() for path in cert or []]
+    except OSError as exc:
+        typer.echo(f"cannot read {exc.filename}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        summary = inspect(raw, trusted, allow_sha1=allow_sha1)
+    except EdxmlError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
 def main() -> None:
