@@ -150,7 +150,6 @@ def test_nats_requires_a_user_per_app_and_tls_and_is_not_published(
         assert binds(service)[env["NATS_TLS_CA"]] == SECRETS["NATS_TLS_DIR"] + "/ca.crt"
 
 
-
 # --- production defaults --------------------------------------------------------------------
 
 
@@ -167,10 +166,7 @@ def published(service: dict[str, Any]) -> list[str]:
 
 
 def test_only_the_gateway_is_published_on_the_host(compose: dict[str, Any]) -> None:
-    ports = {
-        name: published(service)
-        for name, service in compose["services"].items()
-    }
+    ports = {name: published(service) for name, service in compose["services"].items()}
     assert ports.pop("gateway") == ["8000:8000"]
     assert ports == {name: [] for name in ports}
     assert {"reporting", "prometheus", "grafana", "postgres"} <= ports.keys()
