@@ -15,6 +15,7 @@ proxied calls; the routes themselves are unchanged. What a record holds:
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import json
@@ -101,6 +102,7 @@ class _AuditedRoute(APIRoute):
         self.describe(rec, request, response, runtime, reason)
         audit.record(rec)
 
+    @abc.abstractmethod
     def describe(
         self,
         rec: CallRecord,
@@ -109,7 +111,7 @@ class _AuditedRoute(APIRoute):
         runtime: Any,
         reason: str | None,
     ) -> None:
-        raise NotImplementedError
+        """Fill in who, what and the outcome for this kind of route."""
 
 
 class TokenAuditedRoute(_AuditedRoute):
