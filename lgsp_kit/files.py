@@ -47,8 +47,12 @@ def private_file(path: Path) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path`, readable by the owner only from the first byte on."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    """Write `text` to `path`, readable by the owner only from the first byte on, and whole:
+    a reader sees the old file or the new one (written beside it, then renamed)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         os.fchmod(fd, FILE_MODE)
         handle.write(text)
+    os.replace(tmp, path)

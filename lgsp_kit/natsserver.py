@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from lgsp_kit.files import write_private
 from lgsp_kit.settings import DEFAULT_NATS_PORT
 
 
@@ -125,16 +126,6 @@ def permissions(user: str, stream: str = "LGSP") -> dict[str, dict[str, list[str
     raise KeyError(user)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (0600 from the start, not chmod-ed after)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def nats_credentials(data_dir: Path) -> dict[str, str]:
     """Each user's password: read from `<data_dir>/nats-credentials.json`, generated the first
     time (and for a user the file lacks). Delete the file to rotate every password."""
@@ -147,7 +138,7 @@ def nats_credentials(data_dir: Path) -> dict[str, str]:
     if missing:
         creds.update({u: secrets.token_urlsafe(32) for u in missing})
         data_dir.mkdir(parents=True, exist_ok=True)
-        _write_private(path, json.dumps(creds, indent=2) + "\n")
+        write_private(path, json.dumps(creds, indent=2) + "\n")
     return creds
 
 
@@ -207,7 +198,7 @@ def start_nats(
     store = data_dir / "nats"
     store.mkdir(parents=True, exist_ok=True)
     config = data_dir / CONFIG_FILE
-    _write_private(config, nats_config(data_dir, port, host=host, stream=stream, auth=auth))
+    write_private(config, nats_config(data_dir, port, host=host, stream=stream, auth=auth))
     log = (data_dir / "nats.log").open("ab")
     proc = subprocess.Popen(
         [nats_server_binary(), "-c", str(config.resolve())],

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from lgsp_kit.db import Database
 from lgsp_kit.launcher import Launcher
+from lgsp_kit.natsserver import operator_url
 
 
 @pytest.fixture
@@ -70,14 +71,16 @@ async def _write_an_event(url: str) -> None:
 async def test_lgsp_run_keeps_the_data_dir_and_the_nats_store_owner_only(
     tmp_path: Path, usual_umask: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("NATS_URL", "LGSP_NATS_URL", "LGSP_DATA_DIR"):
-        monkeypatch.setenv(name, "")  # restored afterwards: the launcher sets them
-        monkeypatch.delenv(name)
+    # The launcher writes the apps' settings (NATS URL, each app's NATS user) into its own
+    # environment for its children: give it a copy, so later tests do not inherit them.
+    environ = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "LGSP_NATS_URL")}
+    monkeypatch.setattr(os, "environ", environ)
     data = tmp_path / "var"
     launcher = Launcher(data, [])  # NATS only
     try:
         launcher.start()
-        await _write_an_event(os.environ["NATS_URL"])
+        port = int(environ["NATS_URL"].rsplit(":", 1)[1])
+        await _write_an_event(operator_url(data, port))  # the embedded server takes users only
     finally:
         launcher.stop()
     found = modes(data)
