@@ -6,7 +6,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from lgsp_kit.settings import AppSettings
+from lgsp_kit.settings import AppSettings, require_secret
 
 DEV_KEY_PASSPHRASE = "dev-only-gateway-key-passphrase"
 
@@ -93,8 +93,9 @@ class Settings(AppSettings):
         passphrase = self.key_passphrase.get_secret_value()
         if not passphrase:
             raise ValueError("GATEWAY_KEY_PASSPHRASE must not be empty")
-        if self.environment != "dev" and passphrase == DEV_KEY_PASSPHRASE:
-            raise ValueError("GATEWAY_KEY_PASSPHRASE must be set outside dev")
+        require_secret(
+            self.environment, "GATEWAY_KEY_PASSPHRASE", passphrase, dev_default=DEV_KEY_PASSPHRASE
+        )
         return self
 
 

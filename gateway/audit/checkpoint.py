@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.audit.chain import canonical_time
+from lgsp_kit.files import private_file
 
 VERSION = "lgsp-audit-checkpoint-1"
 KEY_FILE = "audit-checkpoint.key"
@@ -79,8 +80,11 @@ def load_key(setting: str | None, key_file: Path, *, create: bool) -> bytes:
                 f"{MIN_KEY_CHARS}"
             )
         return setting.encode()
-    if create and not key_file.exists():
-        _create_key_file(key_file)
+    if create:
+        if key_file.exists():
+            private_file(key_file)  # as an older version may have left it
+        else:
+            _create_key_file(key_file)
     try:
         key = key_file.read_bytes().strip()
     except OSError as exc:

@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from gateway.audit import chain, checkpoint
 from gateway.audit.chain import ChainBroken, clean_text
 from lgsp_kit.db import Database
+from lgsp_kit.files import private_file
 
 log = logging.getLogger("lgsp.gateway.audit")
 
@@ -127,6 +128,10 @@ class Checkpoints:
     every_seconds: float
     last: tuple[int, str] | None = None
     last_at: float = float("-inf")
+
+    def __post_init__(self) -> None:
+        if self.path.exists():
+            private_file(self.path)  # as an older version may have left it
 
     def due(self, head: tuple[int, str], *, force: bool = False) -> bool:
         if head == self.last:

@@ -33,6 +33,8 @@ GAUGES = {
     "lgsp_organs_registered",
     "lgsp_indicator_ratio",
     "lgsp_projection_lag_seconds",
+    # 1 while the gateway's audit writer is halted on a missing or stale chain head.
+    "lgsp_gateway_audit_chain_broken",
 }
 HISTOGRAMS = {"lgsp_gateway_request_duration_seconds", "lgsp_http_request_duration_seconds"}
 # Written by Prometheus itself for every target.

@@ -223,6 +223,11 @@ def test_each_app_refuses_the_base_s_placeholder_secrets(
     with pytest.raises(ValueError, match=f"{url} has a placeholder password"):
         settings_class()
     monkeypatch.setenv(url, env[url].replace("CHANGE_ME", "q7Vd3kLpZr9w"))
+    nats_password = f"{app.upper()}_NATS_PASSWORD"
+    if nats_password in env:
+        with pytest.raises(ValueError, match=nats_password):
+            settings_class()
+        monkeypatch.setenv(nats_password, "n4Tq-8sLm-Wc2v-Pz7k")
     passphrase = f"{app.upper()}_KEY_PASSPHRASE"
     if passphrase in env:
         # The documents passphrase (and the gateway's, where its settings read one).

@@ -107,7 +107,9 @@ def test_the_dev_passphrase_is_refused_outside_dev(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, environment="production")
     with pytest.raises(ValueError, match="GATEWAY_KEY_PASSPHRASE"):
         Settings(data_dir=tmp_path, key_passphrase="")
-    assert Settings(data_dir=tmp_path, environment="production", key_passphrase="x" * 20)
+    assert Settings(
+        data_dir=tmp_path, environment="production", key_passphrase="q7Vd-3kLp-Zr9w-Tx2m-Hc4n"
+    )
 
 
 @pytest.fixture
