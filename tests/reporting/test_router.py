@@ -254,7 +254,7 @@ async def test_the_public_page_and_workbook_hide_who_declared_and_hold_no_formul
 ) -> None:
     app = create_app(settings)
     async with serve(app) as client:
-        h = mint.headers(WRITE, client_id="so-tttt-bac-giang")
+        h = mint.headers(DECLARE, client_id="so-tttt-bac-giang")
         note = '=HYPERLINK("http://x","y")'
         resp = await client.put("/v1/indicators/4/declared", json={"value": 2}, headers=h)
         assert resp.status_code == 200, resp.text
