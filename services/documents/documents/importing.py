@@ -104,6 +104,15 @@ def verify(received: Received, certificate: OrganKey | None, *, allow_sha1: bool
     if signature is None:
         return Verdict("refused", "the package is not signed", None)
     algorithm = edxml.algorithm_of(signature)
+    # What cannot be checked at all is unverified, whatever its algorithm; the algorithm policy
+    # applies to a signature that is checked.
+    if reason := edxml.uncheckable(signature):
+        return Verdict("unverified", reason, algorithm)
+    if certificate is None:
+        sender = received.package.from_.organ_id
+        return Verdict(
+            "unverified", f"no trusted certificate of {sender} is known to this system", algorithm
+        )
     if algorithm not in ("rsa-sha256", "rsa-sha1"):
         return Verdict("refused", f"the signature algorithm {algorithm} is not accepted", algorithm)
     if algorithm == "rsa-sha1" and not allow_sha1:
@@ -111,13 +120,6 @@ def verify(received: Received, certificate: OrganKey | None, *, allow_sha1: bool
             "refused",
             "RSA-SHA1 signatures are not accepted here (DOCUMENTS_ALLOW_SHA1_SIGNATURES)",
             algorithm,
-        )
-    if reason := edxml.uncheckable(signature):
-        return Verdict("unverified", reason, algorithm)
-    if certificate is None:
-        sender = received.package.from_.organ_id
-        return Verdict(
-            "unverified", f"no trusted certificate of {sender} is known to this system", algorithm
         )
     try:
         signed = edxml.signed_content(
