@@ -204,6 +204,7 @@ async def test_a_package_round_trips_through_import_unchanged(
         assert received.status_code == 201, received.text
         copy = received.json()
         assert copy["origin"] == "imported" and copy["verified"] is True
+        assert (copy["verification"], copy["signature_algorithm"]) == ("verified", "rsa-sha256")
         assert [(r["organ_code"], r["status"]) for r in copy["recipients"]] == [(DISTRICT, "01")]
         same_fields = (
             "id",
@@ -214,6 +215,8 @@ async def test_a_package_round_trips_through_import_unchanged(
             "code_number",
             "code_notation",
             "document_type",
+            "document_type_name",
+            "edxml_document_type",
             "subject",
             "content",
             "promulgation",
