@@ -113,6 +113,17 @@ class Document(Base, table=True):
     )
     verified: bool = Field(default=True)
     verification_reason: str | None = Field(default=None, max_length=500)
+    verification: str | None = Field(
+        default=None,
+        max_length=12,
+        description="imported: verified, unverified (no trusted certificate) or refused",
+    )
+    signature_algorithm: str | None = Field(
+        default=None, max_length=32, description="imported: SignatureMethod, e.g. rsa-sha256"
+    )
+    edxml_type: int | None = Field(default=None, description="DocumentType/Type as received")
+    edxml_type_detail: int | None = Field(default=None, description="DocumentType/TypeDetail")
+    edxml_type_name: str | None = Field(default=None, max_length=200, description="TypeName")
 
 
 class Attachment(Base, table=True):

@@ -29,6 +29,8 @@ from services.documents.scope import OrganScope
 from services.documents.signing import keys
 
 SOURCE = "/lgsp/documents"
+# An organ outside the province, recorded when a package it sent is imported.
+EXTERNAL = "external"
 
 
 def seed_directory(session: Session) -> int:
@@ -104,6 +106,12 @@ def change_connection(
     (so a retried call is harmless) and answers `changed: false`."""
     organ = find(session, code, for_update=True)
     scope.require(session, organ.code, acting_as="the organ whose connection changes")
+    if organ.level == EXTERNAL:
+        raise Conflict(
+            f"{code} is outside the province (known from the edXML packages it sent); its "
+            "connections are not the province's to change",
+            code="external_organ",
+        )
     connected: bool = getattr(organ, f"{change.system}_connected")
     if connected == change.connected:
         return ConnectionResult(organ=organ_out(organ, tz), changed=False)
