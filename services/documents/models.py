@@ -113,6 +113,17 @@ class Document(Base, table=True):
     )
     verified: bool = Field(default=True)
     verification_reason: str | None = Field(default=None, max_length=500)
+    business_state: str | None = Field(
+        default=None,
+        max_length=8,
+        description="revoked, updated or replaced by a business package (edXML Bussiness)",
+    )
+    supersedes: str | None = Field(
+        default=None, max_length=36, description="the document this one updates or replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, max_length=36, description="the document that updates or replaces this one"
+    )
 
 
 class Attachment(Base, table=True):

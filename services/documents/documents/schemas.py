@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -207,6 +207,16 @@ class DocumentOut(BaseModel):
     electronic: bool
     sent_at: datetime
     verified: bool = Field(description="the signature held when the document arrived")
+    business_state: Literal["revoked", "updated", "replaced"] | None = Field(
+        default=None,
+        description="what a business package (edXML Bussiness 1, 2, 3) did to this document",
+    )
+    supersedes: str | None = Field(
+        default=None, description="the id of the document this one updates or replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, description="the id of the document that updates or replaces this one"
+    )
     signature: SignatureOut | None
     attachments: list[AttachmentOut]
     recipients: list[RecipientOut]

@@ -77,6 +77,9 @@ def document_out(
         electronic=document.electronic,
         sent_at=document.sent_at.astimezone(tz),
         verified=document.verified,
+        business_state=document.business_state,
+        supersedes=document.supersedes,
+        superseded_by=document.superseded_by,
         signature=signature_out(document),
         attachments=[
             AttachmentOut(
