@@ -13,7 +13,7 @@ from services.documents.documents.router import router as documents_router
 from services.documents.documents.status_router import router as status_router
 from services.documents.models import outbox
 from services.documents.organs.router import router as organs_router
-from services.documents.organs.service import seed_directory
+from services.documents.organs.service import seed_directory, seed_national
 from services.documents.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,6 +23,7 @@ async def _seed(runtime: Runtime) -> None:
     def work() -> None:
         with runtime.db.session() as session:
             seed_directory(session)
+            seed_national(session)
 
     await asyncio.to_thread(work)
 
