@@ -223,6 +223,16 @@ class DocumentOut(BaseModel):
     signature_algorithm: str | None = Field(
         description="the package's SignatureMethod (rsa-sha256, rsa-sha1) for an imported one"
     )
+    business_state: Literal["revoked", "updated", "replaced"] | None = Field(
+        default=None,
+        description="what a business package (edXML Bussiness 1, 2, 3) did to this document",
+    )
+    supersedes: str | None = Field(
+        default=None, description="the id of the document this one updates or replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, description="the id of the document that updates or replaces this one"
+    )
     signature: SignatureOut | None
     attachments: list[AttachmentOut]
     recipients: list[RecipientOut]

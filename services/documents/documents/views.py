@@ -97,6 +97,9 @@ def document_out(
         verified=document.verified,
         verification=verification(document),
         signature_algorithm=document.signature_algorithm,
+        business_state=document.business_state,
+        supersedes=document.supersedes,
+        superseded_by=document.superseded_by,
         signature=signature_out(document),
         attachments=[
             AttachmentOut(

@@ -10,7 +10,9 @@ from lgsp_kit.fields import Instant
 # mã định danh, QCVN 102:2016: V1V2V3.Z1Z2.Y1Y2.Mxx (e.g. 000.00.31.H06)
 ORGAN_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 OrganCode = Annotated[str, StringConstraints(pattern=ORGAN_CODE_PATTERN)]
-OrganLevel = Literal["province", "province_organ", "district", "commune", "external"]
+OrganLevel = Literal[
+    "province", "province_organ", "district", "commune", "national", "external"
+]
 System = Literal["qlvb", "motcua"]
 
 
@@ -28,8 +30,9 @@ class OrganOut(BaseModel):
     code: str = Field(description="mã định danh (QCVN 102)")
     name: str
     level: OrganLevel = Field(
-        description="province, province_organ, district or commune; external: an organ outside the "
-        "province, known from an edXML package it sent"
+        description="province, province_organ, district or commune; national: an organ outside "
+        "the province from the national directory (a ministry, the government office, another "
+        "province's UBND); external: an organ outside both, known from an edXML package it sent"
     )
     parent_code: str | None = Field(description="mã định danh of the organ above")
     connections: Connections

@@ -44,6 +44,29 @@ def seed_directory(session: Session) -> int:
     return len(rows)
 
 
+def seed_national(session: Session) -> int:
+    """Add the national organs (contracts/reference/national_organs.json) the directory does not
+    hold yet: level `national`, no parent, connected to document exchange over the axis.
+
+    No OrganRegistered event: they are not the province's organs, and the province's reports
+    (connection rates by level) must not count them."""
+    since = reference.directory_since()
+    present = set(session.exec(select(Organ.code)))
+    rows = [
+        Organ(
+            code=o.code,
+            name=o.name,
+            level="national",
+            qlvb_connected=True,
+            qlvb_changed_at=since,
+        )
+        for o in reference.national_organs().values()
+        if o.code not in present
+    ]
+    session.add_all(rows)
+    return len(rows)
+
+
 def registered_event(organ: Organ, at: datetime) -> OrganRegistered:
     return OrganRegistered(
         source=SOURCE,
