@@ -70,7 +70,8 @@ async def test_a_package_from_the_axis_addressed_to_a_province_organ_lands_in_it
     sender = header_text(raw, "MessageHeader/From/OrganId")
     assert sender == "000.00.00.G22"
     assert doc["from_organ"] == sender
-    assert doc["sender_level"] == "external"
+    # The government office is in the national directory (contracts/reference).
+    assert doc["sender_level"] == "national"
     assert doc["to_organs"] == [DISTRICT]
     assert doc["edxml_document_id"] == header_text(raw, "MessageHeader/DocumentId")
     assert doc["code_number"] == header_text(raw, "MessageHeader/Code/CodeNumber")
@@ -108,15 +109,35 @@ async def test_a_package_from_the_axis_addressed_to_a_province_organ_lands_in_it
     assert export.content == raw
     again = await roomy.post(IMPORT, content=raw, headers={**headers, **XML})
     assert again.status_code == 200 and again.json()["id"] == doc["id"]
-    # The sender is known now, outside the province: listed, but not the province's to connect.
+    # The sender is a national organ: listed, but not the province's to connect.
     organ = (await roomy.get(f"/v1/organs/{sender}", headers=headers)).json()
-    assert (organ["level"], organ["name"]) == ("external", "Văn phòng Chính phủ")
+    assert (organ["level"], organ["name"]) == ("national", "Văn phòng Chính phủ")
     refused = await roomy.post(
         f"/v1/organs/{sender}/connections",
         json={"system": "qlvb", "connected": True},
         headers=headers,
     )
     assert refused.status_code == 409 and refused.json()["code"] == "external_organ"
+
+
+async def test_a_sender_in_neither_directory_is_recorded_as_external(
+    roomy: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    raw = addressed_to(sample(FROM_AXIS), DISTRICT, "UBND Thành phố Bắc Giang")
+    stranger = "000.00.99.G99"  # neither the province's nor the national directory's
+    raw = raw.replace(
+        b"<edXML:OrganId>000.00.00.G22</edXML:OrganId>",
+        f"<edXML:OrganId>{stranger}</edXML:OrganId>".encode(),
+        1,
+    )
+    assert header_text(raw, "MessageHeader/From/OrganId") == stranger
+    await connect(roomy, headers, DISTRICT)
+    resp = await roomy.post(IMPORT, content=raw, headers={**headers, **XML})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["sender_level"] == "external"
+    organ = (await roomy.get(f"/v1/organs/{stranger}", headers=headers)).json()
+    assert organ["level"] == "external"
+    assert organ["name"] == header_text(raw, "MessageHeader/From/OrganName")
 
 
 async def test_a_malformed_or_status_package_is_refused_naming_the_line(

@@ -31,6 +31,7 @@ from services.documents.signing import keys
 SOURCE = "/lgsp/documents"
 # An organ outside the province, recorded when a package it sent is imported.
 EXTERNAL = "external"
+NATIONAL = "national"
 
 
 def seed_directory(session: Session) -> int:
@@ -56,7 +57,7 @@ def seed_national(session: Session) -> int:
         Organ(
             code=o.code,
             name=o.name,
-            level="national",
+            level=NATIONAL,
             qlvb_connected=True,
             qlvb_changed_at=since,
         )
@@ -129,10 +130,10 @@ def change_connection(
     (so a retried call is harmless) and answers `changed: false`."""
     organ = find(session, code, for_update=True)
     scope.require(session, organ.code, acting_as="the organ whose connection changes")
-    if organ.level == EXTERNAL:
+    if organ.level in (EXTERNAL, NATIONAL):
         raise Conflict(
-            f"{code} is outside the province (known from the edXML packages it sent); its "
-            "connections are not the province's to change",
+            f"{code} is outside the province (a national organ, or known from the edXML "
+            "packages it sent); its connections are not the province's to change",
             code="external_organ",
         )
     connected: bool = getattr(organ, f"{change.system}_connected")
