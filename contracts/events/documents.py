@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.events.envelope import Envelope
 
-OrganLevel = Literal["province", "province_organ", "district", "commune"]
+OrganLevel = Literal["province", "province_organ", "district", "commune", "national"]
 
 
 class _Data(BaseModel):

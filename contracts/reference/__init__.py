@@ -50,6 +50,26 @@ def organs() -> dict[str, Organ]:
     return {o["code"]: Organ.model_validate(o) for o in _read("organs.json")["organs"]}
 
 
+class NationalOrgan(BaseModel):
+    """An organ outside the province, reached over the national document axis."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    kind: Literal["ministry", "government_office", "province"]
+    source: Literal["confirmed", "listed", "derived"]
+
+
+@cache
+def national_organs() -> dict[str, NationalOrgan]:
+    """Ministries, the government office (000.00.00.G22) and the other provinces' UBND, by
+    QCVN 102 code (where each code comes from: national_organs.json)."""
+    return {
+        o["code"]: NationalOrgan.model_validate(o) for o in _read("national_organs.json")["organs"]
+    }
+
+
 @cache
 def directory_since() -> datetime:
     """The business time as of which the seeded organs are registered (see organs.json)."""

@@ -113,6 +113,28 @@ class Document(Base, table=True):
     )
     verified: bool = Field(default=True)
     verification_reason: str | None = Field(default=None, max_length=500)
+    verification: str | None = Field(
+        default=None,
+        max_length=12,
+        description="imported: verified, unverified (no trusted certificate) or refused",
+    )
+    signature_algorithm: str | None = Field(
+        default=None, max_length=32, description="imported: SignatureMethod, e.g. rsa-sha256"
+    )
+    edxml_type: int | None = Field(default=None, description="DocumentType/Type as received")
+    edxml_type_detail: int | None = Field(default=None, description="DocumentType/TypeDetail")
+    edxml_type_name: str | None = Field(default=None, max_length=200, description="TypeName")
+    business_state: str | None = Field(
+        default=None,
+        max_length=8,
+        description="revoked, updated or replaced by a business package (edXML Bussiness)",
+    )
+    supersedes: str | None = Field(
+        default=None, max_length=36, description="the document this one updates or replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, max_length=36, description="the document that updates or replaces this one"
+    )
 
 
 class Attachment(Base, table=True):

@@ -6,7 +6,7 @@ import base64
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidSignature
 
+from contracts import edxml as codec
 from services.documents.main import create_app
 from services.documents.models import Organ
 from services.documents.settings import Settings
@@ -93,8 +94,8 @@ async def test_export_is_an_edxml_package_whose_signature_verifies_with_signxml(
     signed = verified.signed_xml  # type: ignore[union-attr]
     assert signed is not None
     root = etree.fromstring(package)
-    assert root.tag == f"{{{NS['e']}}}edXMLEnvelope"
-    header = root.find("e:edXMLHeader/e:MessageHeader", NS)
+    assert root.tag == f"{{{NS['e']}}}edXML"
+    header = root.find("e:edXMLEnvelope/e:edXMLHeader/e:MessageHeader", NS)
     assert header is not None
 
     def text(path: str) -> str | None:
@@ -106,17 +107,46 @@ async def test_export_is_an_edxml_package_whose_signature_verifies_with_signxml(
     assert text("e:Code/e:CodeNotation") == "UBND-KGVX"
     assert text("e:DocumentId") == f"{PROVINCE},2023/11/20,123/UBND-KGVX"
     assert text("e:PromulgationInfo/e:Place") == "Bắc Giang"
+    assert text("e:DocumentType/e:Type") == "1"  # văn bản hành chính, as the samples have it
     assert text("e:DocumentType/e:TypeName") == "Công văn"
+    assert text("e:PromulgationInfo/e:PromulgationDate") == "2023/11/20"
     assert text("e:Subject") == doc["subject"]
     assert text("e:SignerInfo/e:FullName") == "Trần Văn Bình"
-    assert text("e:DueDate") == "2023-12-01"
+    assert text("e:DueDate") == "2023/12/01"
     assert text("e:OtherInfo/e:Priority") == "1"
+    assert text("e:OtherInfo/e:ExchangeId") == doc["id"]
+    envelope = "e:edXMLEnvelope/e:edXMLHeader"
     assert root.findtext(
-        "e:edXMLHeader/e:TraceHeaderList/e:TraceHeader/e:Timestamp", namespaces=NS
-    ) == ("2023-11-20T08:00:00+07:00")
-    assert root.find("e:edXMLHeader/ds:Signature", NS) is not None
-    values = root.findall("e:edXMLBody/e:AttachmentEncoded/e:Attachment/e:Value", NS)
+        f"{envelope}/e:TraceHeaderList/e:TraceHeader/e:Timestamp", namespaces=NS
+    ) == ("2023/11/20 08:00:00")
+    assert root.findtext(
+        f"{envelope}/e:TraceHeaderList/e:Bussiness/e:BussinessDocType", namespaces=NS
+    ) == ("0")
+    assert root.find(f"{envelope}/ds:Signature", NS) is not None
+    assert root.find(f"{envelope}/ds:Signature/ds:SignedInfo/ds:SignatureMethod", NS).get(
+        "Algorithm"
+    ) == ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    manifest = root.findall("e:edXMLEnvelope/e:edXMLBody/e:edXMLManifest/e:Reference", NS)
+    assert [m.findtext("e:AttachmentName", namespaces=NS) for m in manifest] == [
+        "van-ban.pdf",
+        "phu-luc.zip",
+    ]
+    values = root.findall("e:AttachmentEncoded/e:Attachment/e:ContentTransferEncoded", NS)
     assert [base64.b64decode(v.text or "") for v in values] == [PDF, SECOND_FILE]
+
+    # The codec reads it back field for field.
+    read = codec.read(package)
+    assert isinstance(read, codec.DocumentPackage)
+    assert read.from_.organ_id == PROVINCE and [o.organ_id for o in read.to] == [DISTRICT]
+    assert read.document_type == codec.DocumentType(1, None, "Công văn")
+    assert read.promulgation_info == codec.PromulgationInfo("Bắc Giang", date(2023, 11, 20))
+    assert read.due_date == date(2023, 12, 1)
+    assert read.trace_headers[0].timestamp == datetime.fromisoformat("2023-11-20T08:00:00+07:00")
+    assert [(a.name, a.content_type, a.content) for a in read.attachments] == [
+        ("van-ban.pdf", "application/pdf", PDF),
+        ("phu-luc.zip", "application/zip", SECOND_FILE),
+    ]
+    assert codec.check_signature(package, [pem]) == codec.SignatureCheck(True, "rsa-sha256", True)
 
     again = await client.get(f"/v1/documents/{doc['id']}/edxml", headers=headers)
     assert again.content == package
@@ -134,7 +164,7 @@ async def test_export_is_an_edxml_package_whose_signature_verifies_with_signxml(
 
 def flip_attachment(package: bytes) -> bytes:
     """The same package with one byte of its first attachment changed."""
-    value = re.search(rb"<Value>([^<]+)</Value>", package)
+    value = re.search(rb"ContentTransferEncoded[^>]*>([^<]+)<", package)
     assert value is not None
     content = bytearray(base64.b64decode(value.group(1)))
     content[10] ^= 0xFF
@@ -174,6 +204,7 @@ async def test_a_package_round_trips_through_import_unchanged(
         assert received.status_code == 201, received.text
         copy = received.json()
         assert copy["origin"] == "imported" and copy["verified"] is True
+        assert (copy["verification"], copy["signature_algorithm"]) == ("verified", "rsa-sha256")
         assert [(r["organ_code"], r["status"]) for r in copy["recipients"]] == [(DISTRICT, "01")]
         same_fields = (
             "id",
@@ -184,6 +215,8 @@ async def test_a_package_round_trips_through_import_unchanged(
             "code_number",
             "code_notation",
             "document_type",
+            "document_type_name",
+            "edxml_document_type",
             "subject",
             "content",
             "promulgation",
@@ -208,7 +241,9 @@ async def test_a_package_round_trips_through_import_unchanged(
         assert again.json() == copy
 
         # The same id with other content is not a new version of it.
-        altered = package.replace("Bắc Giang</Place>".encode(), "Hà Nội</Place>".encode())
+        place = "Bắc Giang</edXML:Place>".encode()
+        assert place in package
+        altered = package.replace(place, "Hà Nội</edXML:Place>".encode())
         conflict = await other.post(
             "/v1/documents:import", content=altered, headers={**headers, **XML}
         )
@@ -216,7 +251,7 @@ async def test_a_package_round_trips_through_import_unchanged(
         assert conflict.json()["code"] == "document_exists"
 
 
-async def test_a_tampered_or_wrongly_signed_package_is_refused_with_02(
+async def test_a_failing_signature_is_refused_with_02_an_uncheckable_one_arrives_unverified(
     client: httpx.AsyncClient,
     headers: dict[str, str],
     tmp_path: Path,
@@ -233,23 +268,38 @@ async def test_a_tampered_or_wrongly_signed_package_is_refused_with_02(
     async with other_system(tmp_path, second_database_url, nats_url, mint) as other:
         await connect(other, headers, DISTRICT)
 
-        async def receive(package: bytes) -> dict[str, Any]:
+        async def receive(package: bytes, status: str = "02") -> dict[str, Any]:
             resp = await other.post(
                 "/v1/documents:import", content=package, headers={**headers, **XML}
             )
             assert resp.status_code == 201, resp.text
             body: dict[str, Any] = resp.json()
             assert body["verified"] is False
-            assert [r["status"] for r in body["recipients"]] == ["02"]
+            assert body["signature_algorithm"] == "rsa-sha256"
+            assert [r["status"] for r in body["recipients"]] == [status]
             return body
 
-        unknown = await receive(unknown_sender)
-        assert "no signing certificate" in unknown["recipients"][0]["reason"]
+        # No certificate of the province here: it cannot be checked, so it arrives (01),
+        # stored as unverified, the recipient's reason saying so.
+        unknown = await receive(unknown_sender, "01")
+        assert unknown["verification"] == "unverified"
+        assert unknown["recipients"][0]["reason"] == (
+            f"unverified: no trusted certificate of {PROVINCE} is known to this system"
+        )
+        unverified = (
+            await other.get(
+                f"/v1/organs/{DISTRICT}/inbox", params={"status": "01"}, headers=headers
+            )
+        ).json()["items"]
+        assert [(i["id"], i["reason"]) for i in unverified] == [
+            (unknown["id"], unknown["recipients"][0]["reason"])
+        ]
 
         await other.put(
             f"/v1/organs/{PROVINCE}/certificate", json={"certificate_pem": pem}, headers=headers
         )
         refused = await receive(tampered)
+        assert refused["verification"] == "refused"
         assert "altered" in refused["recipients"][0]["reason"]
         assert refused["recipients"][0]["status_name"] == "Từ chối tiếp nhận"
         assert refused["recipients"][0]["allowed_next"] == []
@@ -267,7 +317,7 @@ async def test_a_tampered_or_wrongly_signed_package_is_refused_with_02(
                 f"/v1/organs/{DISTRICT}/inbox", params={"status": "02"}, headers=headers
             )
         ).json()
-        assert {i["id"] for i in inbox["items"]} == {unknown["id"], refused["id"], wrong_key["id"]}
+        assert {i["id"] for i in inbox["items"]} == {refused["id"], wrong_key["id"]}
         assert all(i["reason"] for i in inbox["items"])
 
 
@@ -290,9 +340,9 @@ async def test_import_and_certificate_input_is_checked(
         assert resp.json()["code"] == "invalid_package"
     too_big = await client.post(url, content=b" " * 70_000 + package, headers={**headers, **XML})
     assert too_big.status_code == 413
-    unknown = package.replace(
-        f"<OrganId>{DISTRICT}</OrganId>".encode(), b"<OrganId>000.99.99.H06</OrganId>"
-    )
+    recipient = f"<edXML:OrganId>{DISTRICT}</edXML:OrganId>".encode()
+    assert recipient in package
+    unknown = package.replace(recipient, b"<edXML:OrganId>000.99.99.H06</edXML:OrganId>")
     assert (await client.post(url, content=unknown, headers={**headers, **XML})).json()["code"] == (
         "unknown_organ"
     )

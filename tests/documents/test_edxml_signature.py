@@ -78,7 +78,7 @@ def unsigned(package: bytes, *, from_organ: str, to_organs: list[str]) -> etree.
         parent = signature.getparent()
         assert parent is not None
         parent.remove(signature)
-    message = root.find(q("edXMLHeader/MessageHeader"))
+    message = root.find(q("edXMLEnvelope/edXMLHeader/MessageHeader"))
     assert message is not None
     from_id = message.find(q("From/OrganId"))
     assert from_id is not None
@@ -99,7 +99,7 @@ def unsigned(package: bytes, *, from_organ: str, to_organs: list[str]) -> etree.
 
 
 def exchange_id(root: etree._Element) -> str:
-    return root.findtext(q("edXMLHeader/MessageHeader/OtherInfo/ExchangeId")) or ""
+    return root.findtext(q("edXMLEnvelope/edXMLHeader/MessageHeader/OtherInfo/ExchangeId")) or ""
 
 
 def placeholder(parent: etree._Element) -> None:
@@ -112,7 +112,7 @@ def sign(
 ) -> etree._Element:
     """Sign where the placeholder is (put one in the header first if there is none)."""
     if root.find(f".//{{{DS}}}Signature") is None:
-        header = root.find(q("edXMLHeader"))
+        header = root.find(q("edXMLEnvelope/edXMLHeader"))
         assert header is not None
         placeholder(header)
     signer = XMLSigner(
@@ -155,8 +155,8 @@ async def test_a_wrapped_package_naming_the_province_is_refused_and_nothing_is_s
     # The package around it: the attacker's own organ as From, the signature in its header,
     # the forged element tucked into the body.
     outer = unsigned(package, from_organ=COMMUNE, to_organs=[DISTRICT])
-    header = outer.find(q("edXMLHeader"))
-    body = outer.find(q("edXMLBody"))
+    header = outer.find(q("edXMLEnvelope/edXMLHeader"))
+    body = outer.find(q("edXMLEnvelope/edXMLBody"))
     assert header is not None and body is not None
     header.append(detached)
     body.append(forged)
@@ -190,7 +190,7 @@ async def test_a_wrapped_package_naming_the_province_is_refused_and_nothing_is_s
 
 
 def two_references(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> etree._Element:
-    body = root.find(q("edXMLBody"))
+    body = root.find(q("edXMLEnvelope/edXMLBody"))
     assert body is not None
     body.set("Id", "body")
     root.set("Id", "whole")
@@ -203,7 +203,7 @@ def reference_by_id(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> e
 
 
 def signature_in_body(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> etree._Element:
-    body = root.find(q("edXMLBody"))
+    body = root.find(q("edXMLEnvelope/edXMLBody"))
     assert body is not None
     placeholder(body)
     return sign(root, key, pem)
@@ -211,15 +211,15 @@ def signature_in_body(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) ->
 
 def signature_twice(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> etree._Element:
     signed = sign(root, key, pem)
-    body = signed.find(q("edXMLBody"))
-    signature = signed.find(f"{q('edXMLHeader')}/{{{DS}}}Signature")
+    body = signed.find(q("edXMLEnvelope/edXMLBody"))
+    signature = signed.find(f"{q('edXMLEnvelope/edXMLHeader')}/{{{DS}}}Signature")
     assert body is not None and signature is not None
     body.append(copy.deepcopy(signature))
     return signed
 
 
 def signature_in_message(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> etree._Element:
-    message = root.find(q("edXMLHeader/MessageHeader"))
+    message = root.find(q("edXMLEnvelope/edXMLHeader/MessageHeader"))
     assert message is not None
     placeholder(message)
     return sign(root, key, pem)
@@ -227,10 +227,10 @@ def signature_in_message(root: etree._Element, key: rsa.RSAPrivateKey, pem: str)
 
 def signature_with_object(root: etree._Element, key: rsa.RSAPrivateKey, pem: str) -> etree._Element:
     signed = sign(root, key, pem)
-    signature = signed.find(f"{q('edXMLHeader')}/{{{DS}}}Signature")
+    signature = signed.find(f"{q('edXMLEnvelope/edXMLHeader')}/{{{DS}}}Signature")
     assert signature is not None
     unsigned_object = etree.SubElement(signature, f"{{{DS}}}Object")
-    unsigned_object.append(copy.deepcopy(signed.find(q("edXMLHeader/MessageHeader"))))
+    unsigned_object.append(copy.deepcopy(signed.find(q("edXMLEnvelope/edXMLHeader/MessageHeader"))))
     return signed
 
 
@@ -273,7 +273,7 @@ async def test_import_applies_the_attachment_limits_of_send(
 
     def with_attachments(count: int, content_type: str = "application/pdf") -> etree._Element:
         root = unsigned(package, from_organ=COMMUNE, to_organs=[DISTRICT_2])
-        encoded = root.find(q("edXMLBody/AttachmentEncoded"))
+        encoded = root.find(q("AttachmentEncoded"))
         assert encoded is not None
         first = encoded[0]
         first.find(q("ContentType")).text = content_type
@@ -336,5 +336,6 @@ async def test_a_package_with_a_doctype_is_refused(
     resp = await client.post(IMPORT, content=with_dtd, headers={**headers, **XML})
     assert resp.status_code == 422, resp.text
     assert resp.json()["code"] == "invalid_package"
-    assert "DOCTYPE" in resp.json()["detail"]
+    assert "DTD" in resp.json()["detail"]
+    assert resp.json()["reason"] == "not_edxml"
     assert await stored(client, headers, root) == [404]

@@ -40,8 +40,23 @@ async def test_directory_is_seeded_once_with_one_event_per_organ(
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(codes) == len(set(codes)) == 240
+    # The province's 240 organs and the national organs of the axis (national_organs.json).
+    assert len(codes) == len(set(codes)) == 240 + 83
     assert codes == sorted(codes)
+    national = await client.get(
+        "/v1/organs", params={"level": "national", "limit": 100}, headers=headers
+    )
+    items = national.json()["items"]
+    assert len(items) == 83
+    by_code = {o["code"]: o for o in items}
+    # Named by the edXML samples: the government office, Nghệ An (H41) and Cao Bằng (H14).
+    assert by_code["000.00.00.G22"]["name"] == "Văn phòng Chính phủ"
+    assert by_code["000.00.00.H41"]["name"] == "Ủy ban nhân dân tỉnh Nghệ An"
+    assert by_code["000.00.00.H14"]["name"] == "Ủy ban nhân dân tỉnh Cao Bằng"
+    assert by_code["000.00.00.G22"]["connections"]["qlvb"] is True
+    assert by_code["000.00.00.G22"]["parent_code"] is None
+    # H06 is this project's own province suffix: no national organ takes it.
+    assert not [c for c in by_code if c.endswith(".H06") or c.endswith(".H03")]
     communes = await client.get(
         "/v1/organs", params={"level": "commune", "limit": 500}, headers=headers
     )
@@ -54,7 +69,8 @@ async def test_directory_is_seeded_once_with_one_event_per_organ(
     events = await published(settings.nats_url, lambda es: len(es) >= 240)
     registered = of_type(events, REGISTERED)
     assert len(registered) == 240
-    assert {e.data.code for e in registered} == set(codes)
+    # National organs are not the province's: no event, so reports do not count them.
+    assert {e.data.code for e in registered} == set(codes) - set(by_code)
     levels = [e.data.level for e in registered]
     assert (levels.count("province_organ"), levels.count("district")) == (20, 10)
     # Registered as of the directory's date, so reports of the years it stands for count them.

@@ -1,41 +1,42 @@
-"""edXML packages (QCVN 102:2016/BTTTT): building, XML-DSig signing, parsing, verifying.
+"""edXML packages (QCVN 102:2016/BTTTT) as the documents service reads and writes them.
 
-Layout: `edXMLEnvelope/edXMLHeader/{MessageHeader, TraceHeaderList, ds:Signature}` and
-`edXMLEnvelope/edXMLBody/AttachmentEncoded/Attachment` (base64). The signature is enveloped
-(`Reference URI=""`), RSA-SHA256 with SHA-256 digests, and carries the signer's X.509
-certificate; a receiver verifies it with the certificate it holds for the From organ.
-`MessageHeader/OtherInfo/ExchangeId` (this platform's document id) is an extension.
+Reading and writing go through the codec `contracts.edxml` (the `<edXML>` root, attachments
+beside the envelope, the standard's dates, `DocumentType` numbers, `DocumentId`, business
+info); this module adds what the service needs on top: the one signature shape it accepts,
+verifying it against a certificate the service trusts, and the package of a stored document.
 
-A received package is read only in the one shape that binds the signature to all of it (see
-`enveloped_signature`): a signature over some other element (a `Reference` to `#id`, several
-references, a second `Signature` elsewhere) is how a wrapped package makes a reader trust content
-that was not signed, so such a package is refused before anything in it is believed.
+The accepted signature shape (the service's "enveloped"; docs/edxml.md, "Signature policy"):
+exactly one `Signature` element in the whole package (in the XML-DSig namespace, or in the
+package's own namespace as the VNPT SDK writes it), a child of `edXML/edXMLEnvelope/edXMLHeader`,
+holding one `SignedInfo`, its `SignatureValue` and at most a `KeyInfo`, whose `SignedInfo` has
+exactly one `Reference` with `URI=""` (the whole package) applying the enveloped-signature
+transform and then at most one canonicalization without comments. Then the element the
+signature covers is the package root itself, and every check made on the package is made on
+signed content. A signature over some other element (a `Reference` to `#id`, several
+references, a second `Signature` elsewhere, an `Object`) is how a wrapped package makes a reader
+trust content that was not signed: such a package is refused before anything in it is believed.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
+import dataclasses
+import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLSigner, XMLVerifier
-from signxml import methods as signxml_methods
+from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature
 
-from services.documents.documents.exchange import DOCUMENT_TYPES, TYPE_BY_NUMBER
-from services.documents.models import Attachment, Document
+from contracts import edxml as codec
+from contracts.edxml._reader import parse_root, parser
+from services.documents.documents.exchange import type_name_of
+from services.documents.models import Attachment, Document, Organ
 
-NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-MEDIA_TYPE = "application/xml"
+NS = codec.NS
+DS = codec.DS
+MEDIA_TYPE = codec.MEDIA_TYPE
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-# Where a package's one Signature sits, relative to its root element.
-SIGNATURE_PARENT = "edXMLHeader"
 # The canonicalizations a Reference may apply after the enveloped-signature transform: only the
 # forms without comments, so that nothing the digest leaves out can be read as content.
 C14N_WITHOUT_COMMENTS = frozenset(
@@ -45,185 +46,73 @@ C14N_WITHOUT_COMMENTS = frozenset(
         "http://www.w3.org/2001/10/xml-exc-c14n#",
     }
 )
+# The exclusive C14N URI as the VNPT SDK writes it (the recommendation's is the one above).
+# Accepted as a shape (it names a canonicalization without comments), but XML-DSig does not
+# define it, so such a signature cannot be checked: the package is stored as unverified.
+SDK_EXC_C14N = "http://www.w3.org/TR/xml-exc-c14n#"
+# Administrative documents (văn bản hành chính): the `Type` written for a document sent here;
+# the kind of document travels in `TypeName` (see docs/edxml.md).
+ADMINISTRATIVE = 1
+# The platform's document id, an `OtherInfo` extension that the codec keeps.
+EXCHANGE_ID = "ExchangeId"
+# Ids of packages without an ExchangeId: derived from their sender and DocumentId.
+PACKAGE_IDS = uuid.UUID("7d1c1e52-4f0a-4a57-9a38-2f8f3c7e0b16")
 
 
 class PackageError(ValueError):
-    """Not an edXML package this service can read."""
+    """Not an edXML document package this service can read; `line` when known."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "invalid_package",
+        line: int | None = None,
+        reason: str | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.line = line
+        self.reason = reason  # the codec's code: not_well_formed, not_edxml, missing_element…
 
 
-@dataclass(frozen=True)
-class OrganRef:
-    code: str
-    name: str
-
-
-@dataclass
-class ParsedAttachment:
-    content_id: str
-    name: str
-    content_type: str
-    content: bytes
-    declared_sha256: str | None
-
-
-@dataclass
-class ParsedPackage:
-    exchange_id: str
-    edxml_id: str
-    from_organ: str
-    to_organs: list[str]
-    code_number: str
-    code_notation: str
-    document_type: str
-    subject: str
-    content: str | None
-    promulgation_place: str
-    promulgation_date: date
-    signer_full_name: str
-    signer_position: str
-    signer_competence: str | None
-    due_date: date | None
-    steering_type: int
-    priority: int
-    response_for_edxml_id: str | None
-    sent_at: datetime
-    attachments: list[ParsedAttachment] = field(default_factory=list)
-
-
-def _el(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
-    child = etree.SubElement(parent, f"{{{NS}}}{tag}")
-    if text is not None:
-        child.text = text
-    return child
-
-
-def _organ(parent: etree._Element, tag: str, organ: OrganRef) -> None:
-    node = _el(parent, tag)
-    _el(node, "OrganId", organ.code)
-    _el(node, "OrganName", organ.name)
-
-
-def build(
-    document: Document,
-    sender: OrganRef,
-    recipients: list[OrganRef],
-    attachments: list[Attachment],
-    *,
-    response_for: Document | None,
-    tz: tzinfo,
-) -> etree._Element:
-    """The unsigned package of a document, with the Signature placeholder in its header."""
-    root = etree.Element(f"{{{NS}}}edXMLEnvelope", nsmap={None: NS})
-    header = _el(root, "edXMLHeader")
-    message = _el(header, "MessageHeader")
-    _organ(message, "From", sender)
-    for recipient in recipients:
-        _organ(message, "To", recipient)
-    _el(message, "DocumentId", document.edxml_id)
-    code = _el(message, "Code")
-    _el(code, "CodeNumber", document.code_number)
-    _el(code, "CodeNotation", document.code_notation)
-    promulgation = _el(message, "PromulgationInfo")
-    _el(promulgation, "Place", document.promulgation_place)
-    _el(promulgation, "PromulgationDate", document.promulgation_date.isoformat())
-    number, name = DOCUMENT_TYPES[document.document_type]
-    doc_type = _el(message, "DocumentType")
-    _el(doc_type, "Type", str(number))
-    _el(doc_type, "TypeName", name)
-    _el(message, "Subject", document.subject)
-    if document.content is not None:
-        _el(message, "Content", document.content)
-    signer = _el(message, "SignerInfo")
-    if document.signer_competence:
-        _el(signer, "Competence", document.signer_competence)
-    _el(signer, "Position", document.signer_position)
-    _el(signer, "FullName", document.signer_full_name)
-    if document.due_date is not None:
-        _el(message, "DueDate", document.due_date.isoformat())
-    _el(message, "SteeringType", str(document.steering_type))
-    if response_for is not None:
-        answered = _el(message, "ResponseFor")
-        _el(answered, "OrganId", response_for.from_organ)
-        _el(answered, "Code", f"{response_for.code_number}/{response_for.code_notation}")
-        _el(answered, "PromulgationDate", response_for.promulgation_date.isoformat())
-        _el(answered, "DocumentId", response_for.edxml_id)
-    other = _el(message, "OtherInfo")
-    _el(other, "Priority", str(document.priority))
-    _el(other, "ExchangeId", document.id)
-    traces = _el(header, "TraceHeaderList")
-    trace = _el(traces, "TraceHeader")
-    _el(trace, "OrganId", sender.code)
-    _el(trace, "Timestamp", document.sent_at.astimezone(tz).isoformat())
-    placeholder = etree.SubElement(header, f"{{{DS}}}Signature", nsmap={None: DS})
-    placeholder.set("Id", "placeholder")
-    body = _el(root, "edXMLBody")
-    encoded = _el(body, "AttachmentEncoded")
-    for a in sorted(attachments, key=lambda a: a.position):
-        node = _el(encoded, "Attachment")
-        _el(node, "ContentId", a.content_id)
-        _el(node, "AttachmentName", a.name)
-        _el(node, "ContentType", a.content_type)
-        digest = _el(node, "Digest", a.sha256)
-        digest.set("Algorithm", "SHA-256")
-        _el(node, "ContentTransferEncode", "base64")
-        _el(node, "Value", base64.b64encode(a.content).decode())
-    return root
-
-
-def _signer() -> XMLSigner:
-    return XMLSigner(
-        method=signxml_methods.enveloped,
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-    )
-
-
-def sign(root: etree._Element, key: rsa.RSAPrivateKey, certificate_pem: str) -> bytes:
-    signed = _signer().sign(root, key=key, cert=[certificate_pem])
-    result: bytes = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
-    return result
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-
-
-def read_root(raw: bytes) -> etree._Element:
-    try:
-        root = etree.fromstring(raw, parser=_parser())
-    except etree.XMLSyntaxError as exc:
-        raise PackageError(f"not well-formed XML: {exc}") from exc
-    if root.getroottree().docinfo.doctype:
-        raise PackageError("a package must not carry a document type declaration (DOCTYPE)")
-    if root.tag != f"{{{NS}}}edXMLEnvelope":
-        raise PackageError(f"the root element must be edXMLEnvelope in the namespace {NS}")
-    return root
+class SignatureShapeError(PackageError):
+    """The package is signed, but not in the one shape that binds the signature to all of it."""
 
 
 class VerificationFailed(Exception):
     """The package's signature does not hold; the message says why."""
 
 
-class SignatureShapeError(PackageError):
-    """The package is signed, but not in the one shape that binds the signature to all of it."""
+def read(raw: bytes) -> tuple[etree._Element, codec.DocumentPackage]:
+    """The package's tree and its content read by the codec; PackageError when unreadable or
+    when it is a status package (those are applied elsewhere)."""
+    try:
+        package = codec.read(raw)
+        root = parse_root(raw)
+    except codec.EdxmlError as exc:
+        where = f"line {exc.line}: " if exc.line is not None else ""
+        raise PackageError(f"{where}{exc.message}", line=exc.line, reason=exc.code) from exc
+    if not isinstance(package, codec.DocumentPackage):
+        raise PackageError(
+            "a status package is not a document; it is applied to the document it names",
+            code="not_a_document",
+        )
+    return root, package
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+
+def _signature_nodes(root: etree._Element) -> list[etree._Element]:
+    return [
+        node
+        for node in root.iter(f"{{{DS}}}Signature", f"{{{NS}}}Signature")
+        if isinstance(node.tag, str)
+    ]
 
 
 def enveloped_signature(root: etree._Element) -> etree._Element | None:
     """The package's Signature when its shape binds it to the whole package; None if unsigned.
-
-    The one shape read: a single `ds:Signature` in the whole document, a child of
-    `edXMLEnvelope/edXMLHeader`, holding only SignedInfo, SignatureValue and KeyInfo, whose
-    SignedInfo has exactly one Reference, with `URI=""`
-    (the whole document), the enveloped-signature transform and at most one canonicalization
-    without comments after it. Then the element the signature covers is the package root itself,
-    and every check made on the root is made on signed content. Any other shape raises
-    SignatureShapeError (`signature_misplaced` or `signature_not_enveloped`).
+    Any other shape raises SignatureShapeError (`signature_misplaced`, `signature_not_enveloped`).
     """
-    signatures = list(root.iter(f"{{{DS}}}Signature"))
+    signatures = _signature_nodes(root)
     if not signatures:
         return None
     if len(signatures) > 1:
@@ -233,20 +122,27 @@ def enveloped_signature(root: etree._Element) -> etree._Element | None:
             "signature_misplaced",
         )
     signature = signatures[0]
-    if signature.getparent() is not root.find(f"{{{NS}}}{SIGNATURE_PARENT}"):
+    header = root.find(f"{{{NS}}}edXMLEnvelope/{{{NS}}}edXMLHeader")
+    if header is None or signature.getparent() is not header:
         raise SignatureShapeError(
-            f"the Signature must be a child of {etree.QName(root).localname}/{SIGNATURE_PARENT}",
+            "the Signature must be a child of edXML/edXMLEnvelope/edXMLHeader",
             "signature_misplaced",
         )
-    parts = [etree.QName(child).text for child in signature if isinstance(child.tag, str)]
-    allowed = [f"{{{DS}}}SignedInfo", f"{{{DS}}}SignatureValue", f"{{{DS}}}KeyInfo"]
-    if parts.count(allowed[0]) != 1 or any(p not in allowed for p in parts):
+    ns = etree.QName(signature).namespace
+    allowed = [f"{{{ns}}}SignedInfo", f"{{{ns}}}SignatureValue", f"{{{ns}}}KeyInfo"]
+    parts = [child.tag for child in signature if isinstance(child.tag, str)]
+    if parts.count(allowed[0]) != 1 or parts.count(allowed[1]) != 1:
+        raise SignatureShapeError(
+            "the Signature must hold one SignedInfo, its SignatureValue and at most a KeyInfo",
+            "signature_not_enveloped",
+        )
+    if any(p not in allowed for p in parts) or parts.count(allowed[2]) > 1:
         raise SignatureShapeError(
             "the Signature must hold one SignedInfo, its SignatureValue and at most a KeyInfo "
             "(an Object or any other content in it would not be signed)",
             "signature_not_enveloped",
         )
-    references = signature.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+    references = signature.findall(f"{{{ns}}}SignedInfo/{{{ns}}}Reference")
     if len(references) != 1:
         raise SignatureShapeError(
             f'the signature has {len(references)} References; exactly one, with URI="" '
@@ -261,13 +157,13 @@ def enveloped_signature(root: etree._Element) -> etree._Element | None:
             "signature_not_enveloped",
         )
     transforms = [
-        t.get("Algorithm") for t in references[0].iterfind(f"{{{DS}}}Transforms/{{{DS}}}Transform")
+        t.get("Algorithm") for t in references[0].iterfind(f"{{{ns}}}Transforms/{{{ns}}}Transform")
     ]
     if (
         not transforms
         or transforms[0] != ENVELOPED
         or len(transforms) > 2
-        or any(t not in C14N_WITHOUT_COMMENTS for t in transforms[1:])
+        or any(t not in C14N_WITHOUT_COMMENTS | {SDK_EXC_C14N} for t in transforms[1:])
     ):
         raise SignatureShapeError(
             "the signature's Reference must apply the enveloped-signature transform, then at "
@@ -277,25 +173,55 @@ def enveloped_signature(root: etree._Element) -> etree._Element | None:
     return signature
 
 
-def verify_enveloped(root: etree._Element, certificate_pem: str) -> etree._Element:
-    """The signed content of a package (its root without the Signature, canonicalized), when
-    the package has the enveloped shape and its signature verifies with the given certificate.
+def algorithm_of(signature: etree._Element) -> str | None:
+    """`rsa-sha1`, `rsa-sha256`…: the fragment of SignatureMethod/@Algorithm."""
+    ns = etree.QName(signature).namespace
+    method = signature.find(f"{{{ns}}}SignedInfo/{{{ns}}}SignatureMethod")
+    uri = (method.get("Algorithm") or "").strip() if method is not None else ""
+    return uri.rsplit("#", 1)[-1].lower() if uri else None
 
-    Raises SignatureShapeError for any other shape and VerificationFailed when the signature
-    does not hold. What it returns is re-read from the canonical bytes that were digested, so
-    comments and other unsigned nodes are gone from it.
+
+def signature_value(signature: etree._Element) -> str:
+    ns = etree.QName(signature).namespace
+    return "".join((signature.findtext(f"{{{ns}}}SignatureValue") or "").split())
+
+
+def uncheckable(signature: etree._Element) -> str | None:
+    """Why a signature of the accepted shape cannot be checked at all, or None."""
+    if etree.QName(signature).namespace != DS:
+        return (
+            "the Signature is in the package's namespace, not XML-DSig's, so it cannot be checked"
+        )
+    if SDK_EXC_C14N in {t.get("Algorithm") for t in signature.iter(f"{{{DS}}}Transform")}:
+        return f"the signature uses the transform {SDK_EXC_C14N}, which XML-DSig does not define"
+    return None
+
+
+def verify_enveloped(
+    root: etree._Element, certificate_pem: str, *, allow_sha1: bool
+) -> etree._Element:
+    """The signed content of a package (its root without the Signature, canonicalized), when
+    the package has the enveloped shape and its signature verifies with the certificate.
+
+    RSA-SHA256 with SHA-256 digests; RSA-SHA1 with SHA-1 digests too when `allow_sha1`.
+    Raises VerificationFailed when the signature does not hold.
     """
     if enveloped_signature(root) is None:
         raise VerificationFailed("the package is not signed")
+    methods = {SignatureMethod.RSA_SHA256}
+    digests = {DigestAlgorithm.SHA256}
+    if allow_sha1:
+        methods.add(SignatureMethod.RSA_SHA1)
+        digests.add(DigestAlgorithm.SHA1)
     config = SignatureConfiguration(
-        location=f"./{{{NS}}}edXMLHeader/",
-        signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
-        digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+        location=f"./{{{NS}}}edXMLEnvelope/{{{NS}}}edXMLHeader/",
+        signature_methods=frozenset(methods),
+        digest_algorithms=frozenset(digests),
         expect_references=1,
     )
     try:
         result = XMLVerifier().verify(
-            root, x509_cert=certificate_pem, expect_config=config, parser=_parser()
+            root, x509_cert=certificate_pem, expect_config=config, parser=parser()
         )
     except InvalidDigest as exc:
         raise VerificationFailed(
@@ -318,122 +244,123 @@ def verify_enveloped(root: etree._Element, certificate_pem: str) -> etree._Eleme
     return signed
 
 
-def _find(node: etree._Element, path: str) -> etree._Element | None:
-    steps = "/".join(f"e:{step}" for step in path.split("/"))
-    found = node.find(steps, namespaces={"e": NS})
-    return found
-
-
-def _text(node: etree._Element, path: str, *, required: bool = True) -> str | None:
-    found = _find(node, path)
-    if found is None or found.text is None or not found.text.strip():
-        if required:
-            raise PackageError(f"{path} is missing")
-        return None
-    return found.text.strip()
-
-
-def _req(node: etree._Element, path: str) -> str:
-    value = _text(node, path)
-    assert value is not None
-    return value
-
-
-def _date(value: str, path: str) -> date:
+def signed_content(signed: etree._Element) -> codec.DocumentPackage:
+    """What the signature covers, read by the codec (without the signature itself)."""
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise PackageError(f"{path} is not a date (YYYY-MM-DD)") from exc
+        package = codec.read(etree.tostring(signed))
+    except codec.EdxmlError as exc:
+        raise VerificationFailed(f"the signed content is not a readable package: {exc}") from exc
+    if not isinstance(package, codec.DocumentPackage):
+        raise VerificationFailed("the signed content is not a document package")
+    return package
 
 
-def _int(value: str, path: str) -> int:
+def has_unsigned_nodes(raw: bytes) -> bool:
+    """Comments or processing instructions inside the package's root: the digest leaves them
+    out (and the codec does not read them), so a reader of the raw package, kept and exported,
+    could read other text than was signed."""
+    keeping = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+    )
     try:
-        return int(value)
-    except ValueError as exc:
-        raise PackageError(f"{path} is not an integer") from exc
+        root = etree.fromstring(raw, parser=keeping)
+    except etree.XMLSyntaxError:  # a tolerated undeclared prefix: look at the bytes
+        body = re.sub(rb"^\s*<\?xml[^>]*\?>", b"", raw)
+        return b"<!--" in body or b"<?" in body
+    return any(
+        isinstance(node, etree._Comment | etree._ProcessingInstruction) for node in root.iter()
+    )
 
 
-def parse(root: etree._Element) -> ParsedPackage:
-    """Read a package's header and attachments (call on verified content when it verifies)."""
-    for path in ("edXMLHeader", "edXMLHeader/MessageHeader", "edXMLHeader/MessageHeader/From"):
-        if len(root.findall("/".join(f"e:{s}" for s in path.split("/")), {"e": NS})) > 1:
-            raise PackageError(f"{path} appears more than once")
-    message = _find(root, "edXMLHeader/MessageHeader")
-    if message is None:
-        raise PackageError("edXMLHeader/MessageHeader is missing")
-    recipients = [
-        (to.findtext(f"{{{NS}}}OrganId") or "").strip() for to in message.findall(f"{{{NS}}}To")
-    ]
-    if not recipients or not all(recipients):
-        raise PackageError("MessageHeader/To/OrganId is missing")
-    if len(set(recipients)) != len(recipients):
-        raise PackageError("a To organ is named twice")
-    exchange_id = _req(message, "OtherInfo/ExchangeId")
-    try:
-        uuid.UUID(exchange_id)
-    except ValueError as exc:
-        raise PackageError("OtherInfo/ExchangeId is not a UUID") from exc
-    type_number = _int(_req(message, "DocumentType/Type"), "DocumentType/Type")
-    if type_number not in TYPE_BY_NUMBER:
-        raise PackageError(f"DocumentType/Type {type_number} is not a known document type")
-    timestamp = _req(root, "edXMLHeader/TraceHeaderList/TraceHeader/Timestamp")
-    try:
-        sent_at = datetime.fromisoformat(timestamp)
-    except ValueError as exc:
-        raise PackageError("TraceHeader/Timestamp is not an RFC 3339 time") from exc
-    if sent_at.tzinfo is None:
-        raise PackageError("TraceHeader/Timestamp has no UTC offset")
-    due = _text(message, "DueDate", required=False)
-    return ParsedPackage(
-        exchange_id=exchange_id,
-        edxml_id=_req(message, "DocumentId"),
-        from_organ=_req(message, "From/OrganId"),
-        to_organs=recipients,
-        code_number=_req(message, "Code/CodeNumber"),
-        code_notation=_req(message, "Code/CodeNotation"),
-        document_type=TYPE_BY_NUMBER[type_number],
-        subject=_req(message, "Subject"),
-        content=_text(message, "Content", required=False),
-        promulgation_place=_req(message, "PromulgationInfo/Place"),
-        promulgation_date=_date(
-            _req(message, "PromulgationInfo/PromulgationDate"), "PromulgationDate"
+def without_signature(package: codec.DocumentPackage) -> codec.DocumentPackage:
+    return dataclasses.replace(package, signature=None)
+
+
+def exchange_id(package: codec.DocumentPackage) -> str:
+    """The platform's id of the document a package carries: its `OtherInfo/ExchangeId` when it
+    is a UUID (packages written by this platform), otherwise one derived from the sender and
+    the `DocumentId` (the same package always gets the same id)."""
+    other = package.other_info
+    for name, value in other.extra if other is not None else ():
+        if name == EXCHANGE_ID:
+            try:
+                return str(uuid.UUID(value))
+            except ValueError:
+                break
+    key = f"{package.from_.organ_id}|{package.document_id or document_id_of(package)}"
+    return str(uuid.uuid5(PACKAGE_IDS, key))
+
+
+def document_id_of(package: codec.DocumentPackage) -> str:
+    """The package's `DocumentId`, or the one the standard would give it."""
+    if package.document_id:
+        return package.document_id
+    day = package.promulgation_info.promulgation_date
+    code = package.code
+    return f"{package.from_.organ_id},{day:%Y/%m/%d},{code.code_number}/{code.code_notation}"
+
+
+def document_type_of(document: Document) -> codec.DocumentType:
+    """`DocumentType` as received, or for a document sent here: an administrative document
+    (Type 1) whose `TypeName` is the kind (Công văn, Quyết định…)."""
+    if document.edxml_type is not None:
+        return codec.DocumentType(
+            document.edxml_type, document.edxml_type_detail, document.edxml_type_name
+        )
+    return codec.DocumentType(ADMINISTRATIVE, None, type_name_of(document.document_type))
+
+
+def package_of(
+    document: Document,
+    sender: Organ,
+    recipients: list[Organ],
+    attachments: list[Attachment],
+    *,
+    response_for: Document | None,
+) -> codec.DocumentPackage:
+    """The unsigned package of a stored document, in the standard's layout."""
+    files = sorted(attachments, key=lambda a: a.position)
+    answered = None
+    if response_for is not None:
+        answered = codec.ResponseFor(
+            organ_id=response_for.from_organ,
+            code=f"{response_for.code_number}/{response_for.code_notation}",
+            promulgation_date=response_for.promulgation_date,
+            document_id=response_for.edxml_id,
+        )
+    return codec.DocumentPackage(
+        from_=codec.Organ(sender.code, sender.name),
+        to=tuple(codec.Organ(o.code, o.name) for o in recipients),
+        document_id=document.edxml_id,
+        code=codec.Code(document.code_number, document.code_notation),
+        promulgation_info=codec.PromulgationInfo(
+            document.promulgation_place or None, document.promulgation_date
         ),
-        signer_full_name=_req(message, "SignerInfo/FullName"),
-        signer_position=_req(message, "SignerInfo/Position"),
-        signer_competence=_text(message, "SignerInfo/Competence", required=False),
-        due_date=_date(due, "DueDate") if due else None,
-        steering_type=_int(_text(message, "SteeringType", required=False) or "0", "SteeringType"),
-        priority=_int(_text(message, "OtherInfo/Priority", required=False) or "0", "Priority"),
-        response_for_edxml_id=_text(message, "ResponseFor/DocumentId", required=False),
-        sent_at=sent_at,
-        attachments=[_attachment(node) for node in _attachment_nodes(root)],
+        document_type=document_type_of(document),
+        subject=document.subject,
+        content=document.content,
+        signer_info=codec.SignerInfo(
+            competence=document.signer_competence or None,
+            position=document.signer_position or None,
+            full_name=document.signer_full_name or None,
+        ),
+        due_date=document.due_date,
+        other_info=codec.OtherInfo(priority=document.priority, extra=((EXCHANGE_ID, document.id),)),
+        steering_type=document.steering_type,
+        response_for=answered,
+        trace_headers=(codec.TraceHeader(sender.code, document.sent_at),),
+        business=codec.Business(doc_type=codec.BusinessDocType.NEW),
+        manifest=tuple(
+            codec.ManifestReference(a.content_id, a.name, a.content_type) for a in files
+        ),
+        attachments=tuple(
+            codec.Attachment(a.content_id, a.name, a.content_type, a.content) for a in files
+        ),
     )
 
 
-def _attachment_nodes(root: etree._Element) -> list[etree._Element]:
-    encoded = _find(root, "edXMLBody/AttachmentEncoded")
-    return [] if encoded is None else list(encoded.findall(f"{{{NS}}}Attachment"))
-
-
-def _attachment(node: etree._Element) -> ParsedAttachment:
-    try:
-        content = base64.b64decode(_req(node, "Value"), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise PackageError("Attachment/Value is not base64") from exc
-    return ParsedAttachment(
-        content_id=_req(node, "ContentId"),
-        name=_req(node, "AttachmentName"),
-        content_type=_req(node, "ContentType"),
-        content=content,
-        declared_sha256=_text(node, "Digest", required=False),
-    )
-
-
-def attachment_digests_hold(package: ParsedPackage) -> str | None:
-    for a in package.attachments:
-        if (
-            a.declared_sha256 is not None
-            and a.declared_sha256 != hashlib.sha256(a.content).hexdigest()
-        ):
-            return f"attachment {a.name!r} does not match its declared SHA-256 digest"
-    return None
+def signed_package(
+    package: codec.DocumentPackage, key: rsa.RSAPrivateKey, certificate_pem: str
+) -> bytes:
+    """The package written by the codec and signed RSA-SHA256 (enveloped, in the header)."""
+    return codec.sign(codec.write(package), key, certificate_pem, algorithm="rsa-sha256")

@@ -69,6 +69,23 @@ DOCUMENT_TYPES: dict[str, tuple[int, str]] = {
     "GM": (16, "Giấy mời"),
 }
 TYPE_BY_NUMBER = {number: code for code, (number, _) in DOCUMENT_TYPES.items()}
+# An imported document whose `TypeName` is none of the above (its name is kept as received).
+OTHER_TYPE = "KHAC"
+_CODE_BY_NAME = {name.casefold(): code for code, (_, name) in DOCUMENT_TYPES.items()}
+
+
+def type_code_of(type_name: str | None) -> str:
+    """The service's code of an edXML `DocumentType/TypeName` (`Công văn` → `CV`)."""
+    if not type_name:
+        return OTHER_TYPE
+    return _CODE_BY_NAME.get(" ".join(type_name.split()).casefold(), OTHER_TYPE)
+
+
+def type_name_of(code: str, received: str | None = None) -> str:
+    if code in DOCUMENT_TYPES:
+        return DOCUMENT_TYPES[code][1]
+    return received or "Khác"
+
 
 DocumentTypeCode = Literal[
     "NQ",

@@ -1,15 +1,21 @@
-"""Receiving an edXML package (tiếp nhận gói tin edXML) from another system.
+"""Receiving an edXML document package (tiếp nhận gói tin edXML) from another system.
 
-The package is read only in the shape where its signature covers all of it (one enveloped
-signature in edXMLHeader, one Reference with `URI=""`; see `edxml.enveloped_signature`): any
-other shape is refused with 422 and nothing is stored, so what is checked (the From organ whose
-certificate verifies it, the recipients and the caller's scope over them, the attachment limits
-of POST /v1/documents) is exactly what the signature covers, and, when it verifies, exactly what
-is stored. It is verified with XML-DSig against the certificate this service holds for the From
-organ it names (its own key's, or one registered for an organ that signs elsewhere). A package that
-verifies arrives (01) at each recipient; one that does not — altered, signed with another key,
-unsigned, no certificate known — is recorded as refused (02) with the reason, so the sender can be
-told. The package is kept byte for byte and is what the export of that document returns.
+`read` turns the bytes into a `Received`: the package as `contracts.edxml` reads it (QCVN
+102:2016 as real senders write it), its tree, and its Signature when it has the one shape
+where the signature covers all of it (see `edxml.enveloped_signature`); any other shape is
+refused with 422 and nothing is stored. `receive` hands that parsed package to the service:
+what is checked (the From organ whose certificate verifies it, the recipients and the
+caller's scope over them, the attachment limits of POST /v1/documents) is exactly what the
+signature covers, and, when it verifies, exactly what is stored.
+
+The signature policy (docs/edxml.md): RSA-SHA256 is verified; RSA-SHA1 only when
+`DOCUMENTS_ALLOW_SHA1_SIGNATURES` is on. A package that verifies arrives (01) at each
+recipient (`verification` "verified"); one whose signature cannot be checked — no trusted
+certificate of its From organ here, or a signature outside the XML-DSig namespace as legacy
+SDKs write it — arrives too, stored as "unverified", each recipient's reason saying why; one
+that is checked and fails (altered, another key, unsigned, an algorithm not accepted) is
+recorded as refused (02) with the reason. The algorithm is recorded on the document. The
+package is kept byte for byte and is what the export of that document returns.
 """
 
 from __future__ import annotations
@@ -17,17 +23,24 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Literal
 
 from lxml import etree
 from sqlmodel import Session, col, select
 
+from contracts import edxml as codec
 from lgsp_kit.errors import Conflict, Unprocessable
 from services.documents.documents import edxml, repository, service, views
+from services.documents.documents.exchange import ARRIVED, REFUSED, type_code_of
 from services.documents.documents.schemas import DocumentOut
-from services.documents.models import Attachment, Document, OrganKey, TraceEntry
+from services.documents.models import Attachment, Document, Organ, OrganKey, TraceEntry
+from services.documents.organs.service import EXTERNAL
 from services.documents.scope import OrganScope
 from services.documents.settings import Settings
 from services.documents.signing import keys
+
+Verification = Literal["verified", "unverified", "refused"]
+UNVERIFIED = "unverified: "
 
 
 @dataclass(frozen=True)
@@ -36,48 +49,89 @@ class ImportResult:
     created: bool
 
 
-def read(raw: bytes) -> tuple[etree._Element, etree._Element | None, edxml.ParsedPackage]:
-    """The package's root, its Signature (None if unsigned) and its content; 422 when the package
-    cannot be read or its signature would not cover exactly that content."""
+@dataclass(frozen=True)
+class Received:
+    """A document package as read: its bytes, tree, content and (accepted) Signature."""
+
+    raw: bytes
+    root: etree._Element
+    package: codec.DocumentPackage
+    signature: etree._Element | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verification: Verification
+    reason: str | None
+    algorithm: str | None
+
+
+def read(raw: bytes) -> Received:
+    """422 when the package cannot be read (naming the line for XML faults) or its signature
+    would not cover exactly its content."""
     try:
-        root = edxml.read_root(raw)
+        root, package = edxml.read(raw)
         signature = edxml.enveloped_signature(root)
-        return root, signature, edxml.parse(root)
     except edxml.SignatureShapeError as exc:
         raise Unprocessable(
             f"the package signature does not cover the whole package: {exc}", code=exc.code
         ) from exc
     except edxml.PackageError as exc:
-        raise Unprocessable(f"not a readable edXML package: {exc}", code="invalid_package") from exc
+        extra: dict[str, object] = {"line": exc.line} if exc.line is not None else {}
+        if exc.reason is not None:
+            extra["reason"] = exc.reason
+        raise Unprocessable(
+            f"not a readable edXML package: {exc}", code=exc.code, extra=extra
+        ) from exc
+    return Received(raw, root, package, signature)
 
 
-def check_limits(package: edxml.ParsedPackage, settings: Settings) -> None:
+def check_limits(package: codec.DocumentPackage, settings: Settings) -> None:
     """The attachment limits of POST /v1/documents: count, size, content type."""
     service.check_attachment_count(len(package.attachments), settings)
     for a in package.attachments:
-        service.check_attachment(a.name, a.content_type, len(a.content), settings)
+        service.check_attachment(a.name, content_type(a), a.size, settings)
 
 
-def verification_failure(
-    root: etree._Element,
-    signature: etree._Element | None,
-    package: edxml.ParsedPackage,
-    certificate: OrganKey | None,
-) -> str | None:
-    """Why the package does not verify as sent by its From organ (it is then refused, 02), or
-    None when it does; 422 `signed_content_mismatch` when it verifies but the raw package reads
-    differently from the content the signature covers."""
+def content_type(attachment: codec.Attachment) -> str:
+    return attachment.content_type or "application/octet-stream"
+
+
+def verify(received: Received, certificate: OrganKey | None, *, allow_sha1: bool) -> Verdict:
+    """Whether the package verifies as sent by its From organ; 422 `signed_content_mismatch`
+    when it verifies but the raw package reads differently from the content signed."""
+    signature = received.signature
     if signature is None:
-        return "the package is not signed"
+        return Verdict("refused", "the package is not signed", None)
+    algorithm = edxml.algorithm_of(signature)
+    # What cannot be checked at all is unverified, whatever its algorithm; the algorithm policy
+    # applies to a signature that is checked.
+    if reason := edxml.uncheckable(signature):
+        return Verdict("unverified", reason, algorithm)
     if certificate is None:
-        return f"no signing certificate of {package.from_organ} is known to this system"
+        sender = received.package.from_.organ_id
+        return Verdict(
+            "unverified", f"no trusted certificate of {sender} is known to this system", algorithm
+        )
+    if algorithm not in ("rsa-sha256", "rsa-sha1"):
+        return Verdict("refused", f"the signature algorithm {algorithm} is not accepted", algorithm)
+    if algorithm == "rsa-sha1" and not allow_sha1:
+        return Verdict(
+            "refused",
+            "RSA-SHA1 signatures are not accepted here (DOCUMENTS_ALLOW_SHA1_SIGNATURES)",
+            algorithm,
+        )
     try:
-        signed = edxml.parse(edxml.verify_enveloped(root, certificate.certificate_pem))
+        signed = edxml.signed_content(
+            edxml.verify_enveloped(
+                received.root, certificate.certificate_pem, allow_sha1=allow_sha1
+            )
+        )
     except edxml.VerificationFailed as exc:
-        return str(exc)
-    except edxml.PackageError as exc:
-        return f"the signed content is not a readable package: {exc}"
-    if signed != package:
+        return Verdict("refused", str(exc), algorithm)
+    if signed != edxml.without_signature(received.package) or edxml.has_unsigned_nodes(
+        received.raw
+    ):
         # Only comments or processing instructions inside signed text get here: the digest
         # leaves them out, but they change what the raw package, kept and exported, reads as.
         raise Unprocessable(
@@ -85,41 +139,77 @@ def verification_failure(
             "(comments or processing instructions inside signed elements)",
             code="signed_content_mismatch",
         )
-    return edxml.attachment_digests_hold(package)
+    return Verdict("verified", None, algorithm)
 
 
 def import_package(
     session: Session, raw: bytes, *, scope: OrganScope, settings: Settings, tz: tzinfo
 ) -> ImportResult:
-    root, signature, package = read(raw)
-    # From here on `package` is the content the signature covers (the whole root).
-    sender = service.known_organs(session, [package.from_organ])[package.from_organ]
-    recipients = service.known_organs(session, package.to_organs)
-    scope.require_any(session, package.to_organs, what="a recipient of this package")
-    existing = session.get(Document, package.exchange_id)
+    return receive(session, read(raw), scope=scope, settings=settings, tz=tz)
+
+
+def receive(
+    session: Session, received: Received, *, scope: OrganScope, settings: Settings, tz: tzinfo
+) -> ImportResult:
+    """A new document from a parsed package (`received.package`, what the signature covers)."""
+    package = received.package
+    to_organs = [o.organ_id for o in package.to]
+    if len(set(to_organs)) != len(to_organs):
+        raise Unprocessable("a To organ is named twice", code="invalid_package")
+    recipients = service.known_organs(session, to_organs)
+    scope.require_any(session, to_organs, what="a recipient of this package")
+    document_id = edxml.exchange_id(package)
+    existing = session.get(Document, document_id)
     if existing is not None:
-        return ImportResult(already_registered(session, existing, raw, settings, tz), False)
+        return ImportResult(
+            already_registered(session, existing, received.raw, settings, tz), False
+        )
     check_limits(package, settings)
     service.require_connected([], list(recipients.values()))
+    sender = sender_of(session, package.from_)
 
     # The certificate of the organ the signed From names, and no other.
     certificate = keys.certificate_of(session, sender.code)
-    reason = verification_failure(root, signature, package, certificate)
-    value = signature.find(f"{{{edxml.DS}}}SignatureValue") if signature is not None else None
-    document = record(session, package, raw, sender.level, reason, certificate, value)
-    received_at = service.now()
+    verdict = verify(received, certificate, allow_sha1=settings.allow_sha1_signatures)
+    document = record(session, document_id, received, sender, verdict, certificate)
     session.add(
         TraceEntry(
             document_id=document.id,
             organ_code=sender.code,
             action="sent",
-            at=package.sent_at,
+            at=document.sent_at,
             note="edXML package received from another system",
         )
     )
-    service.deliver(session, document, package.to_organs, reason=reason, at=received_at)
+    if verdict.verification == "refused":
+        reason, status = verdict.reason, REFUSED
+    elif verdict.verification == "unverified":
+        reason, status = f"{UNVERIFIED}{verdict.reason}", ARRIVED
+    else:
+        reason, status = None, ARRIVED
+    service.deliver(session, document, to_organs, reason=reason, at=service.now(), status=status)
     rows = repository.recipients(session, document.id)
     return ImportResult(views.document_out(session, document, rows, tz), True)
+
+
+def sender_of(session: Session, organ: codec.Organ) -> Organ:
+    """The From organ: one of the directory, or one outside the province (a ministry, another
+    province) recorded as `external` under the name its package gives, until the directory of
+    national organs exists."""
+    known = session.get(Organ, organ.organ_id)
+    if known is not None:
+        return known
+    if len(organ.organ_id) > 32:
+        raise Unprocessable(
+            f"From/OrganId {organ.organ_id[:40]!r} is longer than an organ code",
+            code="unknown_organ",
+        )
+    external = Organ(
+        code=organ.organ_id, name=(organ.organ_name or organ.organ_id)[:300], level=EXTERNAL
+    )
+    session.add(external)
+    session.flush()
+    return external
 
 
 def already_registered(
@@ -142,49 +232,67 @@ def already_registered(
     return views.document_out(session, existing, rows, tz)
 
 
+def sent_at(package: codec.DocumentPackage) -> codec.TraceHeader | None:
+    """The sender's hop (its TraceHeader), else the first one."""
+    for trace in package.trace_headers:
+        if trace.organ_id == package.from_.organ_id:
+            return trace
+    return package.trace_headers[0] if package.trace_headers else None
+
+
 def record(
     session: Session,
-    package: edxml.ParsedPackage,
-    raw: bytes,
-    sender_level: str,
-    reason: str | None,
+    document_id: str,
+    received: Received,
+    sender: Organ,
+    verdict: Verdict,
     certificate: OrganKey | None,
-    signature_value: etree._Element | None,
 ) -> Document:
+    package = received.package
     answered = None
-    if package.response_for_edxml_id:
-        query = select(Document.id).where(col(Document.edxml_id) == package.response_for_edxml_id)
+    if package.response_for is not None and package.response_for.document_id:
+        query = select(Document.id).where(
+            col(Document.edxml_id) == package.response_for.document_id
+        )
         answered = session.exec(query).first()
+    signer = package.signer_info or codec.SignerInfo()
+    trace = sent_at(package)
+    doc_type = package.document_type
     document = Document(
-        id=package.exchange_id,
-        edxml_id=package.edxml_id,
+        id=document_id,
+        edxml_id=edxml.document_id_of(package)[:200],
         origin="imported",
-        from_organ=package.from_organ,
-        sender_level=sender_level,
-        code_number=package.code_number[:16],
-        code_notation=package.code_notation[:64],
-        document_type=package.document_type,
+        from_organ=sender.code,
+        sender_level=sender.level,
+        code_number=package.code.code_number[:16],
+        code_notation=package.code.code_notation[:64],
+        document_type=type_code_of(doc_type.type_name),
         subject=package.subject,
         content=package.content,
-        promulgation_place=package.promulgation_place[:200],
-        promulgation_date=package.promulgation_date,
-        signer_full_name=package.signer_full_name[:200],
-        signer_position=package.signer_position[:200],
-        signer_competence=package.signer_competence,
+        promulgation_place=(package.promulgation_info.place or "")[:200],
+        promulgation_date=package.promulgation_info.promulgation_date,
+        signer_full_name=(signer.full_name or "")[:200],
+        signer_position=(signer.position or "")[:200],
+        signer_competence=signer.competence[:200] if signer.competence else None,
         due_date=package.due_date,
-        steering_type=package.steering_type,
-        priority=package.priority,
+        steering_type=package.steering_type or 0,
+        priority=(package.other_info.priority if package.other_info else None) or 0,
         response_for=answered,
         electronic=True,
-        sent_at=package.sent_at,
+        sent_at=trace.timestamp if trace is not None else service.now(),
         signature=(
-            "".join((signature_value.text or "").split()) if signature_value is not None else None
+            edxml.signature_value(received.signature) if received.signature is not None else None
         ),
-        signed_digest=hashlib.sha256(raw).hexdigest(),
+        signed_digest=hashlib.sha256(received.raw).hexdigest(),
         key_fingerprint=certificate.fingerprint if certificate is not None else None,
-        package=raw,
-        verified=reason is None,
-        verification_reason=reason[:500] if reason else None,
+        package=received.raw,
+        verified=verdict.verification == "verified",
+        verification=verdict.verification,
+        verification_reason=verdict.reason[:500] if verdict.reason else None,
+        signature_algorithm=verdict.algorithm[:32] if verdict.algorithm else None,
+        edxml_type=doc_type.type,
+        edxml_type_detail=doc_type.type_detail,
+        edxml_type_name=doc_type.type_name[:200] if doc_type.type_name else None,
     )
     session.add(document)
     session.flush()  # no ORM relationships: the parent row goes first, explicitly
@@ -194,8 +302,8 @@ def record(
             position=i,
             content_id=a.content_id[:64],
             name=a.name[:255],
-            content_type=a.content_type,
-            size=len(a.content),
+            content_type=content_type(a)[:128],
+            size=a.size,
             sha256=hashlib.sha256(a.content).hexdigest(),
             content=a.content,
         )

@@ -36,11 +36,21 @@ DocumentId = Annotated[str, Path(max_length=36, description="the document's id")
 OrganPath = Annotated[str, Path(pattern=ORGAN_CODE_PATTERN, description="mã định danh")]
 # The shape of a package (an export of `GET /v1/documents/{id}/edxml` is a complete one).
 XML_EXAMPLE = (
-    f'<edXMLEnvelope xmlns="{edxml.NS}"><edXMLHeader><MessageHeader>'
-    "<From><OrganId>000.00.01.H06</OrganId></From><To><OrganId>000.00.31.H06</OrganId></To>"
-    "<Code><CodeNumber>123</CodeNumber><CodeNotation>UBND-KGVX</CodeNotation></Code>"
-    "<Subject>Về việc triển khai liên thông văn bản</Subject></MessageHeader>"
-    "<TraceHeaderList/><Signature>…</Signature></edXMLHeader><edXMLBody/></edXMLEnvelope>"
+    f'<edXML xmlns="{edxml.NS}"><edXMLEnvelope><edXMLHeader><MessageHeader>'
+    "<From><OrganId>000.00.00.G22</OrganId><OrganName>Văn phòng Chính phủ</OrganName></From>"
+    "<To><OrganId>000.00.31.H06</OrganId></To>"
+    "<DocumentId>000.00.00.G22,2019/04/11,7816/VPCP-TTĐT</DocumentId>"
+    "<Code><CodeNumber>7816</CodeNumber><CodeNotation>VPCP-TTĐT</CodeNotation></Code>"
+    "<PromulgationInfo><Place>Hà Nội</Place><PromulgationDate>2019/04/11</PromulgationDate>"
+    "</PromulgationInfo><DocumentType><Type>1</Type><TypeName>Công văn</TypeName></DocumentType>"
+    "<Subject>V/v kết nối, liên thông phần mềm quản lý văn bản</Subject></MessageHeader>"
+    "<TraceHeaderList><TraceHeader><OrganId>000.00.00.G22</OrganId>"
+    "<Timestamp>2019/04/11 08:00:00</Timestamp></TraceHeader></TraceHeaderList>"
+    "<Signature>…</Signature></edXMLHeader><edXMLBody><edXMLManifest/></edXMLBody>"
+    "</edXMLEnvelope><AttachmentEncoded><Attachment><ContentId>1</ContentId>"
+    "<AttachmentName>cv.pdf</AttachmentName><ContentType>application/pdf</ContentType>"
+    "<ContentTransferEncoded>JVBERi0…</ContentTransferEncoded></Attachment>"
+    "</AttachmentEncoded></edXML>"
 )
 XML_BODY = {
     "requestBody": {
@@ -95,11 +105,17 @@ async def send_document(
 async def import_document(
     request: Request, response: Response, runtime: RuntimeDep, scope: ScopeDep
 ) -> DocumentOut:
-    """Tiếp nhận gói tin edXML: verify its XML-DSig; 01 when it holds, 02 with the reason if not.
+    """Tiếp nhận gói tin edXML (QCVN 102:2016, `<edXML>` root): a document package.
 
-    Only one enveloped signature over the whole package, in edXMLHeader (one Reference,
-    `URI=""`), is read: any other shape is refused with 422 (`signature_misplaced`,
-    `signature_not_enveloped`) and nothing is stored. The attachment limits of sending apply.
+    Its XML-DSig is verified with the certificate held for its From organ: 01 when it holds;
+    01 stored as `unverified` (each recipient's reason says why) when it cannot be checked (no
+    trusted certificate, a signature outside the XML-DSig namespace); 02 with the reason when
+    it fails. RSA-SHA1 only with `DOCUMENTS_ALLOW_SHA1_SIGNATURES`. Only one enveloped
+    signature over the whole package, in `edXMLEnvelope/edXMLHeader` (one Reference, `URI=""`),
+    is read: any other shape is refused with 422 (`signature_misplaced`,
+    `signature_not_enveloped`) and nothing is stored; so is a package that is not edXML
+    (`invalid_package`, with the `line` of an XML fault) or a status package
+    (`not_a_document`). The attachment limits of sending apply.
     """
     settings: Settings = runtime.settings  # type: ignore[assignment]
     tz = ZoneInfo(settings.timezone)

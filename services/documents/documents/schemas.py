@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -166,6 +166,14 @@ class SignatureOut(BaseModel):
     certificate_fingerprint: str = Field(description="SHA-256 of the signer's certificate")
 
 
+class EdxmlDocumentType(BaseModel):
+    """edXML `DocumentType` as the standard numbers it (as received, for an imported one)."""
+
+    type: int = Field(description="DocumentType/Type")
+    detail: int | None = Field(description="DocumentType/TypeDetail")
+    name: str | None = Field(description="DocumentType/TypeName")
+
+
 class RecipientOut(BaseModel):
     organ_code: str
     organ_name: str
@@ -206,7 +214,25 @@ class DocumentOut(BaseModel):
     response_for: str | None
     electronic: bool
     sent_at: datetime
+    edxml_document_type: EdxmlDocumentType
     verified: bool = Field(description="the signature held when the document arrived")
+    verification: Literal["verified", "unverified", "refused"] = Field(
+        description="verified; unverified: its signature could not be checked (no trusted "
+        "certificate of the sender), recipients say why; refused: it was checked and failed"
+    )
+    signature_algorithm: str | None = Field(
+        description="the package's SignatureMethod (rsa-sha256, rsa-sha1) for an imported one"
+    )
+    business_state: Literal["revoked", "updated", "replaced"] | None = Field(
+        default=None,
+        description="what a business package (edXML Bussiness 1, 2, 3) did to this document",
+    )
+    supersedes: str | None = Field(
+        default=None, description="the id of the document this one updates or replaces"
+    )
+    superseded_by: str | None = Field(
+        default=None, description="the id of the document that updates or replaces this one"
+    )
     signature: SignatureOut | None
     attachments: list[AttachmentOut]
     recipients: list[RecipientOut]

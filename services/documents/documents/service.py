@@ -242,10 +242,18 @@ def verify_on_receipt(
 
 
 def deliver(
-    session: Session, document: Document, to_organs: list[str], *, reason: str | None, at: datetime
+    session: Session,
+    document: Document,
+    to_organs: list[str],
+    *,
+    reason: str | None,
+    at: datetime,
+    status: str | None = None,
 ) -> None:
-    """Each recipient's first status: 01 Đã đến, or 02 Từ chối tiếp nhận with the reason."""
-    status = ARRIVED if reason is None else REFUSED
+    """Each recipient's first status: 01 Đã đến, or 02 Từ chối tiếp nhận with the reason (an
+    unverified import arrives, 01, with the reason it could not be verified)."""
+    if status is None:
+        status = ARRIVED if reason is None else REFUSED
     events = []
     for code in to_organs:
         session.add(
@@ -261,7 +269,7 @@ def deliver(
             TraceEntry(
                 document_id=document.id,
                 organ_code=code,
-                action="delivered" if reason is None else "refused",
+                action="refused" if status == REFUSED else "delivered",
                 to_status=status,
                 at=at,
                 note=reason,
@@ -434,13 +442,12 @@ def build_signed_package(
     sender = session.get(Organ, document.from_organ)
     assert sender is not None
     answered = session.get(Document, document.response_for) if document.response_for else None
-    root = edxml.build(
+    package = edxml.package_of(
         document,
-        edxml.OrganRef(sender.code, sender.name),
-        [edxml.OrganRef(o.code, o.name) for o in recipients],
+        sender,
+        recipients,
         repository.attachments(session, document.id),
         response_for=answered,
-        tz=tz,
     )
     key = keys.signing_key(session, sender, settings.key_passphrase.get_secret_value().encode())
-    return edxml.sign(root, key.private_key, key.certificate_pem)
+    return edxml.signed_package(package, key.private_key, key.certificate_pem)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import Literal
 
 from sqlmodel import Session
 
-from services.documents.documents import repository
-from services.documents.documents.exchange import DOCUMENT_TYPES, STATUS_NAMES, allowed_next
+from services.documents.documents import edxml, repository
+from services.documents.documents.exchange import STATUS_NAMES, allowed_next, type_name_of
 from services.documents.documents.schemas import (
     AttachmentOut,
     DocumentOut,
+    EdxmlDocumentType,
     Promulgation,
     RecipientOut,
     SignatureOut,
@@ -20,7 +22,7 @@ from services.documents.documents.schemas import (
 from services.documents.models import Document, Organ, Recipient
 from services.documents.signing import canonical
 
-XMLDSIG_ALGORITHM = "XML-DSig RSA-SHA256 (edXML package)"
+XMLDSIG_ALGORITHM = "XML-DSig {} (edXML package)"
 
 
 def recipient_out(row: Recipient, organ: Organ, tz: tzinfo) -> RecipientOut:
@@ -39,11 +41,26 @@ def signature_out(document: Document) -> SignatureOut | None:
     if document.signature is None or document.signed_digest is None:
         return None
     return SignatureOut(
-        algorithm=canonical.ALGORITHM if document.origin == "sent" else XMLDSIG_ALGORITHM,
+        algorithm=(
+            canonical.ALGORITHM
+            if document.origin == "sent"
+            else XMLDSIG_ALGORITHM.format((document.signature_algorithm or "unknown").upper())
+        ),
         value=document.signature,
         signed_digest=document.signed_digest,
         certificate_fingerprint=document.key_fingerprint or "",
     )
+
+
+def edxml_type(document: Document) -> EdxmlDocumentType:
+    t = edxml.document_type_of(document)
+    return EdxmlDocumentType(type=t.type, detail=t.type_detail, name=t.type_name)
+
+
+def verification(document: Document) -> Literal["verified", "unverified", "refused"]:
+    if document.verification == "unverified":
+        return "unverified"
+    return "verified" if document.verified else "refused"
 
 
 def document_out(
@@ -59,7 +76,7 @@ def document_out(
         code_number=document.code_number,
         code_notation=document.code_notation,
         document_type=document.document_type,
-        document_type_name=DOCUMENT_TYPES[document.document_type][1],
+        document_type_name=type_name_of(document.document_type, document.edxml_type_name),
         subject=document.subject,
         content=document.content,
         promulgation=Promulgation(
@@ -76,7 +93,13 @@ def document_out(
         response_for=document.response_for,
         electronic=document.electronic,
         sent_at=document.sent_at.astimezone(tz),
+        edxml_document_type=edxml_type(document),
         verified=document.verified,
+        verification=verification(document),
+        signature_algorithm=document.signature_algorithm,
+        business_state=document.business_state,
+        supersedes=document.supersedes,
+        superseded_by=document.superseded_by,
         signature=signature_out(document),
         attachments=[
             AttachmentOut(

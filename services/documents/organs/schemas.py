@@ -10,7 +10,7 @@ from lgsp_kit.fields import Instant
 # mã định danh, QCVN 102:2016: V1V2V3.Z1Z2.Y1Y2.Mxx (e.g. 000.00.31.H06)
 ORGAN_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 OrganCode = Annotated[str, StringConstraints(pattern=ORGAN_CODE_PATTERN)]
-OrganLevel = Literal["province", "province_organ", "district", "commune"]
+OrganLevel = Literal["province", "province_organ", "district", "commune", "national", "external"]
 System = Literal["qlvb", "motcua"]
 
 
@@ -27,7 +27,11 @@ class ConnectionTimes(BaseModel):
 class OrganOut(BaseModel):
     code: str = Field(description="mã định danh (QCVN 102)")
     name: str
-    level: OrganLevel = Field(description="province, province_organ, district or commune")
+    level: OrganLevel = Field(
+        description="province, province_organ, district or commune; national: an organ outside "
+        "the province from the national directory (a ministry, the government office, another "
+        "province's UBND); external: an organ outside both, known from an edXML package it sent"
+    )
     parent_code: str | None = Field(description="mã định danh of the organ above")
     connections: Connections
     connections_changed_at: ConnectionTimes

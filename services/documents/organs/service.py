@@ -29,6 +29,9 @@ from services.documents.scope import OrganScope
 from services.documents.signing import keys
 
 SOURCE = "/lgsp/documents"
+# An organ outside the province, recorded when a package it sent is imported.
+EXTERNAL = "external"
+NATIONAL = "national"
 
 
 def seed_directory(session: Session) -> int:
@@ -39,6 +42,29 @@ def seed_directory(session: Session) -> int:
     rows = [Organ(**o.model_dump()) for o in reference.organs().values()]
     session.add_all(rows)
     add_events(session, outbox, [registered_event(o, since) for o in rows])
+    return len(rows)
+
+
+def seed_national(session: Session) -> int:
+    """Add the national organs (contracts/reference/national_organs.json) the directory does not
+    hold yet: level `national`, no parent, connected to document exchange over the axis.
+
+    No OrganRegistered event: they are not the province's organs, and the province's reports
+    (connection rates by level) must not count them."""
+    since = reference.directory_since()
+    present = set(session.exec(select(Organ.code)))
+    rows = [
+        Organ(
+            code=o.code,
+            name=o.name,
+            level=NATIONAL,
+            qlvb_connected=True,
+            qlvb_changed_at=since,
+        )
+        for o in reference.national_organs().values()
+        if o.code not in present
+    ]
+    session.add_all(rows)
     return len(rows)
 
 
@@ -104,6 +130,12 @@ def change_connection(
     (so a retried call is harmless) and answers `changed: false`."""
     organ = find(session, code, for_update=True)
     scope.require(session, organ.code, acting_as="the organ whose connection changes")
+    if organ.level in (EXTERNAL, NATIONAL):
+        raise Conflict(
+            f"{code} is outside the province (a national organ, or known from the edXML "
+            "packages it sent); its connections are not the province's to change",
+            code="external_organ",
+        )
     connected: bool = getattr(organ, f"{change.system}_connected")
     if connected == change.connected:
         return ConnectionResult(organ=organ_out(organ, tz), changed=False)
