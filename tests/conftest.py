@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import time
 import uuid
@@ -157,3 +158,21 @@ def service_settings(
         jwks_url=mint.jwks_url,
         **overrides,
     )
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The common default umask (files 0644): file modes must not depend on the caller's."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def modes(root: Path) -> dict[str, int]:
+    """The permission bits of `root` (as ".") and of everything under it, by relative path."""
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = stat.S_IMODE(path.stat().st_mode)
+    return found

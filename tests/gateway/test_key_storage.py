@@ -5,9 +5,6 @@ owner's only (0700 / 0600)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from gateway.main import MIGRATIONS
 from gateway.models import SigningKey
 from gateway.settings import DEV_KEY_PASSPHRASE, Settings
 from lgsp_kit import db as dbmod
+from tests.conftest import modes
 from tests.gateway.conftest import Gateway, gateway_settings, open_gateway
 
 pytestmark = pytest.mark.anyio
@@ -110,23 +108,6 @@ def test_the_dev_passphrase_is_refused_outside_dev(tmp_path: Path) -> None:
     assert Settings(
         data_dir=tmp_path, environment="production", key_passphrase="q7Vd-3kLp-Zr9w-Tx2m-Hc4n"
     )
-
-
-@pytest.fixture
-def usual_umask() -> Iterator[None]:
-    """The common default umask (files 0644): the modes must not depend on the caller's."""
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def modes(root: Path) -> dict[str, int]:
-    found = {".": stat.S_IMODE(root.stat().st_mode)}
-    for path in root.rglob("*"):
-        found[str(path.relative_to(root))] = stat.S_IMODE(path.stat().st_mode)
-    return found
 
 
 async def test_the_data_dir_is_0700_and_its_files_0600(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats
@@ -16,22 +15,7 @@ from sqlalchemy import text
 from lgsp_kit.db import Database
 from lgsp_kit.launcher import Launcher
 from lgsp_kit.natsserver import operator_url
-
-
-@pytest.fixture
-def usual_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def modes(root: Path) -> dict[str, int]:
-    found = {".": stat.S_IMODE(root.stat().st_mode)}
-    for path in root.rglob("*"):
-        found[str(path.relative_to(root))] = stat.S_IMODE(path.stat().st_mode)
-    return found
+from tests.conftest import modes
 
 
 def test_a_sqlite_database_and_its_wal_are_owner_only(tmp_path: Path, usual_umask: None) -> None:
