@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
@@ -36,6 +37,24 @@ from services.documents.models import Attachment, Document, Organ
 NS = codec.NS
 DS = codec.DS
 MEDIA_TYPE = codec.MEDIA_TYPE
+# OpenAPI of an answer that is an edXML package.
+XML_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}
+}
+
+
+def xml_body(example: str) -> dict[str, Any]:
+    """OpenAPI of a request whose body is an edXML package (`openapi_extra`), with an example."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}, "example": example}
+            },
+        }
+    }
+
+
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 # The canonicalizations a Reference may apply after the enveloped-signature transform: only the
 # forms without comments, so that nothing the digest leaves out can be read as content.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -52,20 +52,6 @@ XML_EXAMPLE = (
     "<ContentTransferEncoded>JVBERi0…</ContentTransferEncoded></Attachment>"
     "</AttachmentEncoded></edXML>"
 )
-XML_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            edxml.MEDIA_TYPE: {
-                "schema": {"type": "string", "format": "binary"},
-                "example": XML_EXAMPLE,
-            }
-        },
-    }
-}
-XML_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {"content": {edxml.MEDIA_TYPE: {"schema": {"type": "string"}}}}
-}
 
 
 @router.post(
@@ -100,7 +86,7 @@ async def send_document(
         200: {"description": "The same package was already received: nothing changed"},
         **problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
     },
-    openapi_extra=XML_BODY,
+    openapi_extra=edxml.xml_body(XML_EXAMPLE),
 )
 async def import_document(
     request: Request, response: Response, runtime: RuntimeDep, scope: ScopeDep
@@ -171,7 +157,7 @@ async def get_document(
     "/{document_id}/edxml",
     response_class=Response,
     summary="Export the edXML package",
-    responses={**XML_ANSWER, **problem_responses(400, 401, 403, 404, 409, 422, 429)},
+    responses={**edxml.XML_ANSWER, **problem_responses(400, 401, 403, 404, 409, 422, 429)},
 )
 async def export_edxml(document_id: DocumentId, runtime: RuntimeDep, scope: ScopeDep) -> Response:
     """Gói tin edXML (QCVN 102:2016) with base64 attachments and an XML-DSig signature."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
@@ -13,7 +13,7 @@ from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
 from services.documents.dependencies import ScopeDep
-from services.documents.documents import status_packages
+from services.documents.documents import edxml, status_packages
 from services.documents.documents.schemas import RecipientOut
 from services.documents.organs.schemas import ORGAN_CODE_PATTERN
 from services.documents.settings import Settings
@@ -42,20 +42,6 @@ STATUS_EXAMPLE = f"""<edXML xmlns="{codec.NS}">
     </edXML:edXMLHeader>
   </edXML:edXMLEnvelope>
 </edXML>"""
-XML_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            codec.MEDIA_TYPE: {
-                "schema": {"type": "string", "format": "binary"},
-                "example": STATUS_EXAMPLE,
-            }
-        },
-    }
-}
-XML_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {"content": {codec.MEDIA_TYPE: {"schema": {"type": "string"}}}}
-}
 
 
 class StatusApplied(RecipientOut):
@@ -68,7 +54,7 @@ class StatusApplied(RecipientOut):
     "/v1/documents/{document_id}/recipients/{organ_code}/status/edxml",
     response_class=Response,
     summary="Export a recipient's status as a status package",
-    responses={**XML_ANSWER, **problem_responses(400, 401, 403, 404, 422, 429)},
+    responses={**edxml.XML_ANSWER, **problem_responses(400, 401, 403, 404, 422, 429)},
 )
 async def export_status(
     document_id: DocumentId, organ_code: OrganPath, runtime: RuntimeDep, scope: ScopeDep
@@ -89,7 +75,7 @@ async def export_status(
     response_model=StatusApplied,
     summary="Receive a status package",
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
-    openapi_extra=XML_BODY,
+    openapi_extra=edxml.xml_body(STATUS_EXAMPLE),
 )
 async def receive_status(request: Request, runtime: RuntimeDep, scope: ScopeDep) -> StatusApplied:
     """Tiếp nhận gói tin trạng thái: moves the recipient it names (From, or ResponseFor/OrganId
