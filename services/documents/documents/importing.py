@@ -30,7 +30,14 @@ from sqlmodel import Session, col, select
 
 from contracts import edxml as codec
 from lgsp_kit.errors import Conflict, Unprocessable
-from services.documents.documents import edxml, repository, service, views
+from services.documents.documents import (
+    business,
+    edxml,
+    repository,
+    service,
+    status_packages,
+    views,
+)
 from services.documents.documents.exchange import ARRIVED, REFUSED, type_code_of
 from services.documents.documents.schemas import DocumentOut
 from services.documents.models import Attachment, Document, Organ, OrganKey, TraceEntry
@@ -41,6 +48,10 @@ from services.documents.signing import keys
 
 Verification = Literal["verified", "unverified", "refused"]
 UNVERIFIED = "unverified: "
+NOT_APPLIED = (
+    "the update or replacement is not applied to the documents it names: that needs a verified "
+    "signature of their sender"
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,9 @@ def receive(
         raise Unprocessable("a To organ is named twice", code="invalid_package")
     recipients = service.known_organs(session, to_organs)
     scope.require_any(session, to_organs, what="a recipient of this package")
+    kind = package.business.doc_type if package.business is not None else None
+    if kind == codec.BusinessDocType.REVOKE:
+        return revoke(session, received, settings=settings, tz=tz)
     document_id = edxml.exchange_id(package)
     existing = session.get(Document, document_id)
     if existing is not None:
@@ -187,9 +201,43 @@ def receive(
         reason, status = f"{UNVERIFIED}{verdict.reason}", ARRIVED
     else:
         reason, status = None, ARRIVED
+    if kind in (codec.BusinessDocType.UPDATE, codec.BusinessDocType.REPLACE):
+        if verdict.verification == "verified":
+            acts_on(session, package, tz)
+        else:
+            reason = f"{reason or verdict.reason}; {NOT_APPLIED}"[:500]
     service.deliver(session, document, to_organs, reason=reason, at=service.now(), status=status)
     rows = repository.recipients(session, document.id)
     return ImportResult(views.document_out(session, document, rows, tz), True)
+
+
+def acts_on(session: Session, package: codec.DocumentPackage, tz: tzinfo) -> None:
+    """Apply a revocation, update or replacement whose signature verified.
+
+    The caller's scope covers a recipient (checked on import); the authority to revoke, update
+    or replace is the sender's, and a verified signature of the sender is that authority here:
+    `business.apply` checks that the sender is the one of each document acted on."""
+    business.apply(session, package, scope=OrganScope(None), tz=tz)
+
+
+def revoke(session: Session, received: Received, *, settings: Settings, tz: tzinfo) -> ImportResult:
+    """A revocation package (`BussinessDocType` 1) is a request about a document already here,
+    not a document: with a verified signature of the document's sender, each recipient concerned
+    is asked to give it back (13) and the document is marked revoked (200, the revoked document);
+    without one, 422 `business_not_verified` and nothing changes."""
+    package = received.package
+    certificate = keys.certificate_of(session, package.from_.organ_id)
+    verdict = verify(received, certificate, allow_sha1=settings.allow_sha1_signatures)
+    if verdict.verification != "verified":
+        raise Unprocessable(
+            "a revocation acts only with a verified signature of the document's sender; "
+            f"this one is {verdict.verification}: {verdict.reason}",
+            code="business_not_verified",
+        )
+    acts_on(session, package, tz)
+    document = status_packages.document_named(session, edxml.document_id_of(package))
+    rows = repository.recipients(session, document.id)
+    return ImportResult(views.document_out(session, document, rows, tz), False)
 
 
 def sender_of(session: Session, organ: codec.Organ) -> Organ:

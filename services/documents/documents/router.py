@@ -83,8 +83,11 @@ async def send_document(
     response_model=DocumentOut,
     summary="Receive an edXML package",
     responses={
-        200: {"description": "The same package was already received: nothing changed"},
-        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+        200: {
+            "description": "The same package was already received (nothing changed), or a "
+            "revocation was applied: the document it names"
+        },
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
     },
     openapi_extra=edxml.xml_body(XML_EXAMPLE),
 )
@@ -102,6 +105,14 @@ async def import_document(
     `signature_not_enveloped`) and nothing is stored; so is a package that is not edXML
     (`invalid_package`, with the `line` of an XML fault) or a status package
     (`not_a_document`). The attachment limits of sending apply.
+
+    A business operation (`TraceHeaderList/Bussiness/BussinessDocType`) acts on the documents it
+    names by `DocumentId` (404 `document_not_found` when one is not here) only when the package
+    verifies as signed by their sender: an update (2) or replacement (3) is stored as a new
+    document and, verified, asks each recipient of the old one to give it back (13) and links
+    the two; unverified, it is stored and the old one is left as it is (the reason says so). A
+    revocation (1) is no document: verified, it asks the recipients back (13) and answers 200
+    with the revoked document; unverified, 422 `business_not_verified`.
     """
     settings: Settings = runtime.settings  # type: ignore[assignment]
     tz = ZoneInfo(settings.timezone)
