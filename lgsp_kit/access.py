@@ -32,10 +32,12 @@ MAX_DEPTH = 8
 
 CATALOGUE_SCOPE = "dossier:catalogue"
 DECLARE_SCOPE = "reporting:declare"
+AXIS_SCOPE = "documents:axis"
 # Per API context, the finer scopes a registration may grant besides read and write.
 FINER_SCOPES: dict[str, tuple[str, ...]] = {
     "dossier": (CATALOGUE_SCOPE,),
     "reporting": (DECLARE_SCOPE,),
+    "documents": (AXIS_SCOPE,),
 }
 
 

@@ -44,7 +44,7 @@ class ConsumerCreate(BaseModel):
         max_length=50,
         description=(
             "granted scopes; read and write of every subscribed API when omitted; the finer "
-            "dossier:catalogue and reporting:declare only when named"
+            "dossier:catalogue, reporting:declare and documents:axis only when named"
         ),
     )
     tier: Tier = Field(default="Bronze", description="throttling tier (gói giới hạn truy cập)")

@@ -31,7 +31,8 @@ def api_scopes(apis: list[str]) -> list[str]:
 
 def grantable_scopes(apis: list[str]) -> list[str]:
     """Read and write of every subscribed API and the finer scopes its service checks
-    (`dossier:catalogue`, `reporting:declare`), granted only when a registration names them."""
+    (`dossier:catalogue`, `reporting:declare`, `documents:axis`), granted only when a
+    registration names them."""
     return api_scopes(apis) + finer_scopes(apis)
 
 

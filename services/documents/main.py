@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from lgsp_kit.app import Runtime, create_service_app
+from services.documents.documents.axis_router import router as axis_router
 from services.documents.documents.router import inbox_router
 from services.documents.documents.router import router as documents_router
 from services.documents.documents.status_router import router as status_router
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Documents service (Hệ thống QLVB&ĐHCV)",
         description="Organ directory and signed document exchange between organs (edXML).",
-        routers=[organs_router, inbox_router, documents_router, status_router],
+        routers=[organs_router, inbox_router, documents_router, status_router, axis_router],
         migrations_dir=MIGRATIONS,
         outbox=outbox,
         on_startup=_seed,

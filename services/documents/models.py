@@ -184,3 +184,18 @@ class TraceEntry(Base, table=True):
     to_status: str | None = Field(default=None, max_length=2)
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     note: str | None = Field(default=None, max_length=1000)
+
+
+class AxisPackage(Base, table=True):
+    """A document sent here to organs outside the province (national organs, other provinces),
+    waiting for the national document axis to take its edXML package. Queued in the send's own
+    transaction, so a document never leaves without its package or the other way round."""
+
+    __tablename__ = "axis_outbox"
+
+    document_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("document.id"), primary_key=True)
+    )
+    organs: str = Field(max_length=2000)  # the organs outside the province, space-separated
+    queued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    taken_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

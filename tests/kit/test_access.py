@@ -6,6 +6,7 @@ import pytest
 
 from contracts import reference
 from lgsp_kit.access import (
+    AXIS_SCOPE,
     CATALOGUE_SCOPE,
     DECLARE_SCOPE,
     OrganScope,
@@ -80,5 +81,6 @@ def test_a_service_s_own_hierarchy_replaces_the_reference_one() -> None:
 
 def test_finer_scopes_per_api() -> None:
     assert finer_scopes(["dossier"]) == [CATALOGUE_SCOPE] == ["dossier:catalogue"]
-    assert finer_scopes(["reporting", "documents"]) == [DECLARE_SCOPE] == ["reporting:declare"]
-    assert finer_scopes(["documents"]) == []
+    assert finer_scopes(["reporting", "documents"]) == [DECLARE_SCOPE, AXIS_SCOPE]
+    assert finer_scopes(["documents"]) == [AXIS_SCOPE] == ["documents:axis"]
+    assert finer_scopes(["echo"]) == []

@@ -41,7 +41,7 @@ from services.documents.documents import (
 from services.documents.documents.exchange import ARRIVED, REFUSED, type_code_of
 from services.documents.documents.schemas import DocumentOut
 from services.documents.models import Attachment, Document, Organ, OrganKey, TraceEntry
-from services.documents.organs.service import EXTERNAL
+from services.documents.organs.service import EXTERNAL, OUTSIDE
 from services.documents.scope import OrganScope
 from services.documents.settings import Settings
 from services.documents.signing import keys
@@ -168,7 +168,16 @@ def receive(
     if len(set(to_organs)) != len(to_organs):
         raise Unprocessable("a To organ is named twice", code="invalid_package")
     recipients = service.known_organs(session, to_organs)
-    scope.require_any(session, to_organs, what="a recipient of this package")
+    # The package is the whole document; this service delivers the copies of the province's
+    # organs, and the national axis those of the organs outside it.
+    here = [code for code in to_organs if recipients[code].level not in OUTSIDE]
+    if not here:
+        raise Unprocessable(
+            "none of the package's To organs is an organ of this province: the national "
+            "document axis delivers it to them, not this service",
+            code="no_recipient_here",
+        )
+    scope.require_any(session, here, what="a recipient of this package")
     kind = package.business.doc_type if package.business is not None else None
     if kind == codec.BusinessDocType.REVOKE:
         return revoke(session, received, settings=settings, tz=tz)
@@ -179,7 +188,7 @@ def receive(
             already_registered(session, existing, received.raw, settings, tz), False
         )
     check_limits(package, settings)
-    service.require_connected([], list(recipients.values()))
+    service.require_connected([], [recipients[code] for code in here])
     sender = sender_of(session, package.from_)
 
     # The certificate of the organ the signed From names, and no other.
@@ -206,7 +215,7 @@ def receive(
             acts_on(session, package, tz)
         else:
             reason = f"{reason or verdict.reason}; {NOT_APPLIED}"[:500]
-    service.deliver(session, document, to_organs, reason=reason, at=service.now(), status=status)
+    service.deliver(session, document, here, reason=reason, at=service.now(), status=status)
     rows = repository.recipients(session, document.id)
     return ImportResult(views.document_out(session, document, rows, tz), True)
 

@@ -260,3 +260,19 @@ class InboxItem(BaseModel):
 class InboxPage(BaseModel):
     items: list[InboxItem]
     next_cursor: str | None
+
+
+class AxisItem(BaseModel):
+    """A document waiting for (or taken by) the national document axis."""
+
+    document_id: str
+    edxml_document_id: str = Field(description="OrganId,yyyy/MM/dd,number/notation")
+    from_organ: str
+    to_organs: list[str] = Field(description="the recipients outside the province")
+    queued_at: datetime
+    taken_at: datetime | None = Field(description="when the axis acknowledged the package")
+
+
+class AxisOutbox(BaseModel):
+    items: list[AxisItem] = Field(description="oldest first")
+    more: bool = Field(description="more packages wait beyond this page")

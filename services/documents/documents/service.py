@@ -37,8 +37,16 @@ from services.documents.documents.schemas import (
     StatusChange,
 )
 from services.documents.documents.views import document_out, recipient_out
-from services.documents.models import Attachment, Document, Organ, Recipient, TraceEntry, outbox
-from services.documents.organs.service import SOURCE
+from services.documents.models import (
+    Attachment,
+    AxisPackage,
+    Document,
+    Organ,
+    Recipient,
+    TraceEntry,
+    outbox,
+)
+from services.documents.organs.service import OUTSIDE, SOURCE
 from services.documents.scope import OrganScope
 from services.documents.settings import Settings
 from services.documents.signing import canonical, keys
@@ -191,6 +199,11 @@ def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Set
     session.flush()
     reason = verify_on_receipt(session, document, body.to_organs, files)
     deliver(session, document, body.to_organs, reason=reason, at=sent_at)
+    outside = [c for c in body.to_organs if recipients[c].level in OUTSIDE]
+    if outside and document.electronic and reason is None:
+        session.add(
+            AxisPackage(document_id=document.id, organs=" ".join(outside), queued_at=sent_at)
+        )
     event = DocumentSent(
         source=SOURCE,
         subject=document.id,

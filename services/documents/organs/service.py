@@ -32,6 +32,8 @@ SOURCE = "/lgsp/documents"
 # An organ outside the province, recorded when a package it sent is imported.
 EXTERNAL = "external"
 NATIONAL = "national"
+# Levels of organs outside the province: their copies of a document travel on the national axis.
+OUTSIDE = frozenset({EXTERNAL, NATIONAL})
 
 
 def seed_directory(session: Session) -> int:
