@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 OUTBOX = "/v1/axis/outbox"
 VPCP = "000.00.00.G22"  # Văn phòng Chính phủ
-MOH = "000.00.00.G17"  # another national organ of the directory
+MOC = "000.00.00.G17"  # Bộ Xây dựng, another national organ of the directory
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ async def test_a_package_from_the_axis_delivers_only_the_province_copies(
     await connect(client, headers, DISTRICT, DISTRICT_2)
     read = codec.read(sample(FROM_AXIS))
     assert isinstance(read, codec.DocumentPackage)
-    to = (codec.Organ(DISTRICT, "UBND Thành phố Bắc Giang"), codec.Organ(MOH, "Bộ Y tế"))
+    to = (codec.Organ(DISTRICT, "UBND Thành phố Bắc Giang"), codec.Organ(MOC, "Bộ Xây dựng"))
     package = dataclasses.replace(read, to=to, attachments=(), signature=None)
     xml = {**headers, "content-type": "application/xml"}
 
