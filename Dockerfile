@@ -15,6 +15,7 @@ RUN pip install --no-cache-dir uv
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
+COPY lgsp ./lgsp
 COPY lgsp_kit ./lgsp_kit
 COPY contracts ./contracts
 COPY gateway ./gateway

@@ -24,9 +24,10 @@ lint: setup
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
+	$(RUN) lint-imports --no-logo
 
 check-migrations: setup
 	LGSP_DATA_DIR=$$(mktemp -d) $(RUN) lgsp db check
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

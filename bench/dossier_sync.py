@@ -93,7 +93,7 @@ def _start_service(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[
         NATS_URL=f"nats://127.0.0.1:{free_port()}",
         LGSP_LOG_LEVEL="warning",
     )
-    cli = [sys.executable, "-m", "lgsp_kit.cli"]
+    cli = [sys.executable, "-m", "lgsp.cli"]
     subprocess.run([*cli, "db", "upgrade", "dossier"], env=env, check=True, capture_output=True)
     log = (data_dir / "dossier.log").open("ab")
     proc = subprocess.Popen([*cli, "run", "dossier"], env=env, stdout=log, stderr=log)

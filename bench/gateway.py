@@ -357,7 +357,7 @@ def main() -> int:
             "GATEWAY_AUDIT_ENABLED": "false" if args.no_audit else "true",
         }
     )
-    lgsp = [sys.executable, "-m", "lgsp_kit.cli", "run"]
+    lgsp = [sys.executable, "-m", "lgsp.cli", "run"]
     summary: list[BackendRun] = []
     with ExitStack() as stack:
         if not args.keep:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import Progress as RichProgress
+from rich.progress import ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from contracts import reference
 from scenarios.client import Gateway
@@ -39,31 +43,35 @@ ATTACHMENT = {
 }
 
 
+class _Rate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:>8,.0f}/s")
+
+
 class Progress:
-    """One line on stderr: done/total, rate and time left."""
+    """One line on stderr: done/total, rate and time left; counts from `done` on a resume."""
 
     def __init__(self, label: str, total: int, done: int = 0) -> None:
-        self.label, self.total, self.done = label, total, done
-        self.start = time.monotonic()
-        self.first = done
-        self._last = 0.0
+        self._display = RichProgress(
+            TextColumn(f"{label:<12}", markup=False),
+            TextColumn("{task.completed:>9,.0f}/{task.total:<9,.0f}", markup=False),
+            _Rate(),
+            TextColumn(" ETA", markup=False),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            refresh_per_second=2,
+        )
+        self._task = self._display.add_task(label, total=total, completed=done)
+
+    def __enter__(self) -> Progress:
+        self._display.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._display.stop()
 
     def advance(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self._last > 0.5 or self.done >= self.total:
-            self._last = now
-            rate = (self.done - self.first) / max(now - self.start, 1e-6)
-            left = (self.total - self.done) / rate if rate > 0 else 0
-            sys.stderr.write(
-                f"\r{self.label:<12} {self.done:>9,}/{self.total:<9,} "
-                f"{rate:>8,.0f}/s  ETA {int(left // 60)}m{int(left % 60):02d}s "
-            )
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        self.advance(0)
-        sys.stderr.write("\n")
+        self._display.advance(self._task, n)
 
 
 def batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
@@ -137,14 +145,13 @@ class Simulation:
 
     def _stage(self, name: str, items: list[Any], send: Callable[[Any], None]) -> None:
         done = self.state.done.get(name, 0)
-        progress = Progress(name, len(items), done)
-        for chunk in batched(items[done:], 50):
-            with ThreadPoolExecutor(self.workers) as pool:
-                list(pool.map(send, chunk))
-            self.state.done[name] = self.state.done.get(name, 0) + len(chunk)
-            self.state.save()
-            progress.advance(len(chunk))
-        progress.finish()
+        with Progress(name, len(items), done) as progress:
+            for chunk in batched(items[done:], 50):
+                with ThreadPoolExecutor(self.workers) as pool:
+                    list(pool.map(send, chunk))
+                self.state.done[name] = self.state.done.get(name, 0) + len(chunk)
+                self.state.save()
+                progress.advance(len(chunk))
 
     def catalogue(self) -> None:
         at = self.start_of_year()
@@ -217,31 +224,30 @@ class Simulation:
     def dossiers(self) -> None:
         total = sum(p.dossiers for p in self.plans)
         done = self.state.done.get("dossiers", 0)
-        progress = Progress("dossiers", total + total * 3 // 1000, done)
-        records = self.year.dossiers()
-        for index, batch in enumerate(batched(records, SYNC_BATCH)):
-            for record in batch:
-                self.tally.dossier(record)
-            if (index + 1) * SYNC_BATCH <= done:
-                continue
-            interactive = [r for r in batch if hash_pick(r["code"], self.interactive_every)]
-            bulk = [r for r in batch if not hash_pick(r["code"], self.interactive_every)]
-            if bulk:
-                resp = self.gw.call(
-                    "POST",
-                    "/dossier/v1/dossiers:sync",
-                    json={"records": bulk},
-                    key=f"{self.prefix}:sync:{index}",
-                )
-                failed = [r for r in resp.json()["results"] if not r["ok"]]
-                if failed:
-                    raise RuntimeError(f"sync refused {len(failed)} records: {failed[:3]}")
-            with ThreadPoolExecutor(self.workers) as pool:
-                list(pool.map(self._interactive, interactive))
-            self.state.done["dossiers"] = done = (index + 1) * SYNC_BATCH
-            self.state.save()
-            progress.advance(len(batch))
-        progress.finish()
+        with Progress("dossiers", total + total * 3 // 1000, done) as progress:
+            records = self.year.dossiers()
+            for index, batch in enumerate(batched(records, SYNC_BATCH)):
+                for record in batch:
+                    self.tally.dossier(record)
+                if (index + 1) * SYNC_BATCH <= done:
+                    continue
+                interactive = [r for r in batch if hash_pick(r["code"], self.interactive_every)]
+                bulk = [r for r in batch if not hash_pick(r["code"], self.interactive_every)]
+                if bulk:
+                    resp = self.gw.call(
+                        "POST",
+                        "/dossier/v1/dossiers:sync",
+                        json={"records": bulk},
+                        key=f"{self.prefix}:sync:{index}",
+                    )
+                    failed = [r for r in resp.json()["results"] if not r["ok"]]
+                    if failed:
+                        raise RuntimeError(f"sync refused {len(failed)} records: {failed[:3]}")
+                with ThreadPoolExecutor(self.workers) as pool:
+                    list(pool.map(self._interactive, interactive))
+                self.state.done["dossiers"] = done = (index + 1) * SYNC_BATCH
+                self.state.save()
+                progress.advance(len(batch))
 
     def documents(self) -> None:
         docs = list(self.year.documents())

@@ -112,6 +112,10 @@ class Catalogue:
         self._background: set[asyncio.Task[Entry]] = set()
 
     def _fresh(self, entry: Entry | None) -> bool:
+        # Our own expiry rather than cachetools: `route()` keeps serving an expired entry's routes
+        # while it refreshes (a TTL cache would drop them), and the proxy asks on every call, where
+        # a `TLRUCache` membership test cost 254 ns against 85 ns for this check (timeit; a whole
+        # `route()` is about 1 µs).
         if entry is None:
             return False
         keep = self.ttl if entry.available else FAILURE_CACHE_SECONDS

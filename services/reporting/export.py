@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from html import escape
+from dataclasses import dataclass
 
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.reporting.schemas import Report, ReportRow
+from services.reporting.templates import render
 
 CSV_COLUMNS = ("stt", "name", "unit", "value", "numerator", "denominator", "source", "note")
 TITLE = "THỐNG KÊ SỐ LIỆU CHUYÊN ĐỀ VỀ XÂY DỰNG VÀ PHÁT TRIỂN CHÍNH PHỦ ĐIỆN TỬ, CHÍNH PHỦ SỐ"
@@ -156,37 +158,36 @@ def _fmt(row: ReportRow) -> str:
     return f"{row.value:,.0f}".replace(",", ".") if row.value == int(row.value) else str(row.value)
 
 
-def html_table(report: Report) -> str:
+@dataclass(frozen=True)
+class HtmlRow:
+    stt: str
+    name: str
+    unit: str
+    value: str
+    fraction: str
+    source: str
+    note: str
+    css_class: str
+
+
+def html_table(report: Report) -> Markup:
     """The annex as an HTML table (escaped), for the report's html format and the live page."""
-    titles = [*XLSX_HEADER[:4], "Tử số / Mẫu số", *XLSX_HEADER[6:]]
-    head = "".join(
-        f"<th{' colspan=2' if t.startswith('Tử số') else ''}>{escape(t)}</th>" for t in titles
-    )
-    body = []
-    for row in report.rows:
-        cls = "heading" if row.source is None else ("extra" if not row.in_annex else "")
-        frac = (
-            f"{row.numerator:,} / {row.denominator:,}".replace(",", ".")
-            if row.denominator is not None and row.numerator is not None
-            else ""
+    rows = [
+        HtmlRow(
+            stt=row.stt,
+            name=row.name,
+            unit=row.unit,
+            value=_fmt(row),
+            fraction=(
+                f"{row.numerator:,} / {row.denominator:,}".replace(",", ".")
+                if row.denominator is not None and row.numerator is not None
+                else ""
+            ),
+            source=_source_vi(row),
+            note=row.note or "",
+            css_class="heading" if row.source is None else ("extra" if not row.in_annex else ""),
         )
-        cells = [
-            row.stt,
-            row.name,
-            row.unit,
-            _fmt(row),
-            frac,
-            "",
-            _source_vi(row),
-            row.note or "",
-        ]
-        tds = [f"<td>{escape(c)}</td>" for c in cells]
-        # The fraction spans the numerator and denominator columns.
-        tds[4] = f'<td colspan="2" class="num">{escape(frac)}</td>'
-        del tds[5]
-        body.append(f'<tr class="{cls}" data-stt="{escape(row.stt)}">{"".join(tds)}</tr>')
-    return (
-        f'<table id="phu-luc-ii"><caption>{escape(_scope(report))}</caption>'
-        f"<thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+        for row in report.rows
+    ]
+    titles = [*XLSX_HEADER[:4], "Tử số / Mẫu số", *XLSX_HEADER[6:]]
+    return render("table.html", caption=_scope(report), titles=titles, rows=rows)

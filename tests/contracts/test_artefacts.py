@@ -14,7 +14,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from contracts.events import EVENT_TYPES
-from contracts.tools.artefacts import (
+from lgsp.contracts.artefacts import (
     ASYNCAPI_DIR,
     EVENT_SCHEMA_DIR,
     OPENAPI_DIR,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from contracts.tools.artefacts import EVENT_SCHEMA_DIR, OPENAPI_DIR
-from contracts.tools.compat import (
+from lgsp.contracts.artefacts import EVENT_SCHEMA_DIR, OPENAPI_DIR
+from lgsp.contracts.compat import (
     changes_since,
     event_changes,
     latest_release_tag,
@@ -77,5 +77,5 @@ def test_any_change_to_an_event_schema_but_its_words_is_breaking() -> None:
 def test_nothing_broke_since_the_last_release() -> None:
     tag = latest_release_tag()
     if tag is None:
-        pytest.skip("no release tag (v*) yet; `python -m contracts.tools.compat REF` compares")
+        pytest.skip("no release tag (v*) yet; `python -m lgsp.contracts.compat REF` compares")
     assert changes_since(tag) == []

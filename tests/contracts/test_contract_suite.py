@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
-from lgsp_kit.cli import cli
+from lgsp.cli import cli
 from tests.e2e.platform import Platform
 
 pytestmark = pytest.mark.e2e

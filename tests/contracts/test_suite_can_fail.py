@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from lgsp_kit.cli import cli
+from lgsp.cli import cli
 from lgsp_kit.contract._events import Seen, check_seen, load_schemas
 from lgsp_kit.natsserver import free_port
 from tests.contracts.broken_api import create_app

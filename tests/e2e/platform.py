@@ -82,7 +82,7 @@ class Platform:
     def start(self, app: str) -> None:
         log = (self.data_dir / f"{app}.log").open("ab")
         self.procs[app] = subprocess.Popen(
-            [sys.executable, "-m", "lgsp_kit.cli", "run", app],
+            [sys.executable, "-m", "lgsp.cli", "run", app],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -45,7 +45,7 @@ def test_lgsp_run_starts_every_app_and_ctrl_c_stops_them_all(tmp_path: Path) -> 
     env.update({f"{app.upper()}_PORT": str(port) for app, port in ports.items()})
     env["LGSP_DATA_DIR"] = str(data_dir)
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "lgsp_kit.cli", "run"],
+        [sys.executable, "-m", "lgsp.cli", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

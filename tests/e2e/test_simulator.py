@@ -24,7 +24,7 @@ def simulate(platform: Platform, targets: str, scale: float, state: Path) -> sub
     env = {**os.environ, "LGSP_DATA_DIR": str(platform.data_dir)}
     return subprocess.Popen(
         [
-            sys.executable, "-m", "lgsp_kit.cli", "simulate",
+            sys.executable, "-m", "lgsp.cli", "simulate",
             "--targets", str(SCENARIOS / targets),
             "--scale", str(scale),
             "--seed", "11",

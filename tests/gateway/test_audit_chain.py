@@ -22,8 +22,8 @@ from gateway.audit import chain, checkpoint
 from gateway.audit.log import AuditLog, AuditMetrics, CallRecord, Checkpoints
 from gateway.main import MIGRATIONS
 from gateway.models import Base
+from lgsp.cli import cli
 from lgsp_kit import db as dbmod
-from lgsp_kit.cli import cli
 from tests.gateway.conftest import Gateway
 
 pytestmark = pytest.mark.anyio

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from gateway.audit import chain, checkpoint
 from gateway.models import Base
+from lgsp.cli import cli
 from lgsp_kit import db as dbmod
-from lgsp_kit.cli import cli
 from tests.gateway.conftest import gateway_settings, open_gateway
 
 pytestmark = pytest.mark.anyio

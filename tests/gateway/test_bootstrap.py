@@ -28,7 +28,7 @@ async def test_bootstrap_admin_can_administer_a_production_gateway(
         "LGSP_ENVIRONMENT": "production",
         "GATEWAY_KEY_PASSPHRASE": "a-passphrase-of-this-deployment",
     }
-    command = [sys.executable, "-m", "lgsp_kit.cli", "consumer", "bootstrap-admin", "--name", "ops"]
+    command = [sys.executable, "-m", "lgsp.cli", "consumer", "bootstrap-admin", "--name", "ops"]
     done = await asyncio.to_thread(
         subprocess.run, command, env=env, capture_output=True, text=True, timeout=120, check=True
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.tools.openapi import _fastapi
 from gateway.main import create_app
 from gateway.settings import Settings
+from lgsp.contracts.openapi import _fastapi
 
 
 def test_the_published_document_tells_the_truth(tmp_path: Path) -> None:

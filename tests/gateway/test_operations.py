@@ -16,7 +16,7 @@ import uvicorn
 from typer.testing import CliRunner
 
 from gateway.main import create_app
-from lgsp_kit.cli import cli
+from lgsp.cli import cli
 from lgsp_kit.natsserver import free_port
 from tests.gateway.conftest import Backend, Gateway, gateway_settings
 

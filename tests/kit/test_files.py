@@ -12,8 +12,8 @@ import nats
 import pytest
 from sqlalchemy import text
 
+from lgsp.launcher import Launcher
 from lgsp_kit.db import Database
-from lgsp_kit.launcher import Launcher
 from lgsp_kit.natsserver import operator_url
 from tests.conftest import modes
 

@@ -135,7 +135,7 @@ async def test_lgsp_reporting_rebuild_from_the_command_line_ends_with_the_same_n
     }
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "lgsp_kit.cli", "reporting", "rebuild"],
+        [sys.executable, "-m", "lgsp.cli", "reporting", "rebuild"],
         env=env,
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from lgsp_kit.cli import cli
+from lgsp.cli import cli
 from tests.contracts.edxml.conftest import SAMPLES, sample
 
 KEYS = {

@@ -12,8 +12,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lgsp.apps import APPS, AppSpec
 from lgsp_kit import db as dbmod
-from lgsp_kit.apps import APPS, AppSpec
 from lgsp_kit.files import private_dir, private_umask
 from lgsp_kit.natsserver import CREDENTIALS_FILE, app_nats_env, pick_nats_port, start_nats
 
@@ -114,7 +114,7 @@ class Launcher:
             env.setdefault("GATEWAY_UPSTREAMS", json.dumps(services))
 
     def _spawn(self, child: Child) -> None:
-        cmd = [sys.executable, "-m", "lgsp_kit.cli", "run", child.spec.name]
+        cmd = [sys.executable, "-m", "lgsp.cli", "run", child.spec.name]
         # Own session: Ctrl-C reaches the launcher only, which stops the apps before NATS.
         child.proc = subprocess.Popen(cmd, env=dict(os.environ), start_new_session=True)
 

@@ -15,7 +15,7 @@ contracts_cli = typer.Typer(
 @contracts_cli.command("generate")
 def contracts_generate() -> None:
     """Write contracts/openapi, contracts/events/schemas and contracts/asyncapi from the code."""
-    from contracts.generate import main
+    from lgsp.contracts.generate import main
 
     raise typer.Exit(main([]))
 
@@ -23,7 +23,7 @@ def contracts_generate() -> None:
 @contracts_cli.command("check")
 def contracts_check() -> None:
     """Exit 1 when a committed contract differs from the code (drift)."""
-    from contracts.generate import main
+    from lgsp.contracts.generate import main
 
     raise typer.Exit(main(["--check"]))
 

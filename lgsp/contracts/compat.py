@@ -4,8 +4,8 @@ The rule (CHANGELOG.md): a breaking change to an endpoint needs a new API versio
 to an event a new event type. Events are validated strictly (`additionalProperties: false`)
 by their consumers, so any change to an event's schema other than its words is breaking.
 
-    python -m contracts.tools.compat            # against the latest release tag (v*)
-    python -m contracts.tools.compat v1.2.0     # against a given git ref
+    python -m lgsp.contracts.compat            # against the latest release tag (v*)
+    python -m lgsp.contracts.compat v1.2.0     # against a given git ref
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from typing import Any
 
-from contracts.tools.artefacts import EVENT_SCHEMA_DIR, OPENAPI_DIR, ROOT
+from lgsp.contracts.artefacts import EVENT_SCHEMA_DIR, OPENAPI_DIR, ROOT
 
 WORDS = frozenset({"description", "title", "examples", "example", "summary"})
 METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})

@@ -1,7 +1,7 @@
 """Write the published contract artefacts from the code, or check them for drift.
 
-python -m contracts.generate          # write contracts/openapi, events/schemas, asyncapi
-python -m contracts.generate --check  # exit 1 and name each file that differs
+python -m lgsp.contracts.generate          # write contracts/openapi, events/schemas, asyncapi
+python -m lgsp.contracts.generate --check  # exit 1 and name each file that differs
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from contracts.tools.artefacts import REGENERATE, drift, write_all
+from lgsp.contracts.artefacts import REGENERATE, drift, write_all
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 
 from gateway.cli import audit_cli, consumer_cli
+from lgsp.apps import APPS
+from lgsp.contracts.cli import contract_test, contracts_cli
 from lgsp_kit import db as dbmod
-from lgsp_kit.apps import APPS
-from lgsp_kit.contract.cli import contract_test, contracts_cli
 from lgsp_kit.files import private_umask
 from services.reporting.rebuild import cli as reporting_cli
 
@@ -52,7 +52,7 @@ def run(app: AppName = None) -> None:
     names = _apps(app)
     private_umask()  # what the apps write (databases, credentials) is the owner's only
     if app is None:
-        from lgsp_kit.launcher import run_all
+        from lgsp.launcher import run_all
 
         raise typer.Exit(run_all(_data_dir(), names))
     import uvicorn

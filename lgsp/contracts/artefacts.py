@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+import contracts
+
+# The `contracts` package, where the published artefacts are committed.
+ROOT = Path(contracts.__file__).resolve().parent
 OPENAPI_DIR = ROOT / "openapi"
 EVENT_SCHEMA_DIR = ROOT / "events" / "schemas"
 ASYNCAPI_DIR = ROOT / "asyncapi"
 GENERATED_DIRS = (OPENAPI_DIR, EVENT_SCHEMA_DIR, ASYNCAPI_DIR)
-REGENERATE = "python -m contracts.generate   (or: lgsp contracts generate)"
+REGENERATE = "python -m lgsp.contracts.generate   (or: lgsp contracts generate)"
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,8 @@ def render(document: Any) -> str:
 
 
 def artefacts() -> list[Artefact]:
-    from contracts.tools.events import asyncapi_document, event_schemas
-    from contracts.tools.openapi import openapi_documents
+    from lgsp.contracts.events import asyncapi_document, event_schemas
+    from lgsp.contracts.openapi import openapi_documents
 
     found = [
         Artefact(OPENAPI_DIR / f"{name}.json", render(doc))
