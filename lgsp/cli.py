@@ -194,12 +194,16 @@ def report(
     period: Annotated[str, typer.Option(help="2023, 2023-H1, 2023-Q4 or 2023-11")],
     format: Annotated[str, typer.Option(help="table, csv or xlsx")] = "table",
     targets: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    scale: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="the fraction `lgsp simulate` replayed")
+    ] = 1.0,
     output: Annotated[Path | None, typer.Option(help="file for csv/xlsx (default stdout)")] = None,
     gateway: GatewayOpt = "http://127.0.0.1:8000",
     client_id: ClientIdOpt = None,
     client_secret: SecretOpt = None,
 ) -> None:
-    """Print Phụ lục II for a period, beside the targets when given (≠ marks a difference)."""
+    """Print Phụ lục II for a period, beside the targets when given (≠ marks a difference),
+    scaled as the simulation was (`--scale`); exit 1 when a row differs."""
     from scenarios.client import Gateway
     from scenarios.report import matches, table
     from scenarios.targets import load
@@ -220,7 +224,7 @@ def report(
             sys.stdout.buffer.write(resp.content)
         return
     rows = resp.json()["rows"]
-    expected = from_targets(load(targets)) if targets is not None else None
+    expected = from_targets(load(targets).scaled(scale)) if targets is not None else None
     typer.echo(table(rows, expected))
     if expected is not None:
         by_stt = {str(r["stt"]): r for r in rows}

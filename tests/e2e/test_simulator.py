@@ -71,3 +71,20 @@ def test_another_province_interrupted_and_resumed_counts_nothing_twice(
 
     out = finish(simulate(sqlite_platform, "fictional-province.yaml", 0.01, state))
     assert "the report equals what was generated, row by row" in out
+
+
+def test_the_readme_pair_simulate_then_report_agrees(
+    sqlite_platform: Platform, tmp_path: Path
+) -> None:
+    """The README's pair: `lgsp simulate … --scale S`, then `lgsp report … --scale S` exits 0."""
+    targets = str(SCENARIOS / "fictional-province.yaml")
+    finish(simulate(sqlite_platform, "fictional-province.yaml", 0.005, tmp_path / "state.json"))
+    env = {**os.environ, "LGSP_DATA_DIR": str(sqlite_platform.data_dir)}
+    command = [sys.executable, "-m", "lgsp.cli", "report", "--period", "2024", "--targets", targets]
+    command += ["--gateway", sqlite_platform.gateway]
+    scaled = subprocess.run([*command, "--scale", "0.005"], env=env, capture_output=True, text=True)
+    assert scaled.returncode == 0, scaled.stdout[-3000:] + scaled.stderr[-2000:]
+    assert "≠" not in scaled.stdout
+    unscaled = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert unscaled.returncode == 1, unscaled.stdout[-3000:]
+    assert "differs from the targets" in unscaled.stdout
