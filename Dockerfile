@@ -20,6 +20,7 @@ COPY lgsp_kit ./lgsp_kit
 COPY contracts ./contracts
 COPY gateway ./gateway
 COPY services ./services
+COPY scenarios ./scenarios
 RUN uv sync --frozen --no-dev
 
 RUN useradd --system --uid 10001 lgsp && mkdir -p /app/var && chown lgsp /app/var

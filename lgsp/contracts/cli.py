@@ -42,7 +42,13 @@ def contract_test(
     seed: Annotated[int | None, typer.Option(help="repeat a run exactly")] = None,
 ) -> None:
     """Certify a deployment against the published contracts (Schemathesis + event schemas)."""
-    from lgsp_kit.contract import SuiteOptions, run_suite, summary, write_junit
+    try:
+        from lgsp_kit.contract import SuiteOptions, run_suite, summary, write_junit
+    except ModuleNotFoundError as exc:  # schemathesis is the `contract` extra, not in the apps
+        raise typer.BadParameter(
+            f"the contract test needs the `contract` extra ({exc.name} is not installed): "
+            "pip install 'lgsp-sim[contract]', or uv sync --extra contract"
+        ) from exc
 
     options = SuiteOptions(
         base_url=base_url,
