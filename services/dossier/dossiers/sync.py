@@ -410,7 +410,7 @@ def _business_order(r: DossierRecord) -> list[tuple[datetime, int, int]]:
     same instant a payment comes before a status change."""
     steps = [(p.at, PAYMENT, i) for i, p in enumerate(r.payments)]
     steps += [(h.at, STATUS_CHANGE, i) for i, h in enumerate(r.history)]
-    steps.sort(key=lambda s: (s[0], s[1], s[2]))
+    steps.sort()  # by time, then kind, then index: the tuples' own order
     return steps
 
 
