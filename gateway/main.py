@@ -15,7 +15,6 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.audit import checkpoint
-from gateway.audit.log import AuditLog, AuditMetrics, Checkpoints
 from gateway.audit.router import router as audit_router
 from gateway.auth.dependencies import check_admin
 from gateway.auth.router import router as auth_router
@@ -32,8 +31,9 @@ from gateway.consumers.service import (
     find_consumer,
     signing_keys,
 )
-from gateway.proxy.handler import ConsumerView, Proxy, ProxyMetrics, consumer_view
-from gateway.proxy.throttle import Throttle
+from gateway.fastpath.audit import AuditLog, AuditMetrics, Checkpoints
+from gateway.fastpath.proxy import ConsumerView, Proxy, ProxyMetrics, consumer_view
+from gateway.fastpath.throttle import Throttle
 from gateway.settings import Settings, get_settings
 from lgsp_kit import db as dbmod
 from lgsp_kit import files
@@ -124,6 +124,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             seen = keyring.generation
             keyring.load(await asyncio.to_thread(read_keys), read_at=seen)
 
+        # A key id the ring does not hold may be one another gateway process has just made.
+        keyring.verifier.reload = reload_keys
+
         async def load_consumer(client_id: str) -> ConsumerView | None:
             def load() -> ConsumerView | None:
                 with runtime.db.session() as session:
@@ -160,7 +163,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             ProxyMetrics(runtime.registry),
             throttle=Throttle(settings.tier_limits, settings.throttle_window_seconds),
             audit=audit,
-            reload_keys=reload_keys,
         )
         await proxy.start()
         catalogue = Catalogue(

@@ -17,7 +17,7 @@ class Settings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     app_name: str = "gateway"
-    # The gateway checks tokens itself, against its own keys (see gateway.proxy).
+    # The gateway checks tokens itself, against its own keys (see gateway.fastpath.proxy).
     auth_required: bool = False
     port: int = 8000
     # uvicorn worker processes of `lgsp run gateway`; throttling counters, the consumer cache

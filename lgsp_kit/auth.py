@@ -12,10 +12,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lgsp_kit import edge
-from lgsp_kit.errors import ProblemError
-from lgsp_kit.tokens import Claims, InvalidToken, JwksVerifier, KeysUnavailable
+from lgsp_kit.tokens import Claims, TokenVerifier, bearer_claims, require_scope
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# For the OpenAPI document and `/docs`; the check itself is `lgsp_kit.tokens.bearer_claims`.
 bearer = HTTPBearer(auto_error=False, description="an access token from the gateway's /token")
 
 
@@ -27,31 +27,9 @@ def required_scope(api: str, method: str) -> str:
 async def check_caller(request: Request) -> Claims:
     """The caller's token, verified, with the scope this request needs; else a ProblemError."""
     runtime = request.app.state.runtime
-    verifier: JwksVerifier = runtime.extras["verifier"]
-    credentials = await bearer(request)
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ProblemError(
-            "a Bearer access token is required",
-            status=401,
-            code="missing_token",
-            headers={"WWW-Authenticate": 'Bearer realm="lgsp"'},
-        )
-    try:
-        claims = await verifier.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise ProblemError(
-            str(exc),
-            status=401,
-            code="invalid_token",
-            headers={"WWW-Authenticate": 'Bearer realm="lgsp", error="invalid_token"'},
-        ) from exc
-    except KeysUnavailable as exc:
-        raise ProblemError(str(exc), status=503, code="token_keys_unavailable") from exc
-    needed = required_scope(runtime.settings.app_name, request.method)
-    if needed not in claims.scopes:
-        raise ProblemError(
-            f"the token lacks the scope {needed}", status=403, code="insufficient_scope"
-        )
+    verifier: TokenVerifier = runtime.extras["verifier"]
+    claims = await bearer_claims(verifier, request.headers.get("authorization"))
+    require_scope(claims, required_scope(runtime.settings.app_name, request.method))
     request.state.caller = claims
     return claims
 

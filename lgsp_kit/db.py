@@ -77,6 +77,13 @@ def _ensure_sqlite_dir(url: str) -> None:
                     files.private_file(Path(path + suffix))
 
 
+def sqlite_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY) or "database table is locked"
+    (SQLITE_LOCKED), told by the error's code (its extended code's low byte)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _enable_wal(cur: Any, wait_seconds: float = 30.0) -> None:
     """Switch a database file to WAL. The switch needs the file to itself and does not wait on
     the busy timeout: connections opening a new database at once got "database is locked"."""
@@ -86,7 +93,7 @@ def _enable_wal(cur: Any, wait_seconds: float = 30.0) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if not sqlite_locked(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
 
@@ -211,7 +218,7 @@ def unavailable(exc: BaseException) -> bool:
         return False
     orig = getattr(exc, "orig", None)
     if isinstance(orig, sqlite3.Error):
-        return "locked" in str(orig)
+        return sqlite_locked(orig)
     return True
 
 

@@ -1,4 +1,9 @@
-"""RFC 9457 problem+json errors, one domain error base and the handlers that write them."""
+"""RFC 9457 problem+json errors, one domain error base and the handlers that write them.
+
+`render_problem` is the one writer of a problem answer's bytes: the ASGI handlers below (through
+`problem_response`), the gateway's raw proxy and the guarded HTTP protocol (`lgsp_kit.server`)
+all send what it makes.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -19,6 +25,7 @@ from lgsp_kit.logtext import printable
 from lgsp_kit.requestid import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
+_CONTENT_TYPE = (b"content-type", PROBLEM_JSON.encode())
 log = logging.getLogger("lgsp.errors")
 
 
@@ -89,6 +96,54 @@ def problem_body(
     return body
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def render_problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str = "",
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[bytes, RawHeaders]:
+    """A problem answer's body and header lines (content type and length first, then
+    `headers`), as every layer sends them."""
+    body = orjson.dumps(
+        problem_body(status, code, detail, instance=instance, title=title, extra=extra)
+    )
+    raw = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body))]
+    if headers:
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return body, raw
+
+
+def render_error(exc: ProblemError, *, instance: str = "") -> tuple[bytes, RawHeaders]:
+    """`render_problem` of a domain error."""
+    return render_problem(
+        exc.status,
+        exc.code,
+        exc.detail,
+        instance=instance,
+        title=exc.title,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+class ProblemResponse(Response):
+    """An ASGI answer carrying what `render_problem` made."""
+
+    media_type = PROBLEM_JSON
+
+    def __init__(self, status: int, rendered: tuple[bytes, RawHeaders]) -> None:
+        body, raw = rendered
+        super().__init__(body, status_code=status)
+        self.raw_headers = list(raw)
+
+
 def problem_response(
     status: int,
     code: str,
@@ -98,12 +153,12 @@ def problem_response(
     title: str | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
-) -> JSONResponse:
-    return JSONResponse(
-        problem_body(status, code, detail, instance=instance, title=title, extra=extra),
-        status_code=status,
-        media_type=PROBLEM_JSON,
-        headers=headers,
+) -> Response:
+    return ProblemResponse(
+        status,
+        render_problem(
+            status, code, detail, instance=instance, title=title, headers=headers, extra=extra
+        ),
     )
 
 
@@ -159,19 +214,11 @@ def allowed_methods(request: Request) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemError)
-        return problem_response(
-            exc.status,
-            exc.code,
-            exc.detail,
-            instance=request.url.path,
-            title=exc.title,
-            headers=exc.headers,
-            extra=exc.extra,
-        )
+        return ProblemResponse(exc.status, render_error(exc, instance=request.url.path))
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = validation_errors(exc.errors())
         fields = ", ".join(sorted({e["field"] for e in errors}))
@@ -184,7 +231,7 @@ def install_error_handlers(app: FastAPI) -> None:
             extra={"errors": errors},
         )
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         headers = dict(exc.headers or {})
@@ -209,7 +256,7 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=headers,
         )
 
-    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_data_error(request: Request, exc: Exception) -> Response:
         # A value that passed validation but that the database refuses to store or compare
         # (PostgreSQL: a NUL character in text, a number out of its column's range): bad
         # input, and the transaction it was in is rolled back, so nothing changed.
@@ -229,13 +276,13 @@ def install_error_handlers(app: FastAPI) -> None:
             extra={"errors": [{"field": "", "message": "value refused", "type": "data_error"}]},
         )
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, printable(request.url.path))
         return problem_response(
             500, "internal_error", "an unexpected error occurred", instance=request.url.path
         )
 
-    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_database_error(request: Request, exc: Exception) -> Response:
         # Unreachable or restarting: 503 with Retry-After, not 500. The unit of work was rolled
         # back (or, if the commit itself was cut, a retry with the same Idempotency-Key replays
         # it), so a client may simply retry. SQLite's own operational errors (a missing table,

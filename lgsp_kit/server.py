@@ -22,11 +22,10 @@ import asyncio
 from functools import cache
 from typing import Any
 
-import orjson
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from lgsp_kit.errors import PROBLEM_JSON, code_for_status, problem_body
+from lgsp_kit.errors import code_for_status, render_problem
 
 
 class HttpLimits(BaseSettings):
@@ -51,19 +50,15 @@ _DETAIL = {
 }
 
 
+_REASON = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+_CLOSE = {"connection": "close"}
+
+
 def refusal(status: int) -> bytes:
     """A whole problem+json answer that closes the connection."""
-    body = orjson.dumps(problem_body(status, code_for_status(status), _DETAIL[status]))
-    reason = {
-        408: b"Request Timeout",
-        414: b"URI Too Long",
-        431: b"Request Header Fields Too Large",
-    }
-    return (
-        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
-        % (status, reason[status], PROBLEM_JSON.encode(), len(body))
-        + body
-    )
+    body, headers = render_problem(status, code_for_status(status), _DETAIL[status], headers=_CLOSE)
+    head = b"".join(b"%s: %s\r\n" % header for header in headers)
+    return b"HTTP/1.1 %d %s\r\n%s\r\n" % (status, _REASON[status], head) + body
 
 
 class _Refused(Exception):

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,18 +23,57 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
+from lgsp_kit.errors import ProblemError
+
 log = logging.getLogger("lgsp.tokens")
 AUDIENCE = "lgsp"
 ALGORITHM = "EdDSA"
 DEFAULT_LEEWAY_SECONDS = 30
+CHALLENGE = 'Bearer realm="lgsp"'
+INVALID_CHALLENGE = f'{CHALLENGE}, error="invalid_token"'
 
 
-class InvalidToken(Exception):
-    pass
+class MissingToken(ProblemError):
+    """No `Authorization: Bearer <token>` on the request."""
+
+    status = 401
+    code = "missing_token"
+
+    def __init__(self, detail: str = "a Bearer access token is required") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": CHALLENGE})
 
 
-class KeysUnavailable(Exception):
+class InvalidToken(ProblemError):
+    """A token that does not verify (its detail says why)."""
+
+    status = 401
+    code = "invalid_token"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": INVALID_CHALLENGE})
+
+
+class UnknownSigningKey(InvalidToken):
+    """A token signed with a key id the verifier does not hold: perhaps a key made since the keys
+    were read, so worth one reload of the keys before it is refused."""
+
+    def __init__(self, detail: str = "unknown signing key") -> None:
+        super().__init__(detail)
+
+
+class KeysUnavailable(ProblemError):
     """The published keys could not be fetched, so no token can be checked now."""
+
+    status = 503
+    code = "token_keys_unavailable"
+
+
+class InsufficientScope(ProblemError):
+    status = 403
+    code = "insufficient_scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"the token lacks the scope {scope}")
 
 
 @dataclass(frozen=True)
@@ -52,9 +92,17 @@ def public_key_from_jwk(jwk: dict[str, Any]) -> Ed25519PublicKey:
     return key
 
 
+KeyReloader = Callable[[], Awaitable[None]]
+
+
 class TokenVerifier:
-    """Verifies tokens against a set of public keys; a verified token is remembered until it
-    expires, so a signature is checked once per token rather than once per call."""
+    """The one verification of access tokens, for the services, the gateway's `/admin` and its
+    proxy alike.
+
+    `verify` checks against the keys in hand; a verified token is remembered until it expires, so
+    a signature is checked once per token rather than once per call. `check` is `verify` plus,
+    for a key id not in hand, one call of `reload` (at most every `reload_every` seconds) and a
+    second try: the keys' owner may have rotated them since they were read."""
 
     def __init__(
         self,
@@ -62,15 +110,30 @@ class TokenVerifier:
         *,
         issuer: str,
         leeway: float = DEFAULT_LEEWAY_SECONDS,
+        reload: KeyReloader | None = None,
+        reload_every: float = 1.0,
     ) -> None:
         self.keys = dict(keys)
         self.issuer = issuer
         self.leeway = leeway
+        self.reload = reload
+        self.reload_every = reload_every
+        self._reloaded_at = float("-inf")
         # token -> (its key id, its claims)
         self._verified: dict[str, tuple[str, Claims]] = {}
 
     def forget(self) -> None:
         self._verified.clear()
+
+    async def check(self, token: str) -> Claims:
+        try:
+            return self.verify(token)
+        except UnknownSigningKey:
+            if self.reload is None or time.monotonic() - self._reloaded_at < self.reload_every:
+                raise
+        self._reloaded_at = time.monotonic()
+        await self.reload()
+        return self.verify(token)
 
     def verify(self, token: str) -> Claims:
         now = time.time() - self.leeway
@@ -92,7 +155,7 @@ class TokenVerifier:
         kid = str(header.get("kid"))
         key = self.keys.get(kid)
         if key is None:
-            raise InvalidToken("unknown signing key")
+            raise UnknownSigningKey
         try:
             raw = jwt.decode(
                 token,
@@ -120,11 +183,39 @@ class TokenVerifier:
         return claims
 
 
-class JwksVerifier:
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` value (the scheme in any case), as
+    FastAPI's `HTTPBearer` reads it; else MissingToken."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        token = authorization[7:].strip()
+        if token:
+            return token
+    raise MissingToken
+
+
+async def bearer_claims(verifier: TokenVerifier, authorization: str | None) -> Claims:
+    """The one bearer-token check: the verified claims of the request's token, else
+    MissingToken, InvalidToken or KeysUnavailable."""
+    return await verifier.check(bearer_token(authorization))
+
+
+def require_scope(claims: Claims, scope: str) -> None:
+    if scope not in claims.scopes:
+        raise InsufficientScope(scope)
+
+
+class JwksVerifier(TokenVerifier):
     """A verifier whose keys come from the gateway's JWKS (`http(s)://` or `file://`), fetched
     again when a token names a key it does not know (key rotation), at most every 10 s, and in
     the background once the keys are `max_age` seconds old (a key the gateway no longer
-    publishes stops verifying, remembered tokens included)."""
+    publishes stops verifying, remembered tokens included).
+
+    Not PyJWT's `PyJWKClient`: it reads `http(s)://` only (the tests and a single-machine setup
+    publish the keys as a file), it fetches inside the caller's call under a thread lock (here
+    the event loop never waits on the network: stale keys are refreshed in the background), and
+    it costs more per token: looking up a token's key 59.6 µs against 30.5 µs, a new token's
+    whole verification 398 µs against 320 µs (timeit, best of 5, PyJWT 2.15.1; a token seen
+    before is 0.4 µs here, from what the verifier remembers)."""
 
     def __init__(
         self,
@@ -134,8 +225,9 @@ class JwksVerifier:
         max_age: float = 300.0,
         leeway: float = DEFAULT_LEEWAY_SECONDS,
     ) -> None:
+        # `refresh` spaces its own fetches (and serialises them), so every unknown key asks it.
+        super().__init__({}, issuer=issuer, leeway=leeway, reload=self._refresh, reload_every=0)
         self.jwks_url = jwks_url
-        self.verifier = TokenVerifier({}, issuer=issuer, leeway=leeway)
         self.max_age = max_age
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -152,11 +244,17 @@ class JwksVerifier:
 
     async def refresh(self, *, at_most_every: float = 10.0) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < at_most_every and self.verifier.keys:
+            if time.monotonic() - self._fetched_at < at_most_every and self.keys:
                 return
             keys = await asyncio.to_thread(self._fetch)
             self._fetched_at = time.monotonic()
-            self.verifier.keys = keys
+            self.keys = keys
+
+    async def _refresh(self) -> None:
+        try:
+            await self.refresh()
+        except (OSError, ValueError) as exc:
+            raise KeysUnavailable(f"cannot fetch {self.jwks_url}: {exc}") from exc
 
     async def _refresh_quietly(self) -> None:
         try:
@@ -168,20 +266,11 @@ class JwksVerifier:
         finally:
             self._background = None
 
-    async def verify(self, token: str) -> Claims:
+    async def check(self, token: str) -> Claims:
         if (
             self._background is None
-            and self.verifier.keys
+            and self.keys
             and time.monotonic() - self._fetched_at > self.max_age
         ):
             self._background = asyncio.create_task(self._refresh_quietly())
-        try:
-            return self.verifier.verify(token)
-        except InvalidToken as exc:
-            if str(exc) != "unknown signing key":
-                raise
-        try:
-            await self.refresh()
-        except (OSError, ValueError) as exc:
-            raise KeysUnavailable(f"cannot fetch {self.jwks_url}: {exc}") from exc
-        return self.verifier.verify(token)
+        return await super().check(token)

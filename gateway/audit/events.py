@@ -28,9 +28,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from gateway.audit.log import AuditLog, CallRecord, now_utc
+from gateway.fastpath.audit import AuditLog, CallRecord, now_utc
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.requestid import current_request_id
+from lgsp_kit.tokens import bearer_token
 
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_API = "gateway:token"
@@ -169,14 +170,11 @@ def presented_client_id(request: Request) -> str | None:
 
 def _caller(request: Request, runtime: Any) -> tuple[str, str] | None:
     """The client id and organ of the caller's bearer token when it verifies."""
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() != "bearer ":
-        return None
     keyring = runtime.extras.get("keyring")
     if keyring is None:
         return None
     try:
-        claims = keyring.verify(header[7:].strip())
+        claims = keyring.verify(bearer_token(request.headers.get("authorization")))
     except Exception:
         return None
     return str(claims.client_id), str(claims.organ)

@@ -11,50 +11,25 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.auth.tokens import Claims, InvalidToken, KeyRing
+from gateway.auth.tokens import Claims, ConsumerDisabled, KeyRing
 from gateway.consumers.service import ADMIN_SCOPE
 from lgsp_kit import edge
-from lgsp_kit.errors import ProblemError
+from lgsp_kit.tokens import bearer_claims, require_scope
 
 bearer = HTTPBearer(
     auto_error=False, description="an access token from `POST /token` with scope lgsp:admin"
 )
-_CHALLENGE = 'Bearer realm="lgsp"'
 
 
 async def check_admin(request: Request) -> Claims:
     """An enabled consumer's verified token with the admin scope; else a ProblemError."""
     runtime = request.app.state.runtime
-    credentials = await bearer(request)
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ProblemError(
-            "a Bearer access token is required",
-            status=401,
-            code="missing_token",
-            headers={"WWW-Authenticate": _CHALLENGE},
-        )
     keyring: KeyRing = runtime.extras["keyring"]
-    try:
-        claims = keyring.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise ProblemError(
-            str(exc),
-            status=401,
-            code="invalid_token",
-            headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
-        ) from exc
+    claims = await bearer_claims(keyring.verifier, request.headers.get("authorization"))
     consumer = await runtime.extras["proxy"].consumer(claims.client_id)
     if consumer is None or not consumer.enabled:
-        raise ProblemError(
-            "the consumer of this token is disabled or unknown",
-            status=401,
-            code="consumer_disabled",
-            headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
-        )
-    if ADMIN_SCOPE not in claims.scopes:
-        raise ProblemError(
-            f"the token lacks the scope {ADMIN_SCOPE}", status=403, code="insufficient_scope"
-        )
+        raise ConsumerDisabled
+    require_scope(claims, ADMIN_SCOPE)
     return claims
 
 

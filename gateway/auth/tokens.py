@@ -27,6 +27,7 @@ from lgsp_kit.tokens import (
 
 __all__ = [
     "Claims",
+    "ConsumerDisabled",
     "InvalidToken",
     "KeyPassphraseError",
     "KeyRing",
@@ -36,6 +37,15 @@ __all__ = [
 ]
 
 ENCRYPTED_PEM_HEADER = "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+
+
+class ConsumerDisabled(InvalidToken):
+    """A token that verifies, of a consumer since disabled or removed."""
+
+    code = "consumer_disabled"
+
+    def __init__(self) -> None:
+        super().__init__("the consumer of this token is disabled or unknown")
 
 
 class KeyPassphraseError(ValueError):

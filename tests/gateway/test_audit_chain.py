@@ -19,7 +19,7 @@ from sqlalchemy import Connection, event, insert, text
 from typer.testing import CliRunner
 
 from gateway.audit import chain, checkpoint
-from gateway.audit.log import AuditLog, AuditMetrics, CallRecord, Checkpoints
+from gateway.fastpath.audit import AuditLog, AuditMetrics, CallRecord, Checkpoints
 from gateway.main import MIGRATIONS
 from gateway.models import Base
 from lgsp.cli import cli

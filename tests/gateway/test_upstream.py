@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway.proxy.upstream import Answer, Pool, UpstreamError
+from gateway.fastpath.upstream import Answer, Pool, UpstreamError
 from lgsp_kit.natsserver import free_port
 from tests.gateway.conftest import Backend, run_backend
 

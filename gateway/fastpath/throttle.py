@@ -29,7 +29,13 @@ class Decision:
 class Throttle:
     """Fixed windows aligned on the clock: a consumer may make `limit` calls per window.
 
-    Counters live in this process: N gateway processes let a consumer make up to N × limit."""
+    Counters live in this process: N gateway processes let a consumer make up to N × limit.
+
+    Not the `limits` package: its `FixedWindowRateLimiter` on `MemoryStorage` takes 10.2 µs for
+    a hit alone and 15.5 µs with the window's remaining count and reset that the `RateLimit-*`
+    headers need, against 1.9 µs here for the hit and the headers (timeit, best of 5 × 200,000,
+    limits 5.8.0, on the 2-CPU machine of docs/gateway.md) — once per proxied call, and its
+    storage runs an expiry thread besides."""
 
     def __init__(self, limits: dict[str, int | None], window_seconds: int) -> None:
         self.limits = dict(limits)

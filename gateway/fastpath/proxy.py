@@ -1,7 +1,7 @@
 """The published-API path: `/{context}/{version}/...` → the service's `/v1/...`.
 
 A raw ASGI handler (no FastAPI routing on the hot path) with a keep-alive pool per backend
-(`gateway.proxy.upstream`: httpx's and aiohttp's clients cost more than the rest of the
+(`gateway.fastpath.upstream`: httpx's and aiohttp's clients cost more than the rest of the
 gateway's work together, measured, see docs/gateway.md). The request head is built as bytes
 straight from the caller's; bodies stream both ways; every outcome is counted, audited and,
 when the gateway answers itself, told as problem+json. An aiohttp session stays for the
@@ -20,22 +20,22 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import Receive, Scope, Send
 
-from gateway.audit.log import AuditLog, CallRecord, now_utc
-from gateway.auth.tokens import Claims, InvalidToken, KeyRing
+from gateway.auth.tokens import ConsumerDisabled, KeyRing
 from gateway.catalogue.service import Catalogue
-from gateway.proxy.throttle import Decision, Throttle
-from gateway.proxy.upstream import Answer, Pool, UpstreamError
+from gateway.fastpath.audit import AuditLog, CallRecord, now_utc
+from gateway.fastpath.throttle import Decision, Throttle
+from gateway.fastpath.upstream import Answer, Pool, UpstreamError
 from gateway.settings import Settings
 from lgsp_kit import db as dbmod
 from lgsp_kit.auth import required_scope
-from lgsp_kit.errors import PROBLEM_JSON, code_for_status, problem_body
+from lgsp_kit.errors import ProblemError, code_for_status, render_error
 from lgsp_kit.logtext import printable
 from lgsp_kit.metrics import LATENCY_BUCKETS
 from lgsp_kit.requestid import current_request_id
+from lgsp_kit.tokens import bearer_token, require_scope
 
 log = logging.getLogger("lgsp.gateway.proxy")
 
@@ -74,7 +74,6 @@ class ConsumerView:
 
 
 ConsumerLoader = Callable[[str], Awaitable[ConsumerView | None]]
-KeyReloader = Callable[[], Awaitable[None]]
 
 
 class ProxyMetrics:
@@ -136,19 +135,11 @@ class ProxyMetrics:
         return pair
 
 
-class ProxyError(Exception):
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        code: str | None = None,
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.code = code or code_for_status(status)
-        self.headers = headers or []
+def refused(status: int, detail: str, code: str | None = None, **headers: str) -> ProblemError:
+    """What the proxy answers itself: a problem with the status's usual code unless named."""
+    return ProblemError(
+        detail, status=status, code=code or code_for_status(status), headers=headers
+    )
 
 
 class _BodyTooLarge(Exception):
@@ -157,10 +148,6 @@ class _BodyTooLarge(Exception):
 
 class _ClientGone(Exception):
     pass
-
-
-_BEARER_CHALLENGE = [(b"www-authenticate", b'Bearer realm="lgsp"')]
-_INVALID_CHALLENGE = [(b"www-authenticate", b'Bearer realm="lgsp", error="invalid_token"')]
 
 
 def connection_tokens(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
@@ -183,16 +170,16 @@ class Proxy:
         throttle: Throttle,
         audit: AuditLog | None = None,
         catalogue: Catalogue | None = None,
-        reload_keys: KeyReloader | None = None,
     ) -> None:
         self.settings = settings
         self.keyring = keyring
+        # The gateway's `/admin` checks tokens with this same verifier (`lgsp_kit.tokens`).
+        self.verifier = keyring.verifier
         self.load_consumer = load_consumer
         self.metrics = metrics
         self.throttle = throttle
         self.audit = audit
         self.catalogue = catalogue
-        self.reload_keys = reload_keys
         self.upstreams = {k: v.rstrip("/") for k, v in settings.upstreams.items()}
         self.pools: dict[str, Pool] = {}
         # Per API: the upstream's `Host` line and path prefix, as bytes, made once.
@@ -203,7 +190,6 @@ class Proxy:
         self._consumers: dict[str, ConsumerView] = {}
         self._loading: dict[str, asyncio.Future[ConsumerView | None]] = {}
         self._consumer_ttl = settings.consumer_cache_seconds
-        self._keys_reloaded_at = 0.0
         self.session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
             total=None,
@@ -274,52 +260,22 @@ class Proxy:
         # A read begun before the change may bring back the old state: do not wait for it.
         self._loading.pop(client_id, None)
 
-    async def verify(self, token: str) -> Claims:
-        """Verify with the key ring; a key id it does not know may be a key another gateway
-        process has just made, so the ring is re-read (at most once a second) and tried again."""
-        try:
-            return self.keyring.verify(token)
-        except InvalidToken as exc:
-            if str(exc) != "unknown signing key" or self.reload_keys is None:
-                raise
-            if time.monotonic() - self._keys_reloaded_at < 1.0:
-                raise
-        self._keys_reloaded_at = time.monotonic()
-        await self.reload_keys()
-        return self.keyring.verify(token)
-
     async def _authorise(self, scope: Scope, api: str, rec: CallRecord) -> ConsumerView:
-        token = None
+        authorization = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                v = value.decode("latin-1")
-                if v[:7].lower() == "bearer ":
-                    token = v[7:].strip()
+                authorization = value.decode("latin-1")
                 break
-        if not token:
-            raise ProxyError(
-                401, "a Bearer access token is required", "missing_token", _BEARER_CHALLENGE
-            )
-        try:
-            claims = await self.verify(token)
-        except InvalidToken as exc:
-            raise ProxyError(401, str(exc), "invalid_token", _INVALID_CHALLENGE) from exc
+        claims = await self.verifier.check(bearer_token(authorization))
         rec.client_id = claims.client_id
         rec.organ_code = claims.organ or None
         consumer = await self.consumer(claims.client_id)
         if consumer is None or not consumer.enabled:
-            raise ProxyError(
-                401,
-                "the consumer of this token is disabled or unknown",
-                "consumer_disabled",
-                _INVALID_CHALLENGE,
-            )
+            raise ConsumerDisabled
         rec.tier = consumer.tier
         if api not in consumer.apis:
-            raise ProxyError(403, f"not subscribed to the {api} API", "not_subscribed")
-        needed = required_scope(api, rec.method)
-        if needed not in claims.scopes:
-            raise ProxyError(403, f"the token lacks the scope {needed}", "insufficient_scope")
+            raise refused(403, f"not subscribed to the {api} API", "not_subscribed")
+        require_scope(claims, required_scope(api, rec.method))
         return consumer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -341,32 +297,35 @@ class Proxy:
             if "/." in path and any(s in DOT_SEGMENTS for s in path.split("/")):
                 # `..` (or `%2e%2e`, `.%2E`, decoded here) would climb out of the published
                 # API on a backend or proxy that resolves it: refused, never forwarded.
-                raise ProxyError(400, "the path has a '.' or '..' segment", "dot_segment_in_path")
+                raise refused(400, "the path has a '.' or '..' segment", "dot_segment_in_path")
             if not rest or rest[0] != VERSION:
                 version = rest[0] if rest else ""
-                raise ProxyError(
-                    404, f"the {api} API has no version {version!r}", "unknown_version"
-                )
+                raise refused(404, f"the {api} API has no version {version!r}", "unknown_version")
             try:
                 consumer = await self._authorise(scope, api, rec)
             except dbmod.UNAVAILABLE_ERRORS as exc:
                 # The consumer (or the key ring) could not be read: the database is restarting.
                 if not dbmod.unavailable(exc):
                     raise
-                raise ProxyError(
+                raise refused(
                     503,
                     "the gateway's database is unavailable for the moment; retry",
                     "database_unavailable",
-                    [(b"retry-after", b"1")],
+                    **{"retry-after": "1"},
                 ) from exc
             decision = self.throttle.hit(consumer.client_id, consumer.tier)
             if decision is not None:
                 rate = decision.headers()
                 if not decision.allowed:
                     self.metrics.throttled.labels(api, consumer.tier).inc()
-                    raise ProxyError(429, _throttled(decision, consumer.tier), "throttled", rate)
+                    raise refused(
+                        429,
+                        _throttled(decision, consumer.tier),
+                        "throttled",
+                        **{k.decode(): v.decode() for k, v in rate},
+                    )
             await self._forward(scope, receive, send, api, rec, rate, sent)
-        except ProxyError as exc:
+        except ProblemError as exc:
             rec.status = exc.status
             if sent.started:
                 log.warning(
@@ -419,7 +378,7 @@ class Proxy:
                     try:
                         length = int(value)
                     except ValueError as exc:
-                        raise ProxyError(400, "Content-Length is not a number") from exc
+                        raise refused(400, "Content-Length is not a number") from exc
                 elif name == b"transfer-encoding":
                     chunked = True
                 continue
@@ -464,7 +423,7 @@ class Proxy:
         head, length, chunked = self._request_head(scope, api, rec)
         limit = self.settings.max_body_bytes
         if length is not None and length > limit:
-            raise ProxyError(413, f"request body over {limit} bytes", "body_too_large")
+            raise refused(413, f"request body over {limit} bytes", "body_too_large")
         body: AsyncIterator[bytes] | None = None
         if chunked:
             body = _chunked(self._body(receive, rec))
@@ -475,7 +434,7 @@ class Proxy:
         try:
             answer = await self.pools[api].request(head, body, head_only=scope["method"] == "HEAD")
         except _BodyTooLarge as exc:
-            raise ProxyError(413, f"request body over {limit} bytes", "body_too_large") from exc
+            raise refused(413, f"request body over {limit} bytes", "body_too_large") from exc
         except UpstreamError as exc:
             raise self._upstream_failed(api, exc) from exc
         try:
@@ -509,13 +468,13 @@ class Proxy:
             if last:
                 return
 
-    def _upstream_failed(self, api: str, exc: UpstreamError) -> ProxyError:
+    def _upstream_failed(self, api: str, exc: UpstreamError) -> ProblemError:
         self.metrics.upstream_errors.labels(api, exc.kind).inc()
         if exc.kind == "timeout":
-            return ProxyError(504, f"the {api} service did not answer in time")
+            return refused(504, f"the {api} service did not answer in time")
         if exc.kind == "connect":
-            return ProxyError(503, f"the {api} service is unavailable")
-        return ProxyError(502, f"the {api} service answered badly: {exc}")
+            return refused(503, f"the {api} service is unavailable")
+        return refused(502, f"the {api} service answered badly: {exc}")
 
 
 def _response_headers(answer: Answer, rate: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -551,13 +510,8 @@ def _throttled(decision: Decision, tier: str) -> str:
     )
 
 
-async def _send_problem(send: Send, exc: ProxyError, path: str) -> int:
-    body = orjson.dumps(problem_body(exc.status, exc.code, exc.detail, instance=path))
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-        *exc.headers,
-    ]
+async def _send_problem(send: Send, exc: ProblemError, path: str) -> int:
+    body, headers = render_error(exc, instance=path)
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return len(body)
