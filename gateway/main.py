@@ -28,6 +28,7 @@ from gateway.consumers.service import (
     encrypt_plain_keys,
     ensure_admin_consumer,
     ensure_demo_consumer,
+    ensure_signing_algorithm,
     find_consumer,
     signing_keys,
 )
@@ -80,6 +81,9 @@ def _prepare(settings: Settings, runtime: Runtime, migrate: bool) -> list[tuple[
         passphrase = _passphrase(settings)
         with runtime.db.session() as session:
             encrypt_plain_keys(session, passphrase=passphrase)
+            ensure_signing_algorithm(
+                session, passphrase=passphrase, algorithm=settings.token_algorithm
+            )
             keys = signing_keys(session, passphrase=passphrase)
             if settings.environment == "dev":
                 if settings.demo_consumer:
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             issuer=settings.issuer,
             passphrase=_passphrase(settings),
             leeway=settings.token_leeway_seconds,
+            new_key_algorithm=settings.token_algorithm,
         )
         runtime.extras["keyring"] = keyring
         runtime.extras["secret_checks"] = SecretChecks(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -23,8 +24,15 @@ class Settings(AppSettings):
     # uvicorn worker processes of `lgsp run gateway`; throttling counters, the consumer cache
     # and the audit buffer are per process (see docs/gateway.md).
     workers: int = Field(default=1, ge=1, le=64)
+    # The tokens' `iss`, and the `issuer` of the OAuth metadata (RFC 8414 wants the gateway's
+    # public https URL there: set it, and each service's LGSP_TOKEN_ISSUER, to that URL).
     issuer: str = "lgsp"
+    # The public base URL of the gateway for the metadata's endpoints (default: as requested).
+    public_url: str | None = None
     token_ttl_seconds: int = 3600
+    # The algorithm of new signing keys: EdDSA (Ed25519), RS256 (RSA-2048) or ES256 (P-256).
+    # Changing it rotates at the next start; the services verify whatever the JWKS publishes.
+    token_algorithm: Literal["EdDSA", "RS256", "ES256"] = "EdDSA"
     # Encrypts the token-signing private keys at rest (PKCS#8, best available encryption).
     key_passphrase: SecretStr = SecretStr(DEV_KEY_PASSPHRASE)
     # `/token`: client secret checks waiting at once (more get 503 with Retry-After), and the

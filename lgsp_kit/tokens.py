@@ -1,7 +1,9 @@
 """Access-token verification shared by the gateway and the services (defence in depth).
 
-Tokens are EdDSA (Ed25519) JWTs with the key id in the header. Only `EdDSA` is accepted, the
-key is chosen by `kid` among the published keys, and `iss`, `aud`, `exp` are required.
+Tokens are JWTs with the key id in the header, signed with EdDSA (Ed25519, the default), RS256
+(RSA) or ES256 (ECDSA P-256), as the gateway's `GATEWAY_TOKEN_ALGORITHM` says. The key is chosen
+by `kid` among the published keys and the token's `alg` must be the one of that key's type (no
+algorithm confusion: an RSA key never verifies an HS256 token); `iss`, `aud`, `exp` are required.
 
 `exp`, `nbf` and `iat` are checked with a leeway (`token_leeway_seconds`, 30 s by default):
 the gateway stamps `nbf = iat = now` on its clock, and a service whose clock runs a second
@@ -20,14 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from jwt.algorithms import OKPAlgorithm
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from lgsp_kit.errors import ProblemError
 
 log = logging.getLogger("lgsp.tokens")
 AUDIENCE = "lgsp"
-ALGORITHM = "EdDSA"
+ALGORITHM = "EdDSA"  # the default
+ALGORITHMS = ("EdDSA", "RS256", "ES256")
+PublicKey = Ed25519PublicKey | rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 DEFAULT_LEEWAY_SECONDS = 30
 CHALLENGE = 'Bearer realm="lgsp"'
 INVALID_CHALLENGE = f'{CHALLENGE}, error="invalid_token"'
@@ -85,11 +90,45 @@ class Claims:
     raw: dict[str, Any]
 
 
-def public_key_from_jwk(jwk: dict[str, Any]) -> Ed25519PublicKey:
-    key = OKPAlgorithm.from_jwk(json.dumps(jwk))
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
+def algorithm_of(key: PublicKey) -> str:
+    """The JWS algorithm a key of this type signs with: EdDSA, RS256 or ES256."""
+    if isinstance(key, Ed25519PublicKey):
+        return "EdDSA"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ES256"
+    raise ValueError(f"no token algorithm for a {type(key).__name__}")
+
+
+def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
+    """An Ed25519 (OKP), RSA or P-256 (EC) public key of a JWK; ValueError for another kind."""
+    kty, text = jwk.get("kty"), json.dumps(jwk)
+    key: object
+    if kty == "OKP" and jwk.get("crv") == "Ed25519":
+        key = OKPAlgorithm.from_jwk(text)
+    elif kty == "RSA":
+        key = RSAAlgorithm.from_jwk(text)
+    elif kty == "EC" and jwk.get("crv") == "P-256":
+        key = ECAlgorithm.from_jwk(text)
+    else:
+        raise ValueError(f"not a token key: kty {kty!r}, crv {jwk.get('crv')!r}")
+    if not isinstance(key, Ed25519PublicKey | rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise ValueError("not a public key")
     return key
+
+
+def jwk_of(kid: str, key: PublicKey) -> dict[str, Any]:
+    """The published JWK of a verification key, with its `kid`, `alg` and `use`."""
+    algorithm = algorithm_of(key)
+    if isinstance(key, Ed25519PublicKey):
+        jwk = json.loads(OKPAlgorithm.to_jwk(key))
+    elif isinstance(key, rsa.RSAPublicKey):
+        jwk = json.loads(RSAAlgorithm.to_jwk(key))
+    else:
+        jwk = json.loads(ECAlgorithm.to_jwk(key))
+    jwk.update({"kid": kid, "alg": algorithm, "use": "sig"})
+    return dict(jwk)
 
 
 KeyReloader = Callable[[], Awaitable[None]]
@@ -106,7 +145,7 @@ class TokenVerifier:
 
     def __init__(
         self,
-        keys: dict[str, Ed25519PublicKey],
+        keys: dict[str, PublicKey],
         *,
         issuer: str,
         leeway: float = DEFAULT_LEEWAY_SECONDS,
@@ -150,17 +189,20 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed token") from exc
-        if header.get("alg") != ALGORITHM:
+        if header.get("alg") not in ALGORITHMS:
             raise InvalidToken("unsupported token algorithm")
         kid = str(header.get("kid"))
         key = self.keys.get(kid)
         if key is None:
             raise UnknownSigningKey
+        algorithm = algorithm_of(key)
+        if header["alg"] != algorithm:
+            raise InvalidToken(f"the token's algorithm is not its key's ({algorithm})")
         try:
             raw = jwt.decode(
                 token,
                 key,
-                algorithms=[ALGORITHM],
+                algorithms=[algorithm],
                 audience=AUDIENCE,
                 issuer=self.issuer,
                 leeway=self.leeway,
@@ -233,14 +275,18 @@ class JwksVerifier(TokenVerifier):
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
 
-    def _fetch(self) -> dict[str, Ed25519PublicKey]:
+    def _fetch(self) -> dict[str, PublicKey]:
         with urllib.request.urlopen(self.jwks_url, timeout=5) as resp:
             doc = json.load(resp)
-        return {
-            str(k["kid"]): public_key_from_jwk(k)
-            for k in doc.get("keys", [])
-            if k.get("kty") == "OKP" and k.get("crv") == "Ed25519" and "kid" in k
-        }
+        keys: dict[str, PublicKey] = {}
+        for jwk in doc.get("keys", []):
+            if "kid" not in jwk or jwk.get("use", "sig") != "sig":
+                continue
+            try:
+                keys[str(jwk["kid"])] = public_key_from_jwk(jwk)
+            except ValueError:
+                continue  # a kind of key tokens are not signed with
+        return keys
 
     async def refresh(self, *, at_most_every: float = 10.0) -> None:
         async with self._lock:

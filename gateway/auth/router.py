@@ -7,11 +7,13 @@ import binascii
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header
+from fastapi import APIRouter, Form, Header, Request
 from pydantic import BaseModel, Field
 
 from gateway.audit.events import TokenAuditedRoute
 from gateway.auth.service import SecretChecks, authenticate
+from gateway.consumers.service import ADMIN_SCOPE, grantable_scopes
+from gateway.settings import Settings as GatewaySettings
 from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
@@ -110,3 +112,46 @@ async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
     """The public keys that verify access tokens; backends fetch them too."""
     keys: dict[str, Any] = runtime.extras["keyring"].jwks()
     return keys
+
+
+class AuthorizationServerMetadata(BaseModel):
+    """OAuth 2.0 Authorization Server Metadata (RFC 8414) of the gateway's token endpoint."""
+
+    issuer: str = Field(description="the tokens' `iss`")
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    response_types_supported: list[str] = Field(
+        description="none: the gateway has no authorization endpoint (client credentials only)"
+    )
+    scopes_supported: list[str]
+    access_token_signing_alg_values_supported: list[str] = Field(
+        description="the JWS algorithms of the published keys; the newest key's first"
+    )
+    service_documentation: str
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    response_model=AuthorizationServerMetadata,
+    summary="OAuth 2.0 authorization server metadata (RFC 8414)",
+)
+async def metadata(request: Request, runtime: RuntimeDep) -> AuthorizationServerMetadata:
+    """What an OAuth client library needs to configure itself: where to ask for a token, how
+    to authenticate there, and where the keys that verify the tokens are."""
+    settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    ring = runtime.extras["keyring"]
+    algorithms = [ring.algorithm, *(a for a in ring.algorithms if a != ring.algorithm)]
+    return AuthorizationServerMetadata(
+        issuer=settings.issuer,
+        token_endpoint=f"{base}/token",
+        jwks_uri=f"{base}/.well-known/jwks.json",
+        grant_types_supported=["client_credentials"],
+        token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+        response_types_supported=[],
+        scopes_supported=[*grantable_scopes(list(settings.upstreams)), ADMIN_SCOPE],
+        access_token_signing_alg_values_supported=algorithms,
+        service_documentation=f"{base}/docs",
+    )

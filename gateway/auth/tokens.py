@@ -1,4 +1,5 @@
-"""Access tokens: EdDSA-signed JWTs with the key id in the header, verified against the key ring.
+"""Access tokens: JWTs signed with the newest key of the ring (EdDSA by default, RS256 or ES256
+by `GATEWAY_TOKEN_ALGORITHM`), the key id in the header, verified against the key ring.
 
 The private keys are stored PKCS#8-encrypted with `GATEWAY_KEY_PASSPHRASE` (best available
 encryption, as the documents service keeps the organs' keys); keys stored before in plain text
@@ -6,15 +7,14 @@ are encrypted at the gateway's start (`gateway.consumers.service.encrypt_plain_k
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
 from lgsp_kit.tokens import (
     ALGORITHM,
@@ -23,6 +23,8 @@ from lgsp_kit.tokens import (
     Claims,
     InvalidToken,
     TokenVerifier,
+    algorithm_of,
+    jwk_of,
 )
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 ENCRYPTED_PEM_HEADER = "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+PrivateKey = Ed25519PrivateKey | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 class ConsumerDisabled(InvalidToken):
@@ -52,7 +55,7 @@ class KeyPassphraseError(ValueError):
     """A stored signing key that the passphrase given does not decrypt."""
 
 
-def _pem(key: Ed25519PrivateKey, passphrase: bytes | None) -> str:
+def _pem(key: PrivateKey, passphrase: bytes | None) -> str:
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase)
         if passphrase is not None
@@ -63,16 +66,27 @@ def _pem(key: Ed25519PrivateKey, passphrase: bytes | None) -> str:
     ).decode()
 
 
-def new_private_pem(passphrase: bytes | None = None) -> str:
-    """A new Ed25519 key as PKCS#8 PEM, encrypted with `passphrase` when one is given."""
-    return _pem(Ed25519PrivateKey.generate(), passphrase)
+def new_private_key(algorithm: str = ALGORITHM) -> PrivateKey:
+    """A new key for `algorithm`: Ed25519 (EdDSA), RSA-2048 (RS256) or P-256 (ES256)."""
+    if algorithm == "EdDSA":
+        return Ed25519PrivateKey.generate()
+    if algorithm == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise ValueError(f"unsupported token algorithm {algorithm!r}")
+
+
+def new_private_pem(passphrase: bytes | None = None, algorithm: str = ALGORITHM) -> str:
+    """A new key for `algorithm` as PKCS#8 PEM, encrypted with `passphrase` when one is given."""
+    return _pem(new_private_key(algorithm), passphrase)
 
 
 def is_encrypted(pem: str) -> bool:
     return pem.lstrip().startswith(ENCRYPTED_PEM_HEADER)
 
 
-def load_private_pem(pem: str, passphrase: bytes | None, kid: str = "") -> Ed25519PrivateKey:
+def load_private_pem(pem: str, passphrase: bytes | None, kid: str = "") -> PrivateKey:
     """The key of a stored PEM, encrypted or (written before encryption at rest) plain."""
     try:
         loaded = serialization.load_pem_private_key(
@@ -83,9 +97,14 @@ def load_private_pem(pem: str, passphrase: bytes | None, kid: str = "") -> Ed255
             f"the signing key {kid!r} cannot be read: is GATEWAY_KEY_PASSPHRASE the one it "
             f"was encrypted with? ({exc})"
         ) from exc
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise KeyPassphraseError(f"the signing key {kid!r} is not an Ed25519 key")
+    if not isinstance(loaded, Ed25519PrivateKey | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise KeyPassphraseError(f"the signing key {kid!r} is not an Ed25519, RSA or EC key")
+    algorithm_of(loaded.public_key())  # an EC key on another curve than P-256 signs nothing here
     return loaded
+
+
+def algorithm_of_pem(pem: str, passphrase: bytes | None, kid: str = "") -> str:
+    return algorithm_of(load_private_pem(pem, passphrase, kid).public_key())
 
 
 def encrypt_pem(pem: str, passphrase: bytes) -> str:
@@ -105,12 +124,15 @@ class KeyRing:
         issuer: str,
         passphrase: bytes | None = None,
         leeway: float = DEFAULT_LEEWAY_SECONDS,
+        new_key_algorithm: str = ALGORITHM,
     ) -> None:
         self.issuer = issuer
+        # The algorithm of the keys a rotation makes (GATEWAY_TOKEN_ALGORITHM).
+        self.new_key_algorithm = new_key_algorithm
         # Decrypts the stored keys; `gateway.consumers.service` encrypts new ones with it.
         self.passphrase = passphrase
         self.verifier = TokenVerifier({}, issuer=issuer, leeway=leeway)
-        self._private: dict[str, Ed25519PrivateKey] = {}
+        self._private: dict[str, PrivateKey] = {}
         self.signing_kid = ""
         self.generation = 0
         self.load(keys)
@@ -125,7 +147,7 @@ class KeyRing:
             return False
         if not keys:
             raise ValueError("a key ring needs at least one key")
-        private: dict[str, Ed25519PrivateKey] = {}
+        private: dict[str, PrivateKey] = {}
         for kid, pem in keys:
             key = self._private.get(kid)
             if key is None:
@@ -141,13 +163,19 @@ class KeyRing:
     def kids(self) -> list[str]:
         return list(self._private)
 
+    @property
+    def algorithm(self) -> str:
+        """The algorithm of the key that signs now."""
+        return algorithm_of(self.verifier.keys[self.signing_kid])
+
+    @property
+    def algorithms(self) -> list[str]:
+        """The algorithms of every published key (a rotation to another algorithm keeps the
+        old key's tokens valid until it is retired)."""
+        return list(dict.fromkeys(algorithm_of(k) for k in self.verifier.keys.values()))
+
     def jwks(self) -> dict[str, Any]:
-        keys = []
-        for kid, pub in self.verifier.keys.items():
-            jwk = json.loads(OKPAlgorithm.to_jwk(pub))
-            jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
-            keys.append(jwk)
-        return {"keys": keys}
+        return {"keys": [jwk_of(kid, pub) for kid, pub in self.verifier.keys.items()]}
 
     def issue(self, *, client_id: str, organ: str, scopes: list[str], ttl: int) -> str:
         now = int(time.time())
@@ -165,7 +193,7 @@ class KeyRing:
         return jwt.encode(
             claims,
             self._private[self.signing_kid],
-            algorithm=ALGORITHM,
+            algorithm=self.algorithm,
             headers={"kid": self.signing_kid},
         )
 

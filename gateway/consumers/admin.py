@@ -95,7 +95,9 @@ def keys(runtime: Runtime) -> SigningKeys:
 def rotate_key(runtime: Runtime) -> SigningKeyOut:
     ring = runtime.extras["keyring"]
     with runtime.db.session() as session:
-        key = service.rotate_signing_key(session, passphrase=ring.passphrase)
+        key = service.rotate_signing_key(
+            session, passphrase=ring.passphrase, algorithm=ring.new_key_algorithm
+        )
         out = SigningKeyOut(
             kid=key.kid, created_at=key.created_at.astimezone(_tz(runtime)), signing=True
         )

@@ -11,11 +11,12 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from gateway.auth.secrets import hash_secret, new_secret
-from gateway.auth.tokens import encrypt_pem, is_encrypted, new_private_pem
+from gateway.auth.tokens import algorithm_of_pem, encrypt_pem, is_encrypted, new_private_pem
 from gateway.models import Consumer, SigningKey
 from lgsp_kit.access import finer_scopes
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 from lgsp_kit.files import private_dir, private_file, write_private
+from lgsp_kit.tokens import ALGORITHM
 
 ADMIN_SCOPE = "lgsp:admin"
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
@@ -131,11 +132,13 @@ def rotate_secret(session: Session, client_id: str) -> Credentials:
     return Credentials(consumer.client_id, secret)
 
 
-def rotate_signing_key(session: Session, *, passphrase: bytes) -> SigningKey:
+def rotate_signing_key(
+    session: Session, *, passphrase: bytes, algorithm: str = ALGORITHM
+) -> SigningKey:
     """A new key signs from now on; the old ones stay published so their tokens keep working."""
     key = SigningKey(
         kid=secrets.token_hex(8),
-        private_pem=new_private_pem(passphrase),
+        private_pem=new_private_pem(passphrase, algorithm),
         created_at=datetime.now(UTC),
     )
     session.add(key)
@@ -172,23 +175,29 @@ def list_signing_keys(session: Session) -> list[SigningKey]:
     return list(session.exec(select(SigningKey).order_by(col(SigningKey.created_at))))
 
 
-def signing_keys(session: Session, *, passphrase: bytes) -> list[tuple[str, str]]:
-    """Active keys oldest first (their stored PEMs); creates the first key of a new gateway."""
+def signing_keys(
+    session: Session, *, passphrase: bytes, algorithm: str = ALGORITHM
+) -> list[tuple[str, str]]:
+    """Active keys oldest first (their stored PEMs); creates the first key of a new gateway,
+    for `algorithm`."""
     keys = list(
         session.exec(
             select(SigningKey).where(col(SigningKey.active)).order_by(col(SigningKey.created_at))
         )
     )
     if not keys:
-        key = SigningKey(
-            kid=secrets.token_hex(8),
-            private_pem=new_private_pem(passphrase),
-            created_at=datetime.now(UTC),
-        )
-        session.add(key)
-        session.flush()
-        keys = [key]
+        keys = [rotate_signing_key(session, passphrase=passphrase, algorithm=algorithm)]
     return [(k.kid, k.private_pem) for k in keys]
+
+
+def ensure_signing_algorithm(session: Session, *, passphrase: bytes, algorithm: str) -> str | None:
+    """When the key that signs is not of `algorithm` (GATEWAY_TOKEN_ALGORITHM changed), rotate
+    to a new key of it: the old key stays published, so its tokens verify until they expire or
+    it is retired. The new key's kid, or None when nothing changed."""
+    kid, pem = signing_keys(session, passphrase=passphrase, algorithm=algorithm)[-1]
+    if algorithm_of_pem(pem, passphrase, kid) == algorithm:
+        return None
+    return rotate_signing_key(session, passphrase=passphrase, algorithm=algorithm).kid
 
 
 def encrypt_plain_keys(session: Session, *, passphrase: bytes) -> list[str]:
