@@ -57,6 +57,18 @@ def _rename_refs(node: Any, api: str) -> Any:
     return node
 
 
+def published_title(api: str, name: str) -> str:
+    """A schema's title in the merged document, unique across the platform: client generators
+    name their models by title, and two services' `Problem`, or FastAPI's `Applicant-Input` and
+    `Applicant-Output`, would otherwise be one model. The API's name in PascalCase goes first
+    unless the schema's own name already starts with it (`DossierOut`, `DocumentOut`)."""
+    words = re.split(r"[^0-9A-Za-z]+", name)
+    base = "".join(w[:1].upper() + w[1:] for w in words if w)
+    prefix = api[:1].upper() + api[1:]
+    singular = prefix.removesuffix("s").removesuffix("ing")
+    return base if base.startswith(singular) else prefix + base
+
+
 def rewrite(api: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The service's document as published by the gateway (only its `/v1/...` operations)."""
     spec = _rename_refs(copy.deepcopy(spec), api)
@@ -78,7 +90,10 @@ def rewrite(api: str, spec: dict[str, Any]) -> dict[str, Any]:
             op["security"] = [{"oauth2": [scope]}, {"bearerAuth": []}]
             new_item[method] = op
         paths[f"/{api}{path}"] = new_item
-    schemas = spec.get("components", {}).get("schemas", {})
+    schemas = {
+        name: {**schema, "title": published_title(api, name)}
+        for name, schema in spec.get("components", {}).get("schemas", {}).items()
+    }
     schemes = security_schemes()
     schemes["oauth2"]["flows"]["clientCredentials"]["scopes"] = scopes
     return {

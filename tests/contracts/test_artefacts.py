@@ -27,7 +27,13 @@ DOCUMENTS = ("gateway", "dossier", "documents", "reporting", "platform")
 PROBLEM = "application/problem+json"
 METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
 # Operations without any input nor a guard: nothing a caller sends can make them fail.
-NO_CLIENT_ERRORS = {"/healthz", "/metrics", "/.well-known/jwks.json", "/apis"}
+NO_CLIENT_ERRORS = {
+    "/healthz",
+    "/metrics",
+    "/.well-known/jwks.json",
+    "/.well-known/oauth-authorization-server",
+    "/apis",
+}
 
 
 def _load(path: Path) -> dict[str, Any]:
