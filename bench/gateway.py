@@ -49,7 +49,6 @@ import time
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +246,7 @@ def result_figures(run: BackendRun) -> dict[str, Any]:
 
 def write_results(
     args: argparse.Namespace,
-    started_at: datetime,
+    started: results.Start,
     summary: list[BackendRun],
     audit_records: str | None,
 ) -> None:
@@ -259,7 +258,7 @@ def write_results(
         results.write_from_args(
             args,
             "gateway",
-            started_at=started_at,
+            started=started,
             variant=run.backend + variant,
             figures=figures,
             rows=result_rows(
@@ -433,7 +432,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     results.add_arguments(parser)
     args = parser.parse_args()
-    started_at = results.now()
+    started = results.start()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
             print(f"{tool} is missing: apt-get install -y nginx wrk", file=sys.stderr)
@@ -544,7 +543,7 @@ def main() -> int:
             audit_records = audit_count(gateway, admin_token)
             print(f"audit records written by the gateway: {audit_records}")
         side_by_side(summary, args.workers)
-    write_results(args, started_at, summary, audit_records)
+    write_results(args, started, summary, audit_records)
     return 0
 
 

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -43,8 +44,17 @@ class Row:
     where: str
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class Start:
+    """When a run began, and the code it ran: the commit is taken then, as the processes
+    measured load the tree as it is at that moment."""
+
+    at: datetime
+    commit: dict[str, Any]
+
+
+def start() -> Start:
+    return Start(datetime.now(UTC), commit())
 
 
 def rfc3339(at: datetime) -> str:
@@ -102,7 +112,7 @@ def _git(*args: str) -> str:
 
 
 def commit() -> dict[str, Any]:
-    """git HEAD and whether the tree had changes (result files aside) when the run ended."""
+    """git HEAD and whether the tree had changes (result files aside)."""
     try:
         head = _git("rev-parse", "HEAD").strip()
         changes = _git("status", "--porcelain", "--", ".", RESULTS_PATHSPEC).strip()
@@ -111,13 +121,15 @@ def commit() -> dict[str, Any]:
     return {"head": head, "dirty": bool(changes)}
 
 
-def command(argv: list[str] | None = None) -> list[str]:
-    """The command as typed: `python -m bench.x …` when run as a module."""
+def command(argv: list[str] | None = None, module: str | None = None) -> list[str]:
+    """The command as typed: `python -m bench.x …` when run as a module (`module`, found from
+    `__main__` unless given; "" for a script), passwords of URLs starred."""
     argv = sys.argv if argv is None else argv
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name:
-        return ["python", "-m", spec.name.removesuffix(".__main__"), *argv[1:]]
-    return ["python", *argv]
+    if module is None:
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        module = spec.name.removesuffix(".__main__") if spec is not None and spec.name else ""
+    typed = ["python", "-m", module, *argv[1:]] if module else ["python", *argv]
+    return [_plain(arg) for arg in typed]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,15 +151,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 OWN_OPTIONS = ("results", "no_results", "note")
+# user:password@ in a database URL: the password stays out of a file meant for git.
+URL_PASSWORD = re.compile(r"(://[^/:@\s]+:)[^/@\s]+@")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str):
+        return URL_PASSWORD.sub(r"\1***@", value)
+    return value
 
 
 def parameters(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's options, without those of the result file; paths as text."""
-    return {
-        key: str(value) if isinstance(value, Path) else value
-        for key, value in vars(args).items()
-        if key not in OWN_OPTIONS
-    }
+    """The run's options, without those of the result file; paths as text, no passwords."""
+    return {key: _plain(value) for key, value in vars(args).items() if key not in OWN_OPTIONS}
 
 
 def file_name(benchmark: str, variant: str = "") -> str:
@@ -157,7 +175,7 @@ def file_name(benchmark: str, variant: str = "") -> str:
 def build(
     benchmark: str,
     *,
-    started_at: datetime,
+    started: Start,
     parameters: dict[str, Any],
     figures: dict[str, Any],
     rows: Iterable[Row],
@@ -169,10 +187,10 @@ def build(
     return {
         "benchmark": benchmark,
         "variant": variant,
-        "started_at": rfc3339(started_at),
-        "finished_at": rfc3339(finished_at or now()),
+        "started_at": rfc3339(started.at),
+        "finished_at": rfc3339(finished_at or datetime.now(UTC)),
         "machine": machine(note),
-        "commit": commit(),
+        "commit": started.commit,
         "command": command(argv),
         "parameters": parameters,
         "figures": figures,
@@ -184,7 +202,7 @@ def write(
     directory: Path,
     benchmark: str,
     *,
-    started_at: datetime,
+    started: Start,
     parameters: dict[str, Any],
     figures: dict[str, Any],
     rows: Iterable[Row],
@@ -196,7 +214,7 @@ def write(
     """Write (or overwrite) `<directory>/<benchmark>[-<variant>].json`; its path is returned."""
     result = build(
         benchmark,
-        started_at=started_at,
+        started=started,
         parameters=parameters,
         figures=figures,
         rows=rows,
@@ -215,7 +233,7 @@ def write_from_args(
     args: argparse.Namespace,
     benchmark: str,
     *,
-    started_at: datetime,
+    started: Start,
     figures: dict[str, Any],
     rows: Iterable[Row],
     variant: str = "",
@@ -226,7 +244,7 @@ def write_from_args(
     path = write(
         args.results,
         benchmark,
-        started_at=started_at,
+        started=started,
         parameters=parameters(args),
         figures=figures,
         rows=rows,

@@ -73,7 +73,20 @@ def describe(result: dict[str, Any]) -> str:
         text += f", load average {load[0]:.2f} at the end"
     if machine.get("note"):
         text += f"; {machine['note']}"
-    return text + f"; `{' '.join(result['command'])}`"
+    return text + f"; `{' '.join(shown(result['command']))}`"
+
+
+def shown(command: list[str]) -> list[str]:
+    """The command without its `--note` (the note is said already)."""
+    out, skip = [], False
+    for arg in command:
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif not arg.startswith("--note="):
+            out.append(arg)
+    return out
 
 
 def render(found: list[tuple[str, dict[str, Any]]]) -> str:
