@@ -196,9 +196,13 @@ def write_result(
 
 
 def measure(
-    args: argparse.Namespace, backend: str, url: str, data_dir: Path, payloads: list[bytes]
+    args: argparse.Namespace,
+    started: results.Start,
+    backend: str,
+    url: str,
+    data_dir: Path,
+    payloads: list[bytes],
 ) -> None:
-    started = results.start()
     created, elapsed, cpu = asyncio.run(run(url, data_dir, payloads, args.concurrency))
     report(backend, created, elapsed, cpu)
     write_result(args, started, backend, created, elapsed, cpu)
@@ -212,11 +216,12 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="admin URL; a fresh database is made")
     results.add_arguments(parser)
     args = parser.parse_args()
+    started = results.start()  # one run, one file per backend
     payloads = bodies(args.records, args.batch)
     print(f"{args.records} records in batches of {args.batch}, {args.concurrency} in flight")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        measure(args, "sqlite", url, Path(tmp), payloads)
+        measure(args, started, "sqlite", url, Path(tmp), payloads)
         if args.postgres:
             name = f"lgsp_bench_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(args.postgres, autocommit=True) as conn:
@@ -224,7 +229,7 @@ def main() -> None:
             try:
                 base = args.postgres.rsplit("/", 1)[0]
                 pg = f"{base}/{name}"
-                measure(args, "postgresql", pg, Path(tmp), payloads)
+                measure(args, started, "postgresql", pg, Path(tmp), payloads)
             finally:
                 with psycopg.connect(args.postgres, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

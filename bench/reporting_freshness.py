@@ -778,10 +778,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     backends = ["sqlite"] + (["postgresql"] if args.postgres_url else [])
+    started = results.start()  # one run, one file per part and backend
     for backend in backends:
         admin = args.postgres_url if backend == "postgresql" else None
         if not args.skip_freshness:
-            started = results.start()
             with postgres_databases(admin, list(APPS)) as urls:
                 figures = freshness(args, backend, urls)
             results.write_from_args(
@@ -793,7 +793,6 @@ def main() -> None:
                 rows=[freshness_row(args, backend, figures)],
             )
         if not args.skip_query:
-            started = results.start()
             with (
                 postgres_databases(admin, ["reporting"]) as urls,
                 tempfile.TemporaryDirectory(prefix="lgsp-bench-") as tmp,

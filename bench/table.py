@@ -52,10 +52,6 @@ def _met(met: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "—"}[met]
 
 
-def _gib(size: int | None) -> str:
-    return f", {size / 2**30:.0f} GiB" if size else ""
-
-
 def describe(result: dict[str, Any]) -> str:
     """The run in one line: when, which commit, on what, how."""
     machine, commit = result["machine"], result["commit"]
@@ -65,10 +61,9 @@ def describe(result: dict[str, Any]) -> str:
         code += " with uncommitted changes"
     when = result["started_at"].replace("T", " ").removesuffix("Z")[:16] + " UTC"
     load = machine.get("load_average")
-    text = (
-        f"{when}, {code}; {machine['cores']} cores {machine['cpu_model']}"
-        f"{_gib(machine.get('memory_bytes'))}, {machine['os']}, Python {machine['python']}"
-    )
+    # OS and memory are in the file; the note keeps to what tells one run from another.
+    text = f"{when}, {code}; {machine['cores']} cores {machine['cpu_model']}"
+    text += f", Python {machine['python']}"
     if load:
         text += f", load average {load[0]:.2f} at the end"
     if machine.get("note"):
