@@ -29,6 +29,8 @@ retried: answers 429/502-504 and cut or refused connections the simulator saw an
 evidence that the fault hit traffic in flight. Report exact: Phụ lục II equals the truth of
 everything sent so far (`scenarios/truth.py`), row by row. The last line compares the whole
 year. Exit status 1 when anything was lost, counted twice, refused, or differs.
+
+The result goes to `bench/results/drills-<backend>.json` (`--results DIR`, `--no-results`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import results
 from lgsp_kit.natsserver import free_port
 from scenarios.client import RETRY_STATUSES, Gateway
 from scenarios.run import Simulation, differences, hash_pick
@@ -547,6 +550,37 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+def result_rows(args: argparse.Namespace, rows: list[Row]) -> list[results.Row]:
+    """One README row per backend: every kill of the run together."""
+    out = []
+    for backend in dict.fromkeys(r.backend for r in rows):
+        mine = [r for r in rows if r.backend == backend]
+        kills = [r for r in mine if r.recover is not None]
+        times = [r.recover for r in kills if r.recover is not None]
+        recover = f"{min(times):.1f}–{max(times):.1f} s" if times else "—"
+        faults = ", ".join(dict.fromkeys(r.fault for r in kills))
+        lost, dups = sum(r.lost for r in mine), sum(r.duplicates for r in mine)
+        exact = all(r.exact for r in mine)
+        out.append(
+            results.Row(
+                what=f"fault drills, {BACKEND_NAMES.get(backend, backend)}: SIGKILL under the "
+                f"simulator's load (Bắc Giang at scale {args.scale:g}), restarted "
+                f"{args.down:g} s later; faults: {faults}",
+                measured=f"{len(kills)} kill{'' if len(kills) == 1 else 's'}: {lost} events "
+                f"lost, {dups} counted twice, "
+                f"report {'exact in every phase' if exact else '**not exact**'}; time to "
+                f"recover {recover}; {sum(r.retried for r in mine)} calls retried",
+                target="0 lost, 0 counted twice, report exact",
+                met=all(r.ok for r in mine),
+                where="`python -m bench.drills`",
+            )
+        )
+    return out
+
+
 def run_drills(args: argparse.Namespace, backends: list[str]) -> list[Row]:
     rows: list[Row] = []
     for backend in backends:
@@ -582,6 +616,7 @@ def parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--interactive-every", type=int, default=20)
     ap.add_argument("--keep", action="store_true", help="keep the data dir and logs")
+    results.add_arguments(ap)
     return ap
 
 
@@ -591,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))}")
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    started = results.start()
     rows = run_drills(args, backends)
     print(table(rows))
     if args.rounds > 1:
@@ -599,6 +635,14 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         for note in r.notes:
             print(f"  {r.fault} ({r.backend}): {note}")
+    results.write_from_args(
+        args,
+        "drills",
+        started=started,
+        variant=args.backend,
+        figures={"phases": [asdict(r) for r in rows]},
+        rows=result_rows(args, rows),
+    )
     return 0 if rows and all(r.ok for r in rows) else 1
 
 

@@ -27,6 +27,9 @@ requests may only add (nothing shrinks or disappears) and must read its text bac
 
 It prints one row per family: requests, status histogram, 5xx, hangs, state changes; and exits 1
 when any of those is not zero, or when an app is not ready or not alive at the end.
+
+The result goes to `bench/results/hostile-<sqlite|postgresql>.json` (`--results DIR`,
+`--no-results`).
 """
 
 # The attack cases are tables, one case a line: they stay longer than the line limit.
@@ -54,6 +57,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bench import results
 from gateway.settings import Settings as GatewaySettings
 from tests.e2e.platform import APPS, Platform
 
@@ -134,6 +138,23 @@ class Family:
 
     def histogram(self) -> str:
         return " ".join(f"{k}×{v}" for k, v in sorted(self.statuses.items()))
+
+
+def result_row(families: list[Family], problems: list[str], backend: str) -> results.Row:
+    """The README row: every family of the run together."""
+    names = ", ".join(f.name for f in families)
+    sent = sum(f.sent for f in families)
+    errors = sum(f.server_errors for f in families)
+    hangs = sum(f.hangs for f in families)
+    changes = sum(f.state_changes for f in families if f.checks_state)
+    return results.Row(
+        what=f"hostile input through the gateway, {backend}: {names}",
+        measured=f"{sent:,} requests: {errors} 5xx, {hangs} hangs, {changes} state changes"
+        + (f"; {len(problems)} apps not ready or alive at the end" if problems else ""),
+        target="0 5xx, 0 hangs, 0 state changes",
+        met=not (errors or hangs or changes or problems),
+        where="`python -m bench.hostile`",
+    )
 
 
 def table(families: list[Family]) -> str:
@@ -1292,7 +1313,9 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres", help="run the apps on fresh databases of this PostgreSQL server (URL)"
     )
     parser.add_argument("--verbose", action="store_true", help="print every request's outcome")
+    results.add_arguments(parser)
     args = parser.parse_args(argv)
+    started = results.start()
     global VERBOSE
     VERBOSE = args.verbose
 
@@ -1340,6 +1363,29 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     failed = any(f.failed for f in families) or bool(problems)
     print("FAILED" if failed else "PASSED: 0 server errors, 0 hangs, 0 state changes")
+    backend = "postgresql" if args.postgres else "sqlite"
+    results.write_from_args(
+        args,
+        "hostile",
+        started=started,
+        variant=backend,
+        figures={
+            "families": [
+                {
+                    "name": f.name,
+                    "requests": f.sent,
+                    "statuses": dict(sorted(f.statuses.items())),
+                    "server_errors": f.server_errors,
+                    "hangs": f.hangs,
+                    "state_changes": f.state_changes if f.checks_state else None,
+                    "notes": f.notes,
+                }
+                for f in families
+            ],
+            "problems": problems,
+        },
+        rows=[result_row(families, problems, "PostgreSQL" if args.postgres else "SQLite")],
+    )
     return 1 if failed else 0
 
 

@@ -21,6 +21,8 @@ it waits for reporting and compares its counters with what the soak created. Exi
 error rate is above 0.1 %, a counter differs, or a process ends above its memory bound:
 `end ≤ start × 1.25 + 20 MiB` (start = after the warm-up), and for NATS 1 KiB more per event
 published after the warm-up, for the event ids its duplicate window keeps (see NATS_PER_EVENT).
+
+The result goes to `bench/results/soak-<backend>.json` (`--results DIR`, `--no-results`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from bench import results
 from tests.e2e.platform import APPS, Platform
 
 MIB = 1024 * 1024
@@ -56,6 +59,7 @@ MIB = 1024 * 1024
 GROWTH_FACTOR = 1.25
 GROWTH_SLACK_MIB = 20.0
 MAX_ERROR_RATE = 0.001
+BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 # NATS also keeps the id of every event published in the last DUPLICATE_WINDOW (10 min) to drop
 # a republished one: its size grows with the events of the run until the window is full, then
 # stays (measured alone: a 60 s window at 300 events/s filled in 60 s, +16 MiB for 18,000 ids,
@@ -601,6 +605,70 @@ class Outcome:
             out += self.memory.over_bound()
         return out
 
+    def figures(self) -> dict[str, Any]:
+        """The raw numbers: per operation, memory per process, reporting's counters."""
+
+        def stats(s: OpStats) -> dict[str, Any]:
+            lat = sorted(s.latencies)
+            return {
+                "calls": s.calls,
+                "errors": s.errors,
+                "measured": len(lat),
+                "p50_ms": round(percentile(lat, 0.5) * 1000, 1),
+                "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
+                "max_ms": round((lat[-1] if lat else 0) * 1000, 1),
+            }
+
+        every = OpStats(
+            self.calls, self.errors, [x for s in self.stats.values() for x in s.latencies]
+        )
+        start, end = self.memory._at("start"), self.memory._at("end")
+        return {
+            "rate": self.rate,
+            "measured_s": self.seconds,
+            "warmup_s": self.warmup,
+            "calls": self.calls,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "throughput_per_s": round(self.measured_calls / self.seconds, 2),
+            "all": stats(every),
+            "operations": {op: stats(self.stats[op]) for op in MIX if self.stats[op].calls},
+            "rss_mib": {
+                name: {
+                    "samples": {lbl: round(s[name] / MIB, 1) for lbl, s in self.memory.samples},
+                    "growth": round((end[name] - start[name]) / MIB, 1),
+                    "bound": round(self.memory.bound(name) / MIB, 1),
+                    "ok": end[name] <= self.memory.bound(name),
+                }
+                for name in self.memory.pids
+            },
+            "counters": {
+                what: {"created": self.created.get(what, 0), "counted": n}
+                for what, n in self.counted.items()
+            },
+            "problems": self.problems(),
+        }
+
+    def result_row(self, backend: str) -> results.Row:
+        """The README row: errors, latency, counters and memory of the whole soak."""
+        f = self.figures()
+        every = f["all"]
+        over = [name for name, m in f["rss_mib"].items() if not m["ok"]]
+        lost = self.lost()
+        return results.Row(
+            what=f"soak through the gateway, {BACKEND_NAMES[backend]}: the mixed load at "
+            f"{self.rate:g} calls/s (open loop) for {self.seconds / 60:g} min after a "
+            f"{self.warmup:g} s warm-up",
+            measured=f"{self.errors} errors in {self.calls:,} calls ({self.error_rate:.3%}); "
+            f"p50 {every['p50_ms']:.1f} ms, p99 {every['p99_ms']:.1f} ms; reporting's "
+            f"counters {'all equal' if not lost else f'{len(lost)} differ'}; end RSS "
+            + (f"over the bound: {', '.join(over)}" if over else "within the bound for all"),
+            target=f"errors ≤ {MAX_ERROR_RATE:.1%}, counters equal, end RSS ≤ start × "
+            f"{GROWTH_FACTOR:g} + {GROWTH_SLACK_MIB:g} MiB",
+            met=not f["problems"],
+            where="`python -m bench.soak`",
+        )
+
     def render(self) -> str:
         head = f"{'operation':<20} {'calls':>8} {'errors':>7}" + "".join(
             f"{h:>10}" for h in ("p50 ms", "p99 ms", "max ms")
@@ -723,7 +791,9 @@ def main() -> None:
         help="admin URL, for --backend postgres",
     )
     parser.add_argument("--seed", type=int, default=1)
+    results.add_arguments(parser)
     args = parser.parse_args()
+    started = results.start()
     # Stopped early (Ctrl-C, or TERM when run in the background), the platform is still stopped
     # and its databases dropped.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -753,6 +823,14 @@ def main() -> None:
     problems = outcome.problems()
     for problem in problems:
         print("FAIL:", problem)
+    results.write_from_args(
+        args,
+        "soak",
+        started=started,
+        variant=args.backend,
+        figures=outcome.figures(),
+        rows=[outcome.result_row(args.backend)],
+    )
     if problems:
         sys.exit(1)
     print("soak: passed")

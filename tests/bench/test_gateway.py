@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bench.gateway import BackendRun, Result, paced_rate, parse_wrk, verdict
+from bench.gateway import (
+    BackendRun,
+    Result,
+    paced_rate,
+    parse_wrk,
+    result_figures,
+    result_rows,
+    verdict,
+)
 
 # wrk 4.1.0 with `-s bench/paced.lua --latency` (a Lua-scripted run prints the same report).
 PACED_OUTPUT = """\
@@ -65,3 +73,29 @@ def test_verdict_without_the_paced_run_falls_back_to_saturation() -> None:
         text
         == "req/s missed (0.50, target >= 0.6), saturated p99 added missed (+15.0 ms, target <= 10)"
     )
+
+
+def test_result_rows_state_both_phases_of_one_run() -> None:
+    saturated = [result("direct", 5000, 80), result("nginx", 4000, 30), result("gateway", 3000, 95)]
+    paced = [result("direct", 1490, 2.0), result("nginx", 1495, 2.5), result("gateway", 1300, 9.0)]
+    run = BackendRun("python", saturated, 1500, paced)
+    rows = result_rows(run, connections=64, workers=1, audit=True, rate_given=False)
+    assert [row.met for row in rows] == [True, True]
+    assert rows[0].measured.startswith("3,000 vs 4,000 req/s = **0.75 ×** (5,000 direct)")
+    assert "gateway 1 worker, audit on" in rows[0].what
+    assert "paced at 1,500 req/s offered (half the lowest saturated req/s)" in rows[1].what
+    assert rows[1].measured.startswith("gateway **+7.0 ms**, nginx +0.5 ms (direct p99 2.0 ms)")
+    assert rows[1].measured.endswith("below 90 % of the offered rate: gateway")
+    figures = result_figures(run)
+    assert figures["paced_rate"] == 1500
+    assert figures["paced_p99_added_ms"] == {"gateway": 7.0, "nginx": 0.5}
+
+
+def test_result_rows_without_the_paced_phase() -> None:
+    saturated = [result("direct", 5000, 80), result("nginx", 4000, 30), result("gateway", 2000, 95)]
+    rows = result_rows(
+        BackendRun("static", saturated), connections=64, workers=2, audit=False, rate_given=False
+    )
+    assert len(rows) == 1
+    assert rows[0].met is False
+    assert "gateway 2 workers, audit off" in rows[0].what
