@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from lgsp_kit.errors import Unprocessable
 
-PERIOD_PATTERN = r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
+# Years 1900–9999, as `parse_period` takes them: the contract states the range it enforces.
+PERIOD_PATTERN = r"^(19|[2-9]\d)\d{2}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
 _RE = re.compile(PERIOD_PATTERN)
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from lgsp_kit.fields import Text
+from services.reporting.periods import PERIOD_PATTERN
 
 OrganLevel = Literal["province", "province_organ", "district", "commune"]
 ReportFormat = Literal["json", "csv", "xlsx", "html"]
@@ -75,7 +76,7 @@ class DeclaredIn(BaseModel):
     value: StrictInt | StrictFloat = Field(description="số liệu")
     period: str | None = Field(
         default=None,
-        pattern=r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$",
+        pattern=PERIOD_PATTERN,
         description="the period it is declared for; omitted: every period without its own",
     )
     note: Text | None = Field(default=None, max_length=1000, description="ghi chú")

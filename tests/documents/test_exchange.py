@@ -277,7 +277,7 @@ BAD_INPUT: list[tuple[dict[str, Any], int, str]] = [
     ({"document_type": "Công văn"}, 422, "validation_failed"),
     ({"code_number": 123}, 422, "validation_failed"),
     ({"sent_at": "2023-11-20T08:00:00"}, 422, "validation_failed"),
-    ({"response_for": "no-such-document"}, 422, "unknown_document"),
+    ({"response_for": "no-such-document"}, 404, "unknown_document"),
     ({"attachments": [attachment(content_base64="not base64!")]}, 422, "invalid_base64"),
     ({"attachments": [attachment(b"x" * 4097)]}, 413, "attachment_too_large"),
     (

@@ -46,10 +46,10 @@ XML_EXAMPLE = (
     "<Subject>V/v kết nối, liên thông phần mềm quản lý văn bản</Subject></MessageHeader>"
     "<TraceHeaderList><TraceHeader><OrganId>000.00.00.G22</OrganId>"
     "<Timestamp>2019/04/11 08:00:00</Timestamp></TraceHeader></TraceHeaderList>"
-    "<Signature>…</Signature></edXMLHeader><edXMLBody><edXMLManifest/></edXMLBody>"
+    "</edXMLHeader><edXMLBody><edXMLManifest/></edXMLBody>"
     "</edXMLEnvelope><AttachmentEncoded><Attachment><ContentId>1</ContentId>"
     "<AttachmentName>cv.pdf</AttachmentName><ContentType>application/pdf</ContentType>"
-    "<ContentTransferEncoded>JVBERi0…</ContentTransferEncoded></Attachment>"
+    "<ContentTransferEncoded>JVBERi0xLjQK</ContentTransferEncoded></Attachment>"
     "</AttachmentEncoded></edXML>"
 )
 
@@ -59,7 +59,7 @@ XML_EXAMPLE = (
     status_code=201,
     response_model=DocumentOut,
     summary="Send a document",
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
 )
 async def send_document(
     body: DocumentIn, runtime: RuntimeDep, scope: ScopeDep, idem: IdempotencyDep

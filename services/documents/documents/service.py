@@ -227,7 +227,8 @@ def answered_document(session: Session, document_id: str | None, sender: str) ->
         return None
     answered = session.get(Document, document_id)
     if answered is None:
-        raise Unprocessable(f"response_for: no document {document_id}", code="unknown_document")
+        # A reference to a resource that is not here: 404, as for a path that names none.
+        raise NotFound(f"response_for: no document {document_id}", code="unknown_document")
     if repository.recipient(session, document_id, sender) is None:
         raise Unprocessable(
             f"response_for: {sender} did not receive document {document_id}",

@@ -71,7 +71,7 @@ def check_time(at: datetime, *, not_before: datetime, now: datetime, field: str)
             extra={"errors": [{"field": field, "message": "in the future"}]},
         )
     if at < not_before:
-        raise Unprocessable(
+        raise Conflict(
             f"{field} {at.isoformat()} is before the dossier's last change "
             f"{not_before.isoformat()}",
             code="time_goes_backwards",
@@ -162,7 +162,7 @@ def check_payment(clock: Clock, at: datetime, *, now: datetime) -> None:
             extra={"errors": [{"field": "at", "message": "in the future"}]},
         )
     if at < clock.submitted_at:
-        raise Unprocessable(
+        raise Conflict(
             "at is before the dossier was submitted",
             code="time_goes_backwards",
             extra={"errors": [{"field": "at", "message": "before the submission"}]},

@@ -89,7 +89,7 @@ async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
     dependencies=[needs_scope(CATALOGUE_SCOPE)],
     responses={
         201: {"model": ProcedureOut, "description": "Created"},
-        **problem_responses(400, 401, 403, 422, 429),
+        **problem_responses(400, 401, 403, 409, 422, 429),
     },
 )
 async def put_procedure(

@@ -27,6 +27,23 @@ class ProcedureIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # The two rules of `_consistent`, stated in the contract (JSON Schema if/then).
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"online_mode": {"const": "full"}},
+                        "required": ["online_mode"],
+                    },
+                    "then": {"properties": {"full_online_eligible": {"const": True}}},
+                },
+                {
+                    "if": {
+                        "properties": {"online_payment": {"const": True}},
+                        "required": ["online_payment"],
+                    },
+                    "then": {"properties": {"fee_bearing": {"const": True}}},
+                },
+            ],
             "examples": [
                 {
                     "name": "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
@@ -38,7 +55,7 @@ class ProcedureIn(BaseModel):
                     "online_payment": True,
                     "processing_days": 15,
                 }
-            ]
+            ],
         },
     )
 

@@ -12,7 +12,7 @@ from contracts import reference
 from contracts.events import ProcedurePublished
 from contracts.events.dossier import ProcedurePublishedData
 from lgsp_kit.db import dialect_insert
-from lgsp_kit.errors import NotFound, Unprocessable
+from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 from lgsp_kit.outbox import add_events
 from services.dossier.dossiers.events import SOURCE
 from services.dossier.models import Procedure, outbox
@@ -88,7 +88,8 @@ def put(session: Session, code: str, body: ProcedureIn, *, tz: ZoneInfo) -> PutR
             extra={"errors": [{"field": "at", "message": "in the future"}]},
         )
     if current is not None and at < current.updated_at:
-        raise Unprocessable(
+        # The request is well formed; the procedure's state is what refuses it.
+        raise Conflict(
             f"at is before the procedure's last change ({current.updated_at.astimezone(tz)})",
             code="time_goes_backwards",
             extra={"errors": [{"field": "at", "message": "before the last change"}]},
