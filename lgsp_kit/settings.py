@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,6 +119,12 @@ class AppSettings(BaseSettings):
                 self.environment, f"{prefix}NATS_PASSWORD", self.nats_password.get_secret_value()
             )
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured zone, for the rules that count in local days (answers show times in
+        it by themselves: `lgsp_kit.fields.LocalTime`)."""
+        return ZoneInfo(self.timezone)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

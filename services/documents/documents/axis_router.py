@@ -47,7 +47,7 @@ async def outbox(runtime: RuntimeDep, limit: int = Query(default=50, ge=1, le=20
 )
 async def package(document_id: DocumentId, runtime: RuntimeDep) -> Response:
     """The signed QCVN 102 package (the same bytes as the document's export)."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
+    settings: Settings = runtime.settings
     tz = ZoneInfo(settings.timezone)
 
     def work() -> bytes:

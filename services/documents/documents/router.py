@@ -65,7 +65,7 @@ async def send_document(
     body: DocumentIn, runtime: RuntimeDep, scope: ScopeDep, idem: IdempotencyDep
 ) -> Response:
     """Gửi văn bản: signed for the sending organ when electronic, delivered to each recipient."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
+    settings: Settings = runtime.settings
     tz = ZoneInfo(settings.timezone)
 
     def work(session: Session) -> DocumentOut:
@@ -114,7 +114,7 @@ async def import_document(
     revocation (1) is no document: verified, it asks the recipients back (13) and answers 200
     with the revoked document; unverified, 422 `business_not_verified`.
     """
-    settings: Settings = runtime.settings  # type: ignore[assignment]
+    settings: Settings = runtime.settings
     tz = ZoneInfo(settings.timezone)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in ("application/xml", "text/xml"):
@@ -172,7 +172,7 @@ async def get_document(
 )
 async def export_edxml(document_id: DocumentId, runtime: RuntimeDep, scope: ScopeDep) -> Response:
     """Gói tin edXML (QCVN 102:2016) with base64 attachments and an XML-DSig signature."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
+    settings: Settings = runtime.settings
     tz = ZoneInfo(settings.timezone)
 
     def work() -> bytes:

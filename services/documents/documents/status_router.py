@@ -81,7 +81,7 @@ async def receive_status(request: Request, runtime: RuntimeDep, scope: ScopeDep)
     """Tiếp nhận gói tin trạng thái: moves the recipient it names (From, or ResponseFor/OrganId
     for 13) of the document its ResponseFor/DocumentId names; illegal transitions 409. The From
     organ must be in the caller's organ scope."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
+    settings: Settings = runtime.settings
     tz = ZoneInfo(settings.timezone)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in ("application/xml", "text/xml"):
