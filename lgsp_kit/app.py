@@ -209,7 +209,7 @@ def create_service_app(
         limits=body_limits,
         checks=checks,
     )
-    app.add_middleware(DisplayZone, zone=ZoneInfo(settings.timezone))
+    app.add_middleware(DisplayZone, zone=settings.zone)
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from lgsp_kit.db import Database, UTCDateTime
+from lgsp_kit.db import UTCDateTime
 from lgsp_kit.errors import invalid
 from lgsp_kit.responses import Answered
 from lgsp_kit.sessions import WriteSession
@@ -177,30 +177,3 @@ def idempotent(table: Table) -> Any:
 
     # The request's unit of work's scope: it ends when the endpoint returns.
     return Depends(dependency, scope="function")
-
-
-def run(
-    db: Database,
-    table: Table,
-    idem: IdempotencyKey | None,
-    work: Callable[[Any], BaseModel],
-    *,
-    status_code: int,
-) -> Response:
-    """Do `work` in one unit of work; with a key, answer as the first request with it did."""
-    for attempt in (1, 2):
-        try:
-            with db.session() as session:
-                if idem is not None:
-                    replayed = _replay(session, table, idem)
-                    if replayed is not None:
-                        return replayed
-                body = work(session).model_dump_json()
-                if idem is not None:
-                    _remember(session, table, idem, status_code, body)
-            return Response(body, status_code=status_code, media_type="application/json")
-        except IntegrityError:
-            # A concurrent request with the same key committed first: the retry replays it.
-            if idem is None or attempt == 2:
-                raise
-    raise AssertionError("unreachable")

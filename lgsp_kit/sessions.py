@@ -77,25 +77,32 @@ def after_commit(session: Session, effect: Callable[[], object]) -> None:
 
 
 def _commit(session: Session) -> None:
-    session.commit()
-    for effect in session.info.pop(_EFFECTS, ()):
-        effect()
+    try:
+        session.commit()
+        for effect in session.info.pop(_EFFECTS, ()):
+            effect()
+    finally:
+        session.close()
+
+
+def _roll_back(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 @asynccontextmanager
 async def _unit_of_work(db: Database) -> AsyncIterator[Session]:
     # Building a session does no I/O: the transaction begins at its first statement, in the
-    # endpoint's thread.
+    # endpoint's thread. Ending it is one more trip to a thread: commit (or roll back) and close.
     session = Session(db.engine, expire_on_commit=False)
     try:
-        try:
-            yield session
-        except BaseException:
-            await _off_loop(session.rollback)
-            raise
-        await _off_loop(lambda: _commit(session))
-    finally:
-        await _off_loop(session.close)
+        yield session
+    except BaseException:
+        await _off_loop(lambda: _roll_back(session))
+        raise
+    await _off_loop(lambda: _commit(session))
     db.committed()
 
 

@@ -86,6 +86,9 @@ class AppSettings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("stream_replicas"))
     host: str = "127.0.0.1"
     port: int = 8000
+    # uvicorn worker processes of `lgsp run <app>`; None: one (an app that supports more, as the
+    # gateway, sets its own default).
+    workers: int | None = Field(default=None, ge=1, le=64)
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias=_shared("timezone"))
     migrate_on_start: bool = True
     # Defence in depth: services verify the gateway's tokens again with its published keys.
