@@ -36,6 +36,7 @@ from gateway.fastpath.audit import AuditLog, AuditMetrics, Checkpoints
 from gateway.fastpath.proxy import ConsumerView, Proxy, ProxyMetrics, consumer_view
 from gateway.fastpath.throttle import Throttle
 from gateway.settings import Settings, get_settings
+from gateway.state import GatewayState
 from lgsp_kit import db as dbmod
 from lgsp_kit import files
 from lgsp_kit.app import Runtime, create_service_app
@@ -74,7 +75,9 @@ def _startup_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _prepare(settings: Settings, runtime: Runtime, migrate: bool) -> list[tuple[str, str]]:
+def _prepare(
+    settings: Settings, runtime: Runtime[Settings], migrate: bool
+) -> list[tuple[str, str]]:
     with _startup_lock(settings.data_dir):
         if migrate:
             dbmod.upgrade(MIGRATIONS, settings.resolved_database_url())
@@ -104,20 +107,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     migrate = settings.migrate_on_start
     tasks: list[asyncio.Task[None]] = []
 
-    async def startup(runtime: Runtime) -> None:
+    async def startup(runtime: Runtime[Settings]) -> None:
         keyring = KeyRing(
             await asyncio.to_thread(_prepare, settings, runtime, migrate),
             issuer=settings.issuer,
             passphrase=_passphrase(settings),
             leeway=settings.token_leeway_seconds,
             new_key_algorithm=settings.token_algorithm,
-        )
-        runtime.extras["keyring"] = keyring
-        runtime.extras["secret_checks"] = SecretChecks(
-            VERIFY_POOL,
-            queue_limit=settings.token_check_queue_limit,
-            failure_limit=settings.token_failure_limit,
-            failure_window_seconds=settings.token_failure_window_seconds,
         )
 
         def read_keys() -> list[tuple[str, str]]:
@@ -159,7 +155,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
                 ),
             )
             audit.start()
-            runtime.extras["audit"] = audit
 
         proxy = Proxy(
             settings,
@@ -174,23 +169,32 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             proxy.upstreams, _spec_fetcher(proxy), settings.catalogue_cache_seconds
         )
         proxy.catalogue = catalogue
-        runtime.extras["proxy"] = proxy
-        runtime.extras["catalogue"] = catalogue
+        api.state.gateway = GatewayState(
+            runtime=runtime,
+            keyring=keyring,
+            secret_checks=SecretChecks(
+                VERIFY_POOL,
+                queue_limit=settings.token_check_queue_limit,
+                failure_limit=settings.token_failure_limit,
+                failure_window_seconds=settings.token_failure_window_seconds,
+            ),
+            proxy=proxy,
+            catalogue=catalogue,
+            audit=audit,
+        )
         for name, base in proxy.upstreams.items():
             api.state.readiness_checks[f"upstream:{name}"] = _readiness(proxy, base)
         tasks.append(asyncio.create_task(_refresh_keys(reload_keys, settings.key_refresh_seconds)))
         api.state.proxy = proxy
 
-    async def shutdown(runtime: Runtime) -> None:
+    async def shutdown(runtime: Runtime[Settings]) -> None:
         for task in tasks:
             task.cancel()
         api.state.proxy = None
-        audit: AuditLog | None = runtime.extras.get("audit")
-        if audit is not None:
-            await audit.stop()
-        proxy: Proxy | None = runtime.extras.get("proxy")
-        if proxy is not None:
-            await proxy.close()
+        state: GatewayState = api.state.gateway
+        if state.audit is not None:
+            await state.audit.stop()
+        await state.proxy.close()
 
     api = create_service_app(
         settings.model_copy(update={"migrate_on_start": False}),

@@ -74,7 +74,7 @@ def run(app: AppName = None) -> None:
         # uvicorn's protocol with head/body timeouts and head size limits (slow-loris clients).
         http=GuardedHttpToolsProtocol,
         # An app whose settings ask for worker processes (the gateway's GATEWAY_WORKERS).
-        workers=getattr(settings, "workers", None),
+        workers=settings.workers,
     )
 
 

@@ -12,14 +12,16 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lgsp_kit import db as dbmod
 from lgsp_kit.auth import authorise, check_caller
@@ -28,12 +30,13 @@ from lgsp_kit.consumer import EventConsumer, RefusedCollector
 from lgsp_kit.db import Database
 from lgsp_kit.edge import Check, EdgeGuard
 from lgsp_kit.errors import install_error_handlers
+from lgsp_kit.fields import display_zone
 from lgsp_kit.health import ReadinessCheck
 from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
 from lgsp_kit.relay import BacklogCollector, OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
-from lgsp_kit.responses import problem_responses
+from lgsp_kit.responses import Answered, problem_responses, send_answered
 from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
 
@@ -52,19 +55,43 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+SettingsT = TypeVar("SettingsT", bound=AppSettings)
+
+
 @dataclass
-class Runtime:
-    settings: AppSettings
+class Runtime(Generic[SettingsT]):
+    """What the lifespan built, typed by the app's own settings class: `Runtime[Settings]`."""
+
+    settings: SettingsT
     db: Database
     registry: CollectorRegistry
+    # Checks the gateway's tokens with its published keys (lgsp_kit.auth).
+    verifier: JwksVerifier
     bus: Bus | None = None
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
-ConsumerFactory = Callable[[Runtime], EventConsumer]
-Hook = Callable[[Runtime], Awaitable[None]]
+ConsumerFactory = Callable[[Runtime[SettingsT]], EventConsumer]
+Hook = Callable[[Runtime[SettingsT]], Awaitable[None]]
+
+
+class DisplayZone:
+    """Sets the zone answers show times in (`lgsp_kit.fields.LocalTime`) for each request."""
+
+    def __init__(self, app: ASGIApp, zone: ZoneInfo) -> None:
+        self.app = app
+        self.zone = zone
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = display_zone.set(self.zone)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            display_zone.reset(token)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -80,17 +107,17 @@ def _configure_logging() -> None:
 
 
 def create_service_app(
-    settings: AppSettings,
+    settings: SettingsT,
     *,
     title: str,
     description: str,
     routers: Sequence[APIRouter],
     migrations_dir: Path,
     outbox: Table | None = None,
-    consumer_factory: ConsumerFactory | None = None,
+    consumer_factory: ConsumerFactory[SettingsT] | None = None,
     uses_bus: bool = True,
-    on_startup: Hook | None = None,
-    on_shutdown: Hook | None = None,
+    on_startup: Hook[SettingsT] | None = None,
+    on_shutdown: Hook[SettingsT] | None = None,
     version: str = "1.0.0",
     body_limits: Mapping[str, int] | None = None,
     early_checks: Mapping[str, Check] | None = None,
@@ -107,10 +134,10 @@ def create_service_app(
         url = settings.resolved_database_url()
         if settings.migrate_on_start:
             await asyncio.to_thread(dbmod.upgrade, migrations_dir, url)
-        runtime = Runtime(settings=settings, db=Database(url), registry=registry)
-        runtime.extras["verifier"] = JwksVerifier(
+        verifier = JwksVerifier(
             settings.jwks_url, issuer=settings.token_issuer, leeway=settings.token_leeway_seconds
         )
+        runtime = Runtime(settings=settings, db=Database(url), registry=registry, verifier=verifier)
         app.state.runtime = runtime
         checks: dict[str, ReadinessCheck] = app.state.readiness_checks
 
@@ -173,6 +200,7 @@ def create_service_app(
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
+    app.add_exception_handler(Answered, send_answered)
     checks: dict[str, Check] = {"/v1": check_caller} if settings.auth_required else {}
     checks.update(early_checks or {})
     app.add_middleware(
@@ -181,6 +209,7 @@ def create_service_app(
         limits=body_limits,
         checks=checks,
     )
+    app.add_middleware(DisplayZone, zone=settings.zone)
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
@@ -195,9 +224,10 @@ def create_service_app(
     return app
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> Runtime[Any]:
+    runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+# The kit's view (any app's settings); an app's own dependency types the settings.
+RuntimeDep = Annotated[Runtime[Any], Depends(get_runtime)]

@@ -27,7 +27,7 @@ def required_scope(api: str, method: str) -> str:
 async def check_caller(request: Request) -> Claims:
     """The caller's token, verified, with the scope this request needs; else a ProblemError."""
     runtime = request.app.state.runtime
-    verifier: TokenVerifier = runtime.extras["verifier"]
+    verifier: TokenVerifier = runtime.verifier
     claims = await bearer_claims(verifier, request.headers.get("authorization"))
     require_scope(claims, required_scope(runtime.settings.app_name, request.method))
     request.state.caller = claims

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, MetaData, event, text
+from sqlalchemy import DateTime, Engine, MetaData, Table, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.types import TypeDecorator
@@ -33,6 +33,13 @@ NAMING_CONVENTION = {
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Any]) -> Table:
+    """A table model's Core table, typed (SQLModel does not declare `__table__`)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -162,14 +169,20 @@ class Database:
         self.commit_hooks: list[Callable[[], None]] = []
         # SQLite has one writer at a time. Writers of this process queue on a lock instead of
         # on SQLite's busy handler, which polls with sleeps of up to 100 ms: under load that
-        # poll, not the work, set both the throughput and the tail latency.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
-        )
+        # poll, not the work, set both the throughput and the tail latency. A plain lock, not
+        # an RLock: a request's unit of work (lgsp_kit.sessions) takes it in one thread and
+        # commits, then releases it, in another.
+        self.write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
+        self._write_lock: AbstractContextManager[Any] = self.write_lock or nullcontext()
 
     def writing(self) -> AbstractContextManager[Any]:
         """Held around a write transaction: a lock on SQLite, nothing on PostgreSQL."""
         return self._write_lock
+
+    def committed(self) -> None:
+        """Run the commit hooks (the outbox relay wakes up on them)."""
+        for hook in self.commit_hooks:
+            hook()
 
     @property
     def is_sqlite(self) -> bool:
@@ -184,8 +197,7 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
-        for hook in self.commit_hooks:
-            hook()
+        self.committed()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -73,6 +73,14 @@ class Unprocessable(ProblemError):
     code = "validation_failed"
 
 
+def invalid(
+    field: str, message: str, *, detail: str, code: str = "validation_failed"
+) -> Unprocessable:
+    """A 422 naming the one input at fault in `errors`, the shape request validation uses."""
+    errors = [{"field": field, "message": message}]
+    return Unprocessable(detail, code=code, extra={"errors": errors})
+
+
 def problem_body(
     status: int,
     code: str,

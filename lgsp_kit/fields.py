@@ -1,9 +1,12 @@
-"""Field types for request models that refuse what lax coercion would let through."""
+"""Field types: for request models, ones that refuse what lax coercion would let through; for
+answers, `LocalTime`."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from contextvars import ContextVar
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from pydantic import (
@@ -11,6 +14,7 @@ from pydantic import (
     AwareDatetime,
     BeforeValidator,
     Field,
+    PlainSerializer,
     StringConstraints,
     WithJsonSchema,
 )
@@ -69,3 +73,19 @@ def _rfc3339_only(value: Any) -> Any:
 # A date-time with its offset, as the contract publishes it: pydantic alone would also take a
 # number (or a numeric string in a query) as Unix seconds.
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+
+
+# The zone that rendered times are shown in: the app's `timezone` setting, set for each request
+# (lgsp_kit.app). Outside a request a time keeps the offset it has.
+display_zone: ContextVar[tzinfo | None] = ContextVar("display_zone", default=None)
+
+
+def in_display_zone(value: datetime) -> datetime:
+    """`value` in the zone answers show times in (for a time written into a message)."""
+    zone = display_zone.get()
+    return value.astimezone(zone) if zone is not None else value
+
+
+# An aware time, stored in UTC, shown in the configured zone (`2024-03-01T09:00:00+07:00`):
+# answer models use it so that no endpoint converts times by hand.
+LocalTime = Annotated[AwareDatetime, PlainSerializer(in_display_zone, return_type=datetime)]

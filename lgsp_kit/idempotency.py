@@ -3,14 +3,16 @@
 Keys are scoped per calling client (the token's subject), so two integrators never collide.
 The key is remembered in the same transaction as the work, and only for a successful answer:
 a refused request changed nothing, so retrying it simply runs it again. A service keeps its
-keys in its own table (`define_idempotency(Base.metadata)`) and passes it to `run`.
+keys in its own table (`define_idempotency(Base.metadata)`) and makes its dependency once:
+`Idempotent = Annotated[Idempotency, idempotent(idempotency_record)]`. An endpoint then
+answers with `idem.answer(service.do(session, ...), status_code=201)`; a replay never reaches it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,9 +22,12 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from lgsp_kit.db import Database, UTCDateTime
-from lgsp_kit.errors import Unprocessable
+from lgsp_kit.db import UTCDateTime
+from lgsp_kit.errors import invalid
+from lgsp_kit.responses import Answered
+from lgsp_kit.sessions import WriteSession
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -101,10 +106,11 @@ def _replay(session: Session, table: Table, idem: IdempotencyKey) -> Response | 
     if found is None:
         return None
     if found.fingerprint != idem.fingerprint:
-        raise Unprocessable(
-            "this Idempotency-Key was already used with another request",
+        raise invalid(
+            "Idempotency-Key",
+            "used for another body",
+            detail="this Idempotency-Key was already used with another request",
             code="idempotency_key_reused",
-            extra={"errors": [{"field": "Idempotency-Key", "message": "used for another body"}]},
         )
     return Response(
         found.body,
@@ -114,37 +120,60 @@ def _replay(session: Session, table: Table, idem: IdempotencyKey) -> Response | 
     )
 
 
-def run(
-    db: Database,
-    table: Table,
-    idem: IdempotencyKey | None,
-    work: Callable[[Any], BaseModel],
-    *,
-    status_code: int,
-) -> Response:
-    """Do `work` in one unit of work; with a key, answer as the first request with it did."""
-    for attempt in (1, 2):
+def _remember(session: Session, table: Table, idem: IdempotencyKey, status: int, body: str) -> None:
+    session.execute(
+        insert(table).values(
+            client_id=idem.client_id,
+            key=idem.key,
+            fingerprint=idem.fingerprint,
+            status_code=status,
+            body=body,
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """The request's key (if any) on the request's unit of work (`WriteSession`)."""
+
+    session: Session
+    table: Table
+    key: IdempotencyKey | None
+
+    def answer(self, result: BaseModel, *, status_code: int) -> Response:
+        """The JSON answer, remembered with the work when the request carries a key."""
+        body = result.model_dump_json()
+        if self.key is not None:
+            _remember(self.session, self.table, self.key, status_code, body)
+        return Response(body, status_code=status_code, media_type="application/json")
+
+
+def _replay_after_conflict(session: Session, table: Table, idem: IdempotencyKey) -> Response | None:
+    session.rollback()
+    return _replay(session, table, idem)
+
+
+def idempotent(table: Table) -> Any:
+    """The dependency of a service whose keys live in `table`, for
+    `Idempotent = Annotated[Idempotency, idempotent(table)]`: a request whose key was seen is
+    answered as the first one was (`Answered`), before its endpoint runs or, when a concurrent
+    request with the same key committed first, instead of its own work."""
+
+    async def dependency(session: WriteSession, key: IdempotencyDep) -> AsyncIterator[Idempotency]:
+        if key is not None:
+            replayed = await run_in_threadpool(_replay, session, table, key)
+            if replayed is not None:
+                raise Answered(replayed)
         try:
-            with db.session() as session:
-                if idem is not None:
-                    replayed = _replay(session, table, idem)
-                    if replayed is not None:
-                        return replayed
-                body = work(session).model_dump_json()
-                if idem is not None:
-                    session.execute(
-                        insert(table).values(
-                            client_id=idem.client_id,
-                            key=idem.key,
-                            fingerprint=idem.fingerprint,
-                            status_code=status_code,
-                            body=body,
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-            return Response(body, status_code=status_code, media_type="application/json")
+            yield Idempotency(session, table, key)
         except IntegrityError:
-            # A concurrent request with the same key committed first: the retry replays it.
-            if idem is None or attempt == 2:
+            if key is None:
                 raise
-    raise AssertionError("unreachable")
+            replayed = await run_in_threadpool(_replay_after_conflict, session, table, key)
+            if replayed is None:
+                raise
+            raise Answered(replayed) from None
+
+    # The request's unit of work's scope: it ends when the endpoint returns.
+    return Depends(dependency, scope="function")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +86,9 @@ class AppSettings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("stream_replicas"))
     host: str = "127.0.0.1"
     port: int = 8000
+    # uvicorn worker processes of `lgsp run <app>`; None: one (an app that supports more, as the
+    # gateway, sets its own default).
+    workers: int | None = Field(default=None, ge=1, le=64)
     timezone: str = Field(default="Asia/Ho_Chi_Minh", validation_alias=_shared("timezone"))
     migrate_on_start: bool = True
     # Defence in depth: services verify the gateway's tokens again with its published keys.
@@ -118,6 +122,12 @@ class AppSettings(BaseSettings):
                 self.environment, f"{prefix}NATS_PASSWORD", self.nats_password.get_secret_value()
             )
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured zone, for the rules that count in local days (answers show times in
+        it by themselves: `lgsp_kit.fields.LocalTime`)."""
+        return ZoneInfo(self.timezone)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

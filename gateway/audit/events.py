@@ -28,7 +28,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from gateway.fastpath.audit import AuditLog, CallRecord, now_utc
+from gateway.fastpath.audit import CallRecord, now_utc
+from gateway.state import GatewayState, gateway_state_or_none
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.requestid import current_request_id
 from lgsp_kit.tokens import bearer_token
@@ -84,10 +85,10 @@ class _AuditedRoute(APIRoute):
         at: Any,
         started: float,
     ) -> None:
-        runtime = getattr(request.app.state, "runtime", None)
-        audit: AuditLog | None = runtime.extras.get("audit") if runtime is not None else None
-        if audit is None:
+        state = gateway_state_or_none(request)
+        if state is None or state.audit is None:
             return
+        audit = state.audit
         rec = CallRecord(
             api=self.api,
             method=request.method,
@@ -100,7 +101,7 @@ class _AuditedRoute(APIRoute):
             response_bytes=len(getattr(response, "body", b"")),
             total_ms=(time.perf_counter() - started) * 1000,
         )
-        self.describe(rec, request, response, runtime, reason)
+        self.describe(rec, request, response, state, reason)
         audit.record(rec)
 
     @abc.abstractmethod
@@ -109,7 +110,7 @@ class _AuditedRoute(APIRoute):
         rec: CallRecord,
         request: Request,
         response: Response | None,
-        runtime: Any,
+        state: GatewayState,
         reason: str | None,
     ) -> None:
         """Fill in who, what and the outcome for this kind of route."""
@@ -125,7 +126,7 @@ class TokenAuditedRoute(_AuditedRoute):
         rec: CallRecord,
         request: Request,
         response: Response | None,
-        runtime: Any,
+        state: GatewayState,
         reason: str | None,
     ) -> None:
         rec.client_id = presented_client_id(request)
@@ -142,10 +143,10 @@ class AdminAuditedRoute(_AuditedRoute):
         rec: CallRecord,
         request: Request,
         response: Response | None,
-        runtime: Any,
+        state: GatewayState,
         reason: str | None,
     ) -> None:
-        claims = _caller(request, runtime)
+        claims = _caller(request, state)
         if claims is not None:
             rec.client_id, rec.organ_code = claims
         rec.target = _target(request, response)
@@ -168,13 +169,10 @@ def presented_client_id(request: Request) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _caller(request: Request, runtime: Any) -> tuple[str, str] | None:
+def _caller(request: Request, state: GatewayState) -> tuple[str, str] | None:
     """The client id and organ of the caller's bearer token when it verifies."""
-    keyring = runtime.extras.get("keyring")
-    if keyring is None:
-        return None
     try:
-        claims = keyring.verify(bearer_token(request.headers.get("authorization")))
+        claims = state.keyring.verify(bearer_token(request.headers.get("authorization")))
     except Exception:
         return None
     return str(claims.client_id), str(claims.organ)

@@ -7,16 +7,15 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from gateway.audit.events import AdminAuditedRoute
 from gateway.audit.repository import AuditFilter
 from gateway.audit.schemas import AuditPage
 from gateway.audit.service import search_audit
 from gateway.auth.dependencies import AdminCaller
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import Unprocessable
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession
 
 router = APIRouter(prefix="/admin/audit", tags=["administration"], route_class=AdminAuditedRoute)
 
@@ -27,9 +26,9 @@ router = APIRouter(prefix="/admin/audit", tags=["administration"], route_class=A
     summary="Search the audit log",
     responses=problem_responses(401, 403, 422),
 )
-async def list_audit(
-    runtime: RuntimeDep,
+def list_audit(
     _admin: AdminCaller,
+    session: ReadSession,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
     api: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
@@ -44,11 +43,4 @@ async def list_audit(
         if value is not None and value.tzinfo is None:
             raise Unprocessable(f"{name} needs a UTC offset", code="naive_datetime")
     where = AuditFilter(client_id, api, status, request_id, since, until)
-
-    def work() -> AuditPage:
-        with runtime.db.reading() as session:
-            return search_audit(
-                session, where, cursor=cursor, limit=limit, timezone=runtime.settings.timezone
-            )
-
-    return await run_in_threadpool(work)
+    return search_audit(session, where, cursor=cursor, limit=limit)

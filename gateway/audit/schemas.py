@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
+
+from lgsp_kit.fields import LocalTime
 
 
 class AuditOut(BaseModel):
@@ -13,7 +13,7 @@ class AuditOut(BaseModel):
     sát)."""
 
     id: int
-    at: datetime = Field(description="when the call arrived")
+    at: LocalTime = Field(description="when the call arrived")
     request_id: str
     client_id: str | None = Field(
         description="the consumer, when its token was valid; for `gateway:token` the client id "

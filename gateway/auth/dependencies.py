@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.auth.tokens import Claims, ConsumerDisabled, KeyRing
+from gateway.auth.tokens import Claims, ConsumerDisabled
 from gateway.consumers.service import ADMIN_SCOPE
+from gateway.state import gateway_state
 from lgsp_kit import edge
 from lgsp_kit.tokens import bearer_claims, require_scope
 
@@ -23,10 +24,9 @@ bearer = HTTPBearer(
 
 async def check_admin(request: Request) -> Claims:
     """An enabled consumer's verified token with the admin scope; else a ProblemError."""
-    runtime = request.app.state.runtime
-    keyring: KeyRing = runtime.extras["keyring"]
-    claims = await bearer_claims(keyring.verifier, request.headers.get("authorization"))
-    consumer = await runtime.extras["proxy"].consumer(claims.client_id)
+    state = gateway_state(request)
+    claims = await bearer_claims(state.keyring.verifier, request.headers.get("authorization"))
+    consumer = await state.proxy.consumer(claims.client_id)
     if consumer is None or not consumer.enabled:
         raise ConsumerDisabled
     require_scope(claims, ADMIN_SCOPE)

@@ -11,10 +11,9 @@ from fastapi import APIRouter, Form, Header, Request
 from pydantic import BaseModel, Field
 
 from gateway.audit.events import TokenAuditedRoute
-from gateway.auth.service import SecretChecks, authenticate
+from gateway.auth.service import authenticate
 from gateway.consumers.service import ADMIN_SCOPE, grantable_scopes
-from gateway.settings import Settings as GatewaySettings
-from lgsp_kit.app import RuntimeDep
+from gateway.state import GatewayDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
 
@@ -70,7 +69,7 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
     openapi_extra=TOKEN_REQUEST_EXAMPLE,
 )
 async def issue_token(
-    runtime: RuntimeDep,
+    gateway: GatewayDep,
     grant_type: Annotated[str, Form(examples=["client_credentials"])],
     client_id: Annotated[str | None, Form(max_length=128)] = None,
     client_secret: Annotated[str | None, Form(max_length=256)] = None,
@@ -85,9 +84,8 @@ async def issue_token(
         client_id, client_secret = basic
     if not client_id or not client_secret:
         raise OAuthError("invalid_client", "client credentials are required", 401)
-    checks: SecretChecks = runtime.extras["secret_checks"]
-    consumer = await checks.run(
-        client_id, partial(authenticate, runtime.db, client_id, client_secret)
+    consumer = await gateway.secret_checks.run(
+        client_id, partial(authenticate, gateway.runtime.db, client_id, client_secret)
     )
     if consumer is None or not consumer.enabled:
         raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
@@ -99,19 +97,17 @@ async def issue_token(
                 "invalid_scope", f"not granted: {' '.join(sorted(set(asked) - set(granted)))}"
             )
         granted = asked
-    settings = runtime.settings
-    ttl = getattr(settings, "token_ttl_seconds", 3600)
-    token = runtime.extras["keyring"].issue(
+    ttl = gateway.settings.token_ttl_seconds
+    token = gateway.keyring.issue(
         client_id=consumer.client_id, organ=consumer.organ_code, scopes=granted, ttl=ttl
     )
     return TokenResponse(access_token=token, expires_in=ttl, scope=" ".join(granted))
 
 
 @router.get("/.well-known/jwks.json", summary="Token signing keys (JWKS)")
-async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
+async def jwks(gateway: GatewayDep) -> dict[str, Any]:
     """The public keys that verify access tokens; backends fetch them too."""
-    keys: dict[str, Any] = runtime.extras["keyring"].jwks()
-    return keys
+    return gateway.keyring.jwks()
 
 
 class AuthorizationServerMetadata(BaseModel):
@@ -137,12 +133,12 @@ class AuthorizationServerMetadata(BaseModel):
     response_model=AuthorizationServerMetadata,
     summary="OAuth 2.0 authorization server metadata (RFC 8414)",
 )
-async def metadata(request: Request, runtime: RuntimeDep) -> AuthorizationServerMetadata:
+async def metadata(request: Request, gateway: GatewayDep) -> AuthorizationServerMetadata:
     """What an OAuth client library needs to configure itself: where to ask for a token, how
     to authenticate there, and where the keys that verify the tokens are."""
-    settings: GatewaySettings = runtime.settings  # type: ignore[assignment]
+    settings = gateway.settings
     base = (settings.public_url or str(request.base_url)).rstrip("/")
-    ring = runtime.extras["keyring"]
+    ring = gateway.keyring
     algorithms = [ring.algorithm, *(a for a in ring.algorithms if a != ring.algorithm)]
     return AuthorizationServerMetadata(
         issuer=settings.issuer,

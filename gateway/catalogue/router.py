@@ -9,8 +9,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.catalogue.service import VERSIONS, Catalogue
-from lgsp_kit.app import RuntimeDep
+from gateway.catalogue.service import VERSIONS
+from gateway.state import GatewayDep
 from lgsp_kit.errors import NotFound, ProblemError
 from lgsp_kit.responses import problem_responses
 
@@ -33,15 +33,10 @@ class ApiList(BaseModel):
     items: list[PublishedApi]
 
 
-def _catalogue(runtime: RuntimeDep) -> Catalogue:
-    catalogue: Catalogue = runtime.extras["catalogue"]
-    return catalogue
-
-
 @router.get("/apis", response_model=ApiList, summary="List published APIs")
-async def list_apis(runtime: RuntimeDep) -> ApiList:
+async def list_apis(gateway: GatewayDep) -> ApiList:
     """Danh mục API: every published API, its versions and its OpenAPI document."""
-    entries = await _catalogue(runtime).entries()
+    entries = await gateway.catalogue.entries()
     return ApiList(
         items=[
             PublishedApi(
@@ -64,10 +59,10 @@ async def list_apis(runtime: RuntimeDep) -> ApiList:
     responses=problem_responses(404, 422, 503),
 )
 async def api_openapi(
-    runtime: RuntimeDep, context: Annotated[str, Path(max_length=64)]
+    gateway: GatewayDep, context: Annotated[str, Path(max_length=64)]
 ) -> dict[str, Any]:
     """The service's document as seen through the gateway (paths prefixed with the context)."""
-    catalogue = _catalogue(runtime)
+    catalogue = gateway.catalogue
     if context not in catalogue.upstreams:
         raise NotFound(f"no published API {context!r}", code="api_not_found")
     entry = await catalogue.entry(context)
@@ -81,10 +76,10 @@ async def api_openapi(
 
 
 @router.get("/openapi.json", include_in_schema=False)
-async def merged_openapi(request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def merged_openapi(request: Request, gateway: GatewayDep) -> JSONResponse:
     """The whole platform as seen through the gateway."""
     own = request.app.openapi()
-    return JSONResponse(await _catalogue(runtime).merged(own))
+    return JSONResponse(await gateway.catalogue.merged(own))
 
 
 @router.get("/docs", include_in_schema=False)

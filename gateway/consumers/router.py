@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.concurrency import run_in_threadpool
 
 from gateway.audit.events import AdminAuditedRoute
 from gateway.auth.dependencies import AdminCaller
@@ -20,8 +19,9 @@ from gateway.consumers.schemas import (
     SigningKeyOut,
     SigningKeys,
 )
-from lgsp_kit.app import RuntimeDep
+from gateway.state import GatewayDep
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession, WriteSession
 
 router = APIRouter(prefix="/admin", tags=["administration"], route_class=AdminAuditedRoute)
 ClientId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -39,11 +39,11 @@ KeyId = Annotated[
     summary="Register a consumer",
     responses=problem_responses(401, 403, 422),
 )
-async def create_consumer(
-    runtime: RuntimeDep, _admin: AdminCaller, body: ConsumerCreate
+def create_consumer(
+    _admin: AdminCaller, session: WriteSession, gateway: GatewayDep, body: ConsumerCreate
 ) -> ConsumerCreated:
     """Đăng ký ứng dụng khai thác: the answer carries the client secret, shown this once."""
-    return await run_in_threadpool(admin.register, runtime, body)
+    return admin.register(session, gateway, body)
 
 
 @router.get(
@@ -52,14 +52,14 @@ async def create_consumer(
     summary="List consumers",
     responses=problem_responses(401, 403, 422),
 )
-async def list_consumers(
-    runtime: RuntimeDep,
+def list_consumers(
     _admin: AdminCaller,
+    session: ReadSession,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ConsumerPage:
     """Registered consumers in registration order, with cursor paging."""
-    return await run_in_threadpool(admin.page, runtime, cursor, limit)
+    return admin.page(session, cursor, limit)
 
 
 @router.get(
@@ -68,11 +68,9 @@ async def list_consumers(
     summary="Get a consumer",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_consumer(
-    runtime: RuntimeDep, _admin: AdminCaller, client_id: ClientId
-) -> ConsumerOut:
+def get_consumer(_admin: AdminCaller, session: ReadSession, client_id: ClientId) -> ConsumerOut:
     """One consumer, its subscriptions, scopes, tier and state."""
-    return await run_in_threadpool(admin.describe, runtime, client_id)
+    return admin.describe(session, client_id)
 
 
 @router.post(
@@ -81,11 +79,11 @@ async def get_consumer(
     summary="Disable a consumer",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def disable_consumer(
-    runtime: RuntimeDep, caller: AdminCaller, client_id: ClientId
+def disable_consumer(
+    caller: AdminCaller, session: WriteSession, gateway: GatewayDep, client_id: ClientId
 ) -> ConsumerOut:
     """Tạm dừng: no new token, and its tokens stop working within the consumer cache time."""
-    return await run_in_threadpool(admin.switch, runtime, client_id, False, caller.client_id)
+    return admin.switch(session, gateway, client_id, False, caller.client_id)
 
 
 @router.post(
@@ -94,11 +92,11 @@ async def disable_consumer(
     summary="Enable a consumer",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def enable_consumer(
-    runtime: RuntimeDep, caller: AdminCaller, client_id: ClientId
+def enable_consumer(
+    caller: AdminCaller, session: WriteSession, gateway: GatewayDep, client_id: ClientId
 ) -> ConsumerOut:
     """Kích hoạt lại a disabled consumer."""
-    return await run_in_threadpool(admin.switch, runtime, client_id, True, caller.client_id)
+    return admin.switch(session, gateway, client_id, True, caller.client_id)
 
 
 @router.post(
@@ -107,9 +105,9 @@ async def enable_consumer(
     summary="Rotate a consumer's secret",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def rotate_secret(runtime: RuntimeDep, _admin: AdminCaller, client_id: ClientId) -> NewSecret:
+def rotate_secret(_admin: AdminCaller, session: WriteSession, client_id: ClientId) -> NewSecret:
     """Đổi khóa bí mật: a new secret, shown once; tokens already issued keep working."""
-    return await run_in_threadpool(admin.new_secret, runtime, client_id)
+    return admin.new_secret(session, client_id)
 
 
 @router.get(
@@ -118,9 +116,11 @@ async def rotate_secret(runtime: RuntimeDep, _admin: AdminCaller, client_id: Cli
     summary="List token signing keys",
     responses=problem_responses(401, 403),
 )
-async def list_signing_keys(runtime: RuntimeDep, _admin: AdminCaller) -> SigningKeys:
+def list_signing_keys(
+    _admin: AdminCaller, session: ReadSession, gateway: GatewayDep
+) -> SigningKeys:
     """Khóa ký token: every published key and which one signs."""
-    return await run_in_threadpool(admin.keys, runtime)
+    return admin.keys(session, gateway)
 
 
 @router.post(
@@ -130,9 +130,11 @@ async def list_signing_keys(runtime: RuntimeDep, _admin: AdminCaller) -> Signing
     summary="Rotate the token signing key",
     responses=problem_responses(401, 403),
 )
-async def rotate_signing_key(runtime: RuntimeDep, _admin: AdminCaller) -> SigningKeyOut:
+def rotate_signing_key(
+    _admin: AdminCaller, session: WriteSession, gateway: GatewayDep
+) -> SigningKeyOut:
     """A new key signs from now on; older keys stay published so issued tokens keep working."""
-    return await run_in_threadpool(admin.rotate_key, runtime)
+    return admin.rotate_key(session, gateway)
 
 
 @router.post(
@@ -141,8 +143,8 @@ async def rotate_signing_key(runtime: RuntimeDep, _admin: AdminCaller) -> Signin
     summary="Retire a token signing key",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def retire_signing_key(
-    runtime: RuntimeDep, _admin: AdminCaller, kid: KeyId
+def retire_signing_key(
+    _admin: AdminCaller, session: WriteSession, gateway: GatewayDep, kid: KeyId
 ) -> RetiredSigningKey:
     """Thu hồi khóa ký: it leaves the JWKS and its tokens are refused; rotate first if it signs."""
-    return await run_in_threadpool(admin.retire_key, runtime, kid)
+    return admin.retire_key(session, gateway, kid)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lgsp_kit.fields import Text, text_pattern
+from lgsp_kit.fields import LocalTime, Text, text_pattern
 
 Tier = Literal["Bronze", "Silver", "Gold", "Unlimited"]
 OrganCode = Annotated[
@@ -60,10 +59,10 @@ class ConsumerOut(BaseModel):
     scopes: list[str]
     tier: str
     enabled: bool
-    created_at: datetime
+    created_at: LocalTime
 
     @classmethod
-    def from_row(cls, row: Any, tz: tzinfo) -> Self:
+    def from_row(cls, row: Any) -> Self:
         return cls(
             client_id=row.client_id,
             name=row.name,
@@ -72,7 +71,7 @@ class ConsumerOut(BaseModel):
             scopes=row.scopes.split(),
             tier=row.tier,
             enabled=row.enabled,
-            created_at=row.created_at.astimezone(tz),
+            created_at=row.created_at,
         )
 
 
@@ -92,7 +91,7 @@ class ConsumerPage(BaseModel):
 
 class SigningKeyOut(BaseModel):
     kid: str
-    created_at: datetime
+    created_at: LocalTime
     signing: bool = Field(description="this key signs new tokens")
 
 

@@ -20,7 +20,7 @@ from services.documents.settings import Settings, get_settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def _seed(runtime: Runtime) -> None:
+async def _seed(runtime: Runtime[Settings]) -> None:
     def work() -> None:
         with runtime.db.session() as session:
             seed_directory(session)

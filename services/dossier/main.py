@@ -20,10 +20,8 @@ from services.dossier.settings import Settings, get_settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def _seed(runtime: Runtime) -> None:
-    settings = runtime.settings
-    assert isinstance(settings, Settings)
-    if settings.seed_procedures:
+async def _seed(runtime: Runtime[Settings]) -> None:
+    if runtime.settings.seed_procedures:
 
         def work() -> None:
             with runtime.db.session() as session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
@@ -22,9 +21,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    tz = ZoneInfo(settings.timezone)
+    tz = settings.zone
 
-    def consumer(runtime: Runtime) -> EventConsumer:
+    def consumer(runtime: Runtime[Settings]) -> EventConsumer:
         assert runtime.bus is not None
         return EventConsumer(
             runtime.db,
@@ -36,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sources=PRODUCER_SOURCES,
         )
 
-    async def register_metrics(runtime: Runtime) -> None:
+    async def register_metrics(runtime: Runtime[Settings]) -> None:
         runtime.registry.register(
             ProjectionCollector(
                 runtime.db,

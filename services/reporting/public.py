@@ -10,14 +10,13 @@ the gateway at `/reporting/v1/dashboard`.
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession
+from services.reporting.dependencies import SettingsDep
 from services.reporting.periods import PERIOD_PATTERN, current_year
 from services.reporting.router import LevelQuery, OrganQuery, report_response
 
@@ -34,18 +33,19 @@ PeriodOrYear = Annotated[
     summary="The live page",
     responses=problem_responses(404, 422),
 )
-async def live_page(
-    runtime: RuntimeDep,
+def live_page(
+    session: ReadSession,
+    settings: SettingsDep,
     period: PeriodOrYear = None,
     level: LevelQuery = None,
     organ: OrganQuery = None,
     refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
 ) -> Response:
     """Trang theo dõi trực tiếp: Phụ lục II and the monthly chart, reloading itself."""
-    label = period or current_year(ZoneInfo(runtime.settings.timezone)).label
-    return await run_in_threadpool(
-        report_response,
-        runtime,
+    label = period or current_year(settings.zone).label
+    return report_response(
+        session,
+        settings,
         label,
         level,
         organ,
@@ -64,14 +64,13 @@ async def live_page(
         **problem_responses(404, 422),
     },
 )
-async def live_page_xlsx(
-    runtime: RuntimeDep,
+def live_page_xlsx(
+    session: ReadSession,
+    settings: SettingsDep,
     period: PeriodOrYear = None,
     level: LevelQuery = None,
     organ: OrganQuery = None,
 ) -> Response:
     """Tải Phụ lục II (Excel) from the live page."""
-    label = period or current_year(ZoneInfo(runtime.settings.timezone)).label
-    return await run_in_threadpool(
-        report_response, runtime, label, level, organ, "xlsx", xlsx_path=""
-    )
+    label = period or current_year(settings.zone).label
+    return report_response(session, settings, label, level, organ, "xlsx", xlsx_path="")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from zoneinfo import ZoneInfo
 
 import nats
 import typer
@@ -58,7 +57,7 @@ async def rebuild(settings: Settings, *, batch_size: int = 1000) -> int:
         db,
         processed_event,
         Bus(settings.nats_url, stream=settings.stream_name),
-        make_handler(ZoneInfo(settings.timezone)),
+        make_handler(settings.zone),
         durable=name,
         sources=PRODUCER_SOURCES,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, select
 
+from lgsp_kit.db import table_of
 from services.reporting.models import (
     ALL_ORGANS,
     DocumentSentDay,
@@ -23,10 +24,7 @@ from services.reporting.models import (
 )
 from services.reporting.periods import Period
 
-
-def _t(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
+_t = table_of
 
 
 RECEPTION = _t(DossierReceptionDay)

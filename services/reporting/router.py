@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from lgsp_kit.access import DECLARE_SCOPE, needs_scope
-from lgsp_kit.app import Runtime, RuntimeDep
 from lgsp_kit.auth import Caller
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession, WriteSession
 from services.reporting import export, service
+from services.reporting.dependencies import ProgressDep, SettingsDep
 from services.reporting.page import period_choices, render_page
 from services.reporting.periods import PERIOD_PATTERN, current_year, parse_period
 from services.reporting.schemas import (
@@ -26,6 +26,7 @@ from services.reporting.schemas import (
     ReportFormat,
     Status,
 )
+from services.reporting.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["reporting"])
 
@@ -65,7 +66,8 @@ def _format(format_: str | None, accept: str | None) -> str:
 
 
 def report_response(
-    runtime: Runtime,
+    session: Session,
+    settings: Settings,
     period: str,
     level: str | None,
     organ: str | None,
@@ -75,17 +77,13 @@ def report_response(
     refresh: int | None = None,
 ) -> Response:
     """Build Phụ lục II and write it in `fmt`; shared by the API and the live page."""
-    tz = ZoneInfo(runtime.settings.timezone)
     per = parse_period(period)
-    with runtime.db.session() as session:
-        report = service.build_report(session, per, tz=tz, level=level, organ=organ)
-        series = (
-            service.monthly_dossier_ratios(
-                session, parse_period(period[:4]), level=level, organ=organ
-            )
-            if fmt == "html"
-            else []
-        )
+    report = service.build_report(session, per, tz=settings.zone, level=level, organ=organ)
+    series = (
+        service.monthly_dossier_ratios(session, parse_period(period[:4]), level=level, organ=organ)
+        if fmt == "html"
+        else []
+    )
     name = f"phu-luc-ii-{per.label}"
     if fmt == "csv":
         return Response(
@@ -115,8 +113,9 @@ def report_response(
         **problem_responses(400, 401, 403, 404, 422, 429),
     },
 )
-async def get_phu_luc_ii(
-    runtime: RuntimeDep,
+def get_phu_luc_ii(
+    session: ReadSession,
+    settings: SettingsDep,
     period: PeriodQuery,
     level: LevelQuery = None,
     organ: OrganQuery = None,
@@ -127,9 +126,7 @@ async def get_phu_luc_ii(
 ) -> Response:
     """Thống kê Phụ lục II: every row with its numerator, denominator and source."""
     fmt = _format(format, accept)
-    return await run_in_threadpool(
-        report_response, runtime, period, level, organ, fmt, xlsx_path="phu-luc-ii"
-    )
+    return report_response(session, settings, period, level, organ, fmt, xlsx_path="phu-luc-ii")
 
 
 @router.get(
@@ -138,19 +135,19 @@ async def get_phu_luc_ii(
     summary="The live page, through the gateway",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_dashboard(
-    runtime: RuntimeDep,
+def get_dashboard(
+    session: ReadSession,
+    settings: SettingsDep,
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
     level: LevelQuery = None,
     organ: OrganQuery = None,
     refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
 ) -> Response:
     """Trang theo dõi trực tiếp: the current table and the monthly chart, refreshing itself."""
-    tz = ZoneInfo(runtime.settings.timezone)
-    label = period or current_year(tz).label
-    return await run_in_threadpool(
-        report_response,
-        runtime,
+    label = period or current_year(settings.zone).label
+    return report_response(
+        session,
+        settings,
         label,
         level,
         organ,
@@ -178,17 +175,12 @@ async def list_indicators() -> IndicatorList:
     dependencies=[needs_scope(DECLARE_SCOPE)],
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
 )
-async def declare_indicator(
-    stt: SttPath, body: DeclaredIn, runtime: RuntimeDep, caller: Caller
+def declare_indicator(
+    stt: SttPath, body: DeclaredIn, session: WriteSession, caller: Caller
 ) -> DeclaredOut:
     """Kê khai số liệu of a declared row (1–4); computed rows answer 409. The rows are the
     province's: declaring needs the scope `reporting:declare` besides `reporting:write`."""
-
-    def work() -> DeclaredOut:
-        with runtime.db.session() as session:
-            return service.declare(session, stt, body, who=caller.client_id)
-
-    return await run_in_threadpool(work)
+    return service.declare(session, stt, body, who=caller.client_id)
 
 
 @router.get(
@@ -197,14 +189,9 @@ async def declare_indicator(
     summary="History of a declared row",
     responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
-async def list_declared(stt: SttPath, runtime: RuntimeDep) -> DeclaredList:
+def list_declared(stt: SttPath, session: ReadSession) -> DeclaredList:
     """Lịch sử kê khai: every value declared for a row, newest first, with who and when."""
-
-    def work() -> DeclaredList:
-        with runtime.db.session() as session:
-            return DeclaredList(items=service.declared_history(session, stt))
-
-    return await run_in_threadpool(work)
+    return DeclaredList(items=service.declared_history(session, stt))
 
 
 @router.get(
@@ -213,15 +200,6 @@ async def list_declared(stt: SttPath, runtime: RuntimeDep) -> DeclaredList:
     summary="Projection status",
     responses=problem_responses(401, 403, 429),
 )
-async def get_status(runtime: RuntimeDep) -> Status:
+def get_status(progress: ProgressDep, session: ReadSession) -> Status:
     """Tình trạng tổng hợp: events consumed by type, latest business time, consumer lag."""
-    consumer = runtime.consumer
-    pending = await consumer.pending() if consumer is not None else None
-    lag = consumer.lag_seconds if consumer is not None else 0.0
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> Status:
-        with runtime.db.session() as session:
-            return service.status(session, lag_seconds=lag, pending=pending, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.status(session, lag_seconds=progress.lag_seconds, pending=progress.pending)

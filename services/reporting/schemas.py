@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
-from lgsp_kit.fields import Text
+from lgsp_kit.fields import LocalTime, Text
 from services.reporting.periods import PERIOD_PATTERN
 
 OrganLevel = Literal["province", "province_organ", "district", "commune"]
@@ -102,6 +102,6 @@ class Status(BaseModel):
 
     events_consumed: dict[str, int] = Field(description="events applied, by type")
     events_consumed_total: int
-    last_event_time: datetime | None = Field(description="the latest business time applied")
+    last_event_time: LocalTime | None = Field(description="the latest business time applied")
     lag_seconds: float = Field(description="how long the last batch waited in JetStream")
     pending_events: int | None = Field(description="events in the stream not yet applied")

@@ -300,13 +300,13 @@ def _out(row: DeclaredValue) -> DeclaredOut:
     )
 
 
-def status(session: Session, *, lag_seconds: float, pending: int | None, tz: ZoneInfo) -> Status:
+def status(session: Session, *, lag_seconds: float, pending: int | None) -> Status:
     types = repo.event_types(session.connection())
     times = [t for _, _, t in types if t is not None]
     return Status(
         events_consumed={t: n for t, n, _ in types},
         events_consumed_total=sum(n for _, n, _ in types),
-        last_event_time=max(times).astimezone(tz) if times else None,
+        last_event_time=max(times) if times else None,
         lag_seconds=lag_seconds,
         pending_events=pending,
     )

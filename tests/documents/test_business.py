@@ -93,7 +93,7 @@ def run(
     client: httpx.AsyncClient, package: codec.DocumentPackage, scope: str | None = PROVINCE
 ) -> business.BusinessResult | None:
     with database(client).session() as session:
-        return business.apply(session, package, scope=OrganScope(scope), tz=TZ)
+        return business.apply(session, package, scope=OrganScope(scope))
 
 
 async def test_samples_name_what_is_rewritten() -> None:

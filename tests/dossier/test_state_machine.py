@@ -162,7 +162,7 @@ def machine_for(db: Database) -> type[RuleBasedStateMachine]:
             before = self.outbox_size()
             try:
                 with db.session() as session:
-                    service.record_payment(session, code, body, tz=TZ, scope=ANY_ORGAN)
+                    service.record_payment(session, code, body, scope=ANY_ORGAN)
             except ProblemError as exc:
                 assert not accepted, exc.detail
                 assert self.outbox_size() == before

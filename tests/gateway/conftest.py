@@ -17,8 +17,10 @@ import httpx
 import pytest
 from aiohttp import web
 
+from gateway.fastpath.audit import AuditLog
 from gateway.main import GatewayApp, create_app
 from gateway.settings import Settings
+from gateway.state import GatewayState
 from lgsp_kit.natsserver import free_port
 
 OPENAPI = {
@@ -166,6 +168,18 @@ class Gateway:
         wrapper: GatewayApp = self.app.app
         return wrapper.api.state.runtime
 
+    @property
+    def state(self) -> GatewayState:
+        wrapper: GatewayApp = self.app.app
+        state: GatewayState = wrapper.api.state.gateway
+        return state
+
+    @property
+    def audit_log(self) -> AuditLog:
+        audit = self.state.audit
+        assert audit is not None
+        return audit
+
     async def token(self, client_id: str, secret: str, scope: str | None = None) -> str:
         form = {"grant_type": "client_credentials"}
         if scope:
@@ -194,7 +208,7 @@ class Gateway:
         return created, {"Authorization": f"Bearer {token}"}
 
     async def audit(self, **filters: Any) -> list[dict[str, Any]]:
-        await self.runtime.extras["audit"].flush()
+        await self.audit_log.flush()
         resp = await self.client.get("/admin/audit", params=filters, headers=self.admin())
         assert resp.status_code == 200, resp.text
         items: list[dict[str, Any]] = resp.json()["items"]

@@ -89,7 +89,7 @@ async def test_rotate_secret_and_self_disable(gw: Gateway) -> None:
     assert resp.status_code == 401
     assert await gw.token(cid, new)
 
-    me = gw.runtime.extras["keyring"].verify(gw.admin_token).client_id
+    me = gw.state.keyring.verify(gw.admin_token).client_id
     resp = await gw.client.post(f"/admin/consumers/{me}/disable", headers=gw.admin())
     assert resp.status_code == 409 and resp.json()["code"] == "cannot_disable_self"
 
@@ -107,7 +107,7 @@ async def test_rotate_secret_and_self_disable(gw: Gateway) -> None:
 
 async def test_signing_key_rotation_keeps_issued_tokens_working(gw: Gateway) -> None:
     created, before = await gw.bearer(apis=["echo"], tier="Gold")
-    old_kid = gw.runtime.extras["keyring"].signing_kid
+    old_kid = gw.state.keyring.signing_kid
     resp = await gw.client.post("/admin/signing-keys/rotate", headers=gw.admin())
     assert resp.status_code == 201
     new_kid = resp.json()["kid"]

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 async def stored(gw: Gateway, api: str) -> list[dict[str, Any]]:
     """Every column of the stored records of `api`, in chain order."""
-    await gw.runtime.extras["audit"].flush()
+    await gw.audit_log.flush()
     with gw.runtime.db.engine.connect() as conn:
         result = conn.execute(
             text("SELECT * FROM audit_record WHERE api = :api ORDER BY seq"), {"api": api}
@@ -68,7 +68,7 @@ async def test_token_requests_are_audited_without_secret_or_token(gw: Gateway) -
 
 
 async def test_admin_changes_are_audited_with_who_what_target_and_outcome(gw: Gateway) -> None:
-    admin_id = gw.runtime.extras["keyring"].verify(gw.admin_token).client_id
+    admin_id = gw.state.keyring.verify(gw.admin_token).client_id
     before = len(await stored(gw, "gateway:admin"))
     created = await gw.consumer(apis=["echo"])
     cid = created["client_id"]

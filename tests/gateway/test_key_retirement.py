@@ -101,7 +101,7 @@ async def test_retire_drops_the_key_and_its_tokens_at_once(
 
 async def test_the_signing_key_cannot_be_retired(gw: Gateway) -> None:
     _, auth = await gw.bearer(apis=["echo"], tier="Gold")
-    kid = gw.runtime.extras["keyring"].signing_kid
+    kid = gw.state.keyring.signing_kid
     resp = await gw.client.post(f"/admin/signing-keys/{kid}/retire", headers=gw.admin())
     assert resp.status_code == 409
     assert resp.headers["content-type"] == "application/problem+json"
@@ -121,7 +121,7 @@ async def test_the_signing_key_cannot_be_retired(gw: Gateway) -> None:
 
 
 async def test_unknown_and_malformed_key_ids(gw: Gateway) -> None:
-    kid = gw.runtime.extras["keyring"].signing_kid
+    kid = gw.state.keyring.signing_kid
     resp = await gw.client.post("/admin/signing-keys/0123456789abcdef/retire", headers=gw.admin())
     assert resp.status_code == 404
     assert resp.headers["content-type"] == "application/problem+json"
@@ -134,7 +134,7 @@ async def test_unknown_and_malformed_key_ids(gw: Gateway) -> None:
 
 
 async def test_retiring_needs_an_admin(gw: Gateway) -> None:
-    old_kid = gw.runtime.extras["keyring"].signing_kid
+    old_kid = gw.state.keyring.signing_kid
     new_kid = await _rotate(gw)
     path = f"/admin/signing-keys/{old_kid}/retire"
     _, auth = await gw.bearer(apis=["echo"])
@@ -156,7 +156,7 @@ async def test_another_gateway_process_drops_the_key_on_its_refresh(
     other_settings = gateway_settings(tmp_path, database_url, upstreams, key_refresh_seconds=0.2)
     async with open_gateway(first_settings) as first, open_gateway(other_settings) as other:
         created, auth = await first.bearer(apis=["echo"], tier="Gold")
-        old_kid = first.runtime.extras["keyring"].signing_kid
+        old_kid = first.state.keyring.signing_kid
         assert (await other.client.get("/echo/v1/things", headers=auth)).status_code == 200
         new_kid = await _rotate(first)
         resp = await first.client.post(
@@ -164,7 +164,7 @@ async def test_another_gateway_process_drops_the_key_on_its_refresh(
         )
         assert resp.status_code == 200, resp.text
 
-        ring = other.runtime.extras["keyring"]
+        ring = other.state.keyring
         for _ in range(100):
             if old_kid not in ring.kids:
                 break

@@ -125,7 +125,7 @@ async def test_a_generated_request_id_is_echoed_and_forwarded(gw: Gateway) -> No
 async def test_missing_and_bad_tokens_are_refused_with_401(gw: Gateway) -> None:
     created, auth = await gw.bearer(apis=["echo"], tier="Gold")
     cid = created["client_id"]
-    keyring = gw.runtime.extras["keyring"]
+    keyring = gw.state.keyring
 
     resp = await gw.client.get("/echo/v1/things", headers={"X-Request-ID": rid()})
     await assert_problem(gw, resp, 401, "missing_token")
@@ -297,7 +297,7 @@ async def test_a_database_restarting_is_503_with_retry_after(
     # Found by the PostgreSQL drill (bench/drills.py): reading the consumer while the server
     # restarted escaped the proxy as a bare 500 and the simulator gave up.
     created, auth = await gw.bearer(apis=["echo"])
-    proxy = gw.runtime.extras["proxy"]
+    proxy = gw.state.proxy
     dead = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
 
     async def unreachable(client_id: str) -> None:

@@ -56,7 +56,7 @@ async def test_head_and_expect(wire: Gateway, backend: tuple[Backend, str]) -> N
 
 async def test_many_calls_share_one_kept_alive_connection(wire: Gateway) -> None:
     _, auth = await wire.bearer(apis=["echo"], tier="Gold")
-    pool = wire.runtime.extras["proxy"].pools["echo"]
+    pool = wire.state.proxy.pools["echo"]
     before = pool.opened
     for _ in range(10):
         assert (await wire.client.get("/echo/v1/things", headers=auth)).status_code == 200

@@ -233,7 +233,7 @@ async def test_a_client_id_that_failed_too_often_gets_429_without_a_check(
 
     # Other ids are not affected; the id works again once its window has passed.
     assert await gw.token(other["client_id"], other["client_secret"])
-    limiter = gw.runtime.extras["secret_checks"]
+    limiter = gw.state.secret_checks
     later = time.monotonic() + 61
     limiter.clock = lambda: later
     if known:

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter
 from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from gateway.models import SigningKey
 from lgsp_kit.app import create_service_app
@@ -253,13 +253,13 @@ def swap_payload(token: str, claims: dict[str, Any]) -> str:
 
 async def signing_keys(gw: Gateway, backend_url: str) -> Keys:
     jwks = (await gw.client.get("/.well-known/jwks.json")).json()
-    kid = gw.runtime.extras["keyring"].signing_kid
+    kid = gw.state.keyring.signing_kid
 
     def read() -> str:
         with gw.runtime.db.session() as session:
             return session.exec(select(SigningKey).where(SigningKey.kid == kid)).one().private_pem
 
-    passphrase = gw.runtime.extras["keyring"].passphrase
+    passphrase = gw.state.keyring.passphrase
     loaded = serialization.load_pem_private_key(
         (await asyncio.to_thread(read)).encode(), passphrase
     )
@@ -316,7 +316,7 @@ async def test_a_token_stops_at_its_expiry_even_when_remembered(
 ) -> None:
     echo, _ = backend
     created = await gw.consumer(apis=["echo"], tier="Gold")
-    keyring = gw.runtime.extras["keyring"]
+    keyring = gw.state.keyring
     # At its expiry exactly: without the clock-skew leeway (test_token_leeway.py has that).
     keyring.verifier.leeway = 0
     token = keyring.issue(
@@ -387,7 +387,7 @@ async def test_a_retired_signing_key_stops_its_remembered_tokens(
     settings = gateway_settings(tmp_path, database_url, upstreams, key_refresh_seconds=0.1)
     async with open_gateway(settings) as gw:
         created, auth = await gw.bearer(apis=["echo"], tier="Gold")
-        old_kid = gw.runtime.extras["keyring"].signing_kid
+        old_kid = gw.state.keyring.signing_kid
         assert (await gw.client.get("/echo/v1/things", headers=auth)).status_code == 200
         resp = await gw.client.post("/admin/signing-keys/rotate", headers=gw.admin())
         assert resp.status_code == 201
@@ -396,12 +396,12 @@ async def test_a_retired_signing_key_stops_its_remembered_tokens(
         def retire() -> None:
             with gw.runtime.db.session() as session:
                 session.execute(
-                    update(SigningKey).where(SigningKey.kid == old_kid).values(active=False)
+                    update(SigningKey).where(col(SigningKey.kid) == old_kid).values(active=False)
                 )
 
         await asyncio.to_thread(retire)
         for _ in range(100):  # the ring's refresh (every 0.1 s here) drops the key
-            if old_kid not in gw.runtime.extras["keyring"].kids:
+            if old_kid not in gw.state.keyring.kids:
                 break
             await asyncio.sleep(0.05)
         problem = await refused(gw, echo, auth["Authorization"].removeprefix("Bearer "))
@@ -487,7 +487,7 @@ async def test_a_service_drops_a_key_the_gateway_no_longer_publishes(
 ) -> None:
     """Regression: a service fetched the JWKS again only for an unknown key id, so a retired
     key (and every token it verified once) kept working there."""
-    verifier = service.app.state.runtime.extras["verifier"]
+    verifier = service.app.state.runtime.verifier
     verifier.max_age = 0.2
     headers = mint.headers(["echo:read"])
     assert (await service.client.get("/v1/things", headers=headers)).status_code == 200

@@ -22,7 +22,6 @@ from services.reporting.rebuild import rebuild
 from services.reporting.settings import Settings
 from tests.conftest import TokenMint, serve, service_settings
 from tests.reporting import scenario
-from tests.reporting.events import VN
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +47,7 @@ async def publish(url: str, events: list[Envelope]) -> None:
 async def consumed(app: Any) -> int:
     def count() -> int:
         with app.state.runtime.db.session() as session:
-            return service.status(session, lag_seconds=0, pending=None, tz=VN).events_consumed_total
+            return service.status(session, lag_seconds=0, pending=None).events_consumed_total
 
     return await asyncio.to_thread(count)
 

@@ -12,8 +12,6 @@ organs come in through `POST /v1/documents:import` (and status packages through
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from sqlmodel import Session, col, select
 
 from lgsp_kit.errors import NotFound
@@ -24,18 +22,18 @@ from services.documents.scope import OrganScope
 from services.documents.settings import Settings
 
 
-def item_of(row: AxisPackage, document: Document, tz: tzinfo) -> AxisItem:
+def item_of(row: AxisPackage, document: Document) -> AxisItem:
     return AxisItem(
         document_id=row.document_id,
         edxml_document_id=document.edxml_id,
         from_organ=document.from_organ,
         to_organs=row.organs.split(),
-        queued_at=row.queued_at.astimezone(tz),
-        taken_at=row.taken_at.astimezone(tz) if row.taken_at is not None else None,
+        queued_at=row.queued_at,
+        taken_at=row.taken_at,
     )
 
 
-def outbox(session: Session, *, limit: int, tz: tzinfo) -> AxisOutbox:
+def outbox(session: Session, *, limit: int) -> AxisOutbox:
     """The packages waiting for the axis, oldest first."""
     query = (
         select(AxisPackage, Document)
@@ -46,7 +44,7 @@ def outbox(session: Session, *, limit: int, tz: tzinfo) -> AxisOutbox:
     )
     rows = session.exec(query).all()
     return AxisOutbox(
-        items=[item_of(row, document, tz) for row, document in rows[:limit]],
+        items=[item_of(row, document) for row, document in rows[:limit]],
         more=len(rows) > limit,
     )
 
@@ -62,13 +60,13 @@ def queued(session: Session, document_id: str) -> AxisPackage:
     return row
 
 
-def package(session: Session, document_id: str, *, settings: Settings, tz: tzinfo) -> bytes:
+def package(session: Session, document_id: str, *, settings: Settings) -> bytes:
     """The signed edXML package of a queued document, as its export gives it."""
     queued(session, document_id)
-    return service.export(session, document_id, scope=OrganScope(None), settings=settings, tz=tz)
+    return service.export(session, document_id, scope=OrganScope(None), settings=settings)
 
 
-def take(session: Session, document_id: str, *, tz: tzinfo) -> AxisItem:
+def take(session: Session, document_id: str) -> AxisItem:
     """The axis has taken the package: it leaves the outbox (again: the same answer)."""
     row = queued(session, document_id)
     if row.taken_at is None:
@@ -76,4 +74,4 @@ def take(session: Session, document_id: str, *, tz: tzinfo) -> AxisItem:
         session.add(row)
         session.flush()
     document = service.find(session, document_id)
-    return item_of(row, document, tz)
+    return item_of(row, document)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from contracts import edxml as codec
 from lgsp_kit.access import AXIS_SCOPE, needs_scope
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession, WriteSession
+from services.documents.dependencies import SettingsDep
 from services.documents.documents import axis, edxml
 from services.documents.documents.schemas import AxisItem, AxisOutbox
-from services.documents.settings import Settings
 
 router = APIRouter(prefix="/v1/axis/outbox", tags=["axis"], dependencies=[needs_scope(AXIS_SCOPE)])
 
@@ -27,16 +25,10 @@ DocumentId = Annotated[str, Path(max_length=36, description="the document's id")
     summary="Packages waiting for the national document axis",
     responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def outbox(runtime: RuntimeDep, limit: int = Query(default=50, ge=1, le=200)) -> AxisOutbox:
+def outbox(session: ReadSession, limit: int = Query(default=50, ge=1, le=200)) -> AxisOutbox:
     """Documents sent to organs outside the province whose package the axis has not taken yet,
     oldest first (scope `documents:axis`)."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> AxisOutbox:
-        with runtime.db.reading() as session:
-            return axis.outbox(session, limit=limit, tz=tz)
-
-    return await run_in_threadpool(work)
+    return axis.outbox(session, limit=limit)
 
 
 @router.get(
@@ -45,16 +37,10 @@ async def outbox(runtime: RuntimeDep, limit: int = Query(default=50, ge=1, le=20
     summary="Take a queued document's edXML package",
     responses={**edxml.XML_ANSWER, **problem_responses(400, 401, 403, 404, 422, 429)},
 )
-async def package(document_id: DocumentId, runtime: RuntimeDep) -> Response:
+def package(document_id: DocumentId, session: WriteSession, settings: SettingsDep) -> Response:
     """The signed QCVN 102 package (the same bytes as the document's export)."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
-    tz = ZoneInfo(settings.timezone)
-
-    def work() -> bytes:
-        with runtime.db.session() as session:
-            return axis.package(session, document_id, settings=settings, tz=tz)
-
-    return Response(content=await run_in_threadpool(work), media_type=codec.MEDIA_TYPE)
+    content = axis.package(session, document_id, settings=settings)
+    return Response(content=content, media_type=codec.MEDIA_TYPE)
 
 
 @router.delete(
@@ -63,12 +49,6 @@ async def package(document_id: DocumentId, runtime: RuntimeDep) -> Response:
     summary="Acknowledge a package taken by the axis",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def take(document_id: DocumentId, runtime: RuntimeDep) -> AxisItem:
+def take(document_id: DocumentId, session: WriteSession) -> AxisItem:
     """The axis has the package: it leaves the outbox. Acknowledging again answers the same."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> AxisItem:
-        with runtime.db.session() as session:
-            return axis.take(session, document_id, tz=tz)
-
-    return await run_in_threadpool(work)
+    return axis.take(session, document_id)

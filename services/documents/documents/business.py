@@ -23,7 +23,7 @@ update or replacement, once the new document is stored).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -107,7 +107,6 @@ def apply(
     package: codec.DocumentPackage,
     *,
     scope: OrganScope,
-    tz: tzinfo,
     at: datetime | None = None,
 ) -> BusinessResult | None:
     """Act on the documents a revoke, update or replace package names; None for a new one."""
@@ -151,7 +150,7 @@ def apply(
             if RECALL_REQUESTED not in allowed_next(row.status):
                 skipped.append((document.id, organ, row.status))
                 continue
-            service.change_status(session, document.id, organ, change, scope=scope, tz=tz)
+            service.change_status(session, document.id, organ, change, scope=scope)
             recalled.append((document.id, organ))
         document.business_state = STATE[kind]
         if new is not None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import tzinfo
 from typing import Literal
 
 from lxml import etree
@@ -154,13 +153,13 @@ def verify(received: Received, certificate: OrganKey | None, *, allow_sha1: bool
 
 
 def import_package(
-    session: Session, raw: bytes, *, scope: OrganScope, settings: Settings, tz: tzinfo
+    session: Session, raw: bytes, *, scope: OrganScope, settings: Settings
 ) -> ImportResult:
-    return receive(session, read(raw), scope=scope, settings=settings, tz=tz)
+    return receive(session, read(raw), scope=scope, settings=settings)
 
 
 def receive(
-    session: Session, received: Received, *, scope: OrganScope, settings: Settings, tz: tzinfo
+    session: Session, received: Received, *, scope: OrganScope, settings: Settings
 ) -> ImportResult:
     """A new document from a parsed package (`received.package`, what the signature covers)."""
     package = received.package
@@ -180,13 +179,11 @@ def receive(
     scope.require_any(session, here, what="a recipient of this package")
     kind = package.business.doc_type if package.business is not None else None
     if kind == codec.BusinessDocType.REVOKE:
-        return revoke(session, received, settings=settings, tz=tz)
+        return revoke(session, received, settings=settings)
     document_id = edxml.exchange_id(package)
     existing = session.get(Document, document_id)
     if existing is not None:
-        return ImportResult(
-            already_registered(session, existing, received.raw, settings, tz), False
-        )
+        return ImportResult(already_registered(session, existing, received.raw, settings), False)
     check_limits(package, settings)
     service.require_connected([], [recipients[code] for code in here])
     sender = sender_of(session, package.from_)
@@ -212,24 +209,24 @@ def receive(
         reason, status = None, ARRIVED
     if kind in (codec.BusinessDocType.UPDATE, codec.BusinessDocType.REPLACE):
         if verdict.verification == "verified":
-            acts_on(session, package, tz)
+            acts_on(session, package)
         else:
             reason = f"{reason or verdict.reason}; {NOT_APPLIED}"[:500]
     service.deliver(session, document, here, reason=reason, at=service.now(), status=status)
     rows = repository.recipients(session, document.id)
-    return ImportResult(views.document_out(session, document, rows, tz), True)
+    return ImportResult(views.document_out(session, document, rows), True)
 
 
-def acts_on(session: Session, package: codec.DocumentPackage, tz: tzinfo) -> None:
+def acts_on(session: Session, package: codec.DocumentPackage) -> None:
     """Apply a revocation, update or replacement whose signature verified.
 
     The caller's scope covers a recipient (checked on import); the authority to revoke, update
     or replace is the sender's, and a verified signature of the sender is that authority here:
     `business.apply` checks that the sender is the one of each document acted on."""
-    business.apply(session, package, scope=OrganScope(None), tz=tz)
+    business.apply(session, package, scope=OrganScope(None))
 
 
-def revoke(session: Session, received: Received, *, settings: Settings, tz: tzinfo) -> ImportResult:
+def revoke(session: Session, received: Received, *, settings: Settings) -> ImportResult:
     """A revocation package (`BussinessDocType` 1) is a request about a document already here,
     not a document: with a verified signature of the document's sender, each recipient concerned
     is asked to give it back (13) and the document is marked revoked (200, the revoked document);
@@ -243,10 +240,10 @@ def revoke(session: Session, received: Received, *, settings: Settings, tz: tzin
             f"this one is {verdict.verification}: {verdict.reason}",
             code="business_not_verified",
         )
-    acts_on(session, package, tz)
+    acts_on(session, package)
     document = status_packages.document_named(session, edxml.document_id_of(package))
     rows = repository.recipients(session, document.id)
-    return ImportResult(views.document_out(session, document, rows, tz), False)
+    return ImportResult(views.document_out(session, document, rows), False)
 
 
 def sender_of(session: Session, organ: codec.Organ) -> Organ:
@@ -270,14 +267,14 @@ def sender_of(session: Session, organ: codec.Organ) -> Organ:
 
 
 def already_registered(
-    session: Session, existing: Document, raw: bytes, settings: Settings, tz: tzinfo
+    session: Session, existing: Document, raw: bytes, settings: Settings
 ) -> DocumentOut:
     """The same package again changes nothing; a different one under the same id is refused."""
     rows = repository.recipients(session, existing.id)
     if existing.package is not None:
         same = existing.package == raw
     elif existing.electronic:
-        built = service.build_signed_package(session, existing, [o for _, o in rows], settings, tz)
+        built = service.build_signed_package(session, existing, [o for _, o in rows], settings)
         same = built == raw
     else:
         same = False
@@ -286,7 +283,7 @@ def already_registered(
             f"document {existing.id} is already registered with different content",
             code="document_exists",
         )
-    return views.document_out(session, existing, rows, tz)
+    return views.document_out(session, existing, rows)
 
 
 def sent_at(package: codec.DocumentPackage) -> codec.TraceHeader | None:

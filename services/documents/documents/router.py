@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from lgsp_kit import idempotency
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.fields import Instant
-from lgsp_kit.idempotency import IdempotencyDep
 from lgsp_kit.responses import problem_responses
-from services.documents.dependencies import ScopeDep
+from lgsp_kit.sessions import ReadSession, WriteSession
+from services.documents.dependencies import Idempotent, ScopeDep, SettingsDep
 from services.documents.documents import edxml, importing, repository, service
 from services.documents.documents.exchange import DocumentTypeCode, StatusCode
 from services.documents.documents.schemas import (
@@ -25,9 +20,7 @@ from services.documents.documents.schemas import (
     RecipientOut,
     StatusChange,
 )
-from services.documents.models import idempotency_record
 from services.documents.organs.schemas import ORGAN_CODE_PATTERN
-from services.documents.settings import Settings
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 inbox_router = APIRouter(prefix="/v1/organs", tags=["documents"])
@@ -54,6 +47,34 @@ XML_EXAMPLE = (
 )
 
 
+async def package_body(request: Request, settings: SettingsDep) -> bytes:
+    """The edXML package of an import: XML, within `max_package_bytes` (checked on the declared
+    length before it is read, and on what was read)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("application/xml", "text/xml"):
+        raise ProblemError(
+            "send the edXML package as application/xml", status=415, code="unsupported_media_type"
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_package_bytes:
+        raise ProblemError(
+            f"the package exceeds {settings.max_package_bytes} bytes",
+            status=413,
+            code="package_too_large",
+        )
+    raw = await request.body()
+    if len(raw) > settings.max_package_bytes:
+        raise ProblemError(
+            f"the package exceeds {settings.max_package_bytes} bytes",
+            status=413,
+            code="package_too_large",
+        )
+    return raw
+
+
+PackageBody = Annotated[bytes, Depends(package_body)]
+
+
 @router.post(
     "",
     status_code=201,
@@ -61,20 +82,16 @@ XML_EXAMPLE = (
     summary="Send a document",
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
 )
-async def send_document(
-    body: DocumentIn, runtime: RuntimeDep, scope: ScopeDep, idem: IdempotencyDep
+def send_document(
+    body: DocumentIn,
+    session: WriteSession,
+    idem: Idempotent,
+    settings: SettingsDep,
+    scope: ScopeDep,
 ) -> Response:
     """Gửi văn bản: signed for the sending organ when electronic, delivered to each recipient."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
-    tz = ZoneInfo(settings.timezone)
-
-    def work(session: Session) -> DocumentOut:
-        document_id = service.send(session, body, scope=scope, settings=settings)
-        return service.get(session, document_id, scope=scope, tz=tz)
-
-    return await run_in_threadpool(
-        idempotency.run, runtime.db, idempotency_record, idem, work, status_code=201
-    )
+    document = service.send_document(session, body, scope=scope, settings=settings)
+    return idem.answer(document, status_code=201)
 
 
 @router.post(
@@ -91,8 +108,12 @@ async def send_document(
     },
     openapi_extra=edxml.xml_body(XML_EXAMPLE),
 )
-async def import_document(
-    request: Request, response: Response, runtime: RuntimeDep, scope: ScopeDep
+def import_document(
+    raw: PackageBody,
+    session: WriteSession,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    response: Response,
 ) -> DocumentOut:
     """Tiếp nhận gói tin edXML (QCVN 102:2016, `<edXML>` root): a document package.
 
@@ -114,33 +135,7 @@ async def import_document(
     revocation (1) is no document: verified, it asks the recipients back (13) and answers 200
     with the revoked document; unverified, 422 `business_not_verified`.
     """
-    settings: Settings = runtime.settings  # type: ignore[assignment]
-    tz = ZoneInfo(settings.timezone)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in ("application/xml", "text/xml"):
-        raise ProblemError(
-            "send the edXML package as application/xml", status=415, code="unsupported_media_type"
-        )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_package_bytes:
-        raise ProblemError(
-            f"the package exceeds {settings.max_package_bytes} bytes",
-            status=413,
-            code="package_too_large",
-        )
-    raw = await request.body()
-    if len(raw) > settings.max_package_bytes:
-        raise ProblemError(
-            f"the package exceeds {settings.max_package_bytes} bytes",
-            status=413,
-            code="package_too_large",
-        )
-
-    def work() -> importing.ImportResult:
-        with runtime.db.session() as session:
-            return importing.import_package(session, raw, scope=scope, settings=settings, tz=tz)
-
-    result = await run_in_threadpool(work)
+    result = importing.import_package(session, raw, scope=scope, settings=settings)
     response.status_code = 201 if result.created else 200
     return result.document
 
@@ -151,17 +146,9 @@ async def import_document(
     summary="Get a document",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_document(
-    document_id: DocumentId, runtime: RuntimeDep, scope: ScopeDep
-) -> DocumentOut:
+def get_document(document_id: DocumentId, session: ReadSession, scope: ScopeDep) -> DocumentOut:
     """The document: header, attachments metadata, per-recipient statuses and trace."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> DocumentOut:
-        with runtime.db.reading() as session:
-            return service.get(session, document_id, scope=scope, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.get(session, document_id, scope=scope)
 
 
 @router.get(
@@ -170,16 +157,12 @@ async def get_document(
     summary="Export the edXML package",
     responses={**edxml.XML_ANSWER, **problem_responses(400, 401, 403, 404, 409, 422, 429)},
 )
-async def export_edxml(document_id: DocumentId, runtime: RuntimeDep, scope: ScopeDep) -> Response:
+def export_edxml(
+    document_id: DocumentId, session: WriteSession, settings: SettingsDep, scope: ScopeDep
+) -> Response:
     """Gói tin edXML (QCVN 102:2016) with base64 attachments and an XML-DSig signature."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
-    tz = ZoneInfo(settings.timezone)
-
-    def work() -> bytes:
-        with runtime.db.session() as session:
-            return service.export(session, document_id, scope=scope, settings=settings, tz=tz)
-
-    package = await run_in_threadpool(work)
+    # A write: the sender's signing key is made on its first package.
+    package = service.export(session, document_id, scope=scope, settings=settings)
     return Response(content=package, media_type=edxml.MEDIA_TYPE)
 
 
@@ -189,23 +172,17 @@ async def export_edxml(document_id: DocumentId, runtime: RuntimeDep, scope: Scop
     summary="Change a recipient's exchange status",
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
 )
-async def change_status(
+def change_status(
     document_id: DocumentId,
     organ_code: OrganPath,
     body: StatusChange,
-    runtime: RuntimeDep,
+    session: WriteSession,
+    idem: Idempotent,
     scope: ScopeDep,
-    idem: IdempotencyDep,
 ) -> Response:
     """Cập nhật trạng thái: a recipient's next edXML status, or the sender's recall (13)."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work(session: Session) -> RecipientOut:
-        return service.change_status(session, document_id, organ_code, body, scope=scope, tz=tz)
-
-    return await run_in_threadpool(
-        idempotency.run, runtime.db, idempotency_record, idem, work, status_code=200
-    )
+    recipient = service.change_status(session, document_id, organ_code, body, scope=scope)
+    return idem.answer(recipient, status_code=200)
 
 
 @inbox_router.get(
@@ -214,9 +191,9 @@ async def change_status(
     summary="An organ's inbox",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def inbox(
+def inbox(
     code: OrganPath,
-    runtime: RuntimeDep,
+    session: ReadSession,
     scope: ScopeDep,
     status: StatusCode | None = None,
     from_organ: str | None = Query(default=None, pattern=ORGAN_CODE_PATTERN),
@@ -228,7 +205,6 @@ async def inbox(
     limit: int = Query(default=50, ge=1, le=200),
 ) -> InboxPage:
     """Hộp thư đến: documents addressed to the organ with its status, newest first."""
-    tz = ZoneInfo(runtime.settings.timezone)
     where = repository.InboxFilter(
         status=status,
         from_organ=from_organ,
@@ -237,11 +213,4 @@ async def inbox(
         sent_after=sent_after,
         sent_before=sent_before,
     )
-
-    def work() -> InboxPage:
-        with runtime.db.session() as session:
-            return service.inbox(
-                session, code, where, cursor=cursor, limit=limit, scope=scope, tz=tz
-            )
-
-    return await run_in_threadpool(work)
+    return service.inbox(session, code, where, cursor=cursor, limit=limit, scope=scope)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from lgsp_kit.fields import NON_BLANK, Instant, Text, one_of, text_pattern
+from lgsp_kit.fields import NON_BLANK, Instant, LocalTime, Text, one_of, text_pattern
 from services.documents.documents.exchange import DocumentTypeCode, StatusCode
 from services.documents.organs.schemas import OrganCode
 
@@ -180,7 +180,7 @@ class RecipientOut(BaseModel):
     status: str
     status_name: str
     reason: str | None = Field(description="why a document was refused (02)")
-    changed_at: datetime
+    changed_at: LocalTime
     allowed_next: list[str]
 
 
@@ -189,7 +189,7 @@ class TraceOut(BaseModel):
     action: str = Field(description="sent, delivered, refused, status or imported")
     from_status: str | None
     to_status: str | None
-    at: datetime
+    at: LocalTime
     note: str | None
 
 
@@ -213,7 +213,7 @@ class DocumentOut(BaseModel):
     priority: int
     response_for: str | None
     electronic: bool
-    sent_at: datetime
+    sent_at: LocalTime
     edxml_document_type: EdxmlDocumentType
     verified: bool = Field(description="the signature held when the document arrived")
     verification: Literal["verified", "unverified", "refused"] = Field(
@@ -250,11 +250,11 @@ class InboxItem(BaseModel):
     electronic: bool
     priority: int
     due_date: date | None
-    sent_at: datetime
+    sent_at: LocalTime
     status: str
     status_name: str
     reason: str | None
-    status_changed_at: datetime
+    status_changed_at: LocalTime
 
 
 class InboxPage(BaseModel):
@@ -269,8 +269,8 @@ class AxisItem(BaseModel):
     edxml_document_id: str = Field(description="OrganId,yyyy/MM/dd,number/notation")
     from_organ: str
     to_organs: list[str] = Field(description="the recipients outside the province")
-    queued_at: datetime
-    taken_at: datetime | None = Field(description="when the axis acknowledged the package")
+    queued_at: LocalTime
+    taken_at: LocalTime | None = Field(description="when the axis acknowledged the package")
 
 
 class AxisOutbox(BaseModel):

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session
 
@@ -18,7 +18,9 @@ from contracts.events.documents import (
     RecipientStatusChangedData,
 )
 from lgsp_kit.errors import Conflict, NotFound, ProblemError, Unprocessable
+from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
+from lgsp_kit.paging import NUMBER
 from services.documents.documents import edxml, repository
 from services.documents.documents.exchange import (
     ARRIVED,
@@ -326,9 +328,17 @@ def visible(
     return rows
 
 
-def get(session: Session, document_id: str, *, scope: OrganScope, tz: tzinfo) -> DocumentOut:
+def get(session: Session, document_id: str, *, scope: OrganScope) -> DocumentOut:
     document = find(session, document_id)
-    return document_out(session, document, visible(session, document, scope), tz)
+    return document_out(session, document, visible(session, document, scope))
+
+
+def send_document(
+    session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings
+) -> DocumentOut:
+    """Send, and answer with the document as its sender sees it."""
+    document_id = send(session, body, scope=scope, settings=settings)
+    return get(session, document_id, scope=scope)
 
 
 def change_status(
@@ -338,7 +348,6 @@ def change_status(
     change: StatusChange,
     *,
     scope: OrganScope,
-    tz: tzinfo,
 ) -> RecipientOut:
     """Move one recipient along the transition table; 13 is the sender's, the rest its own."""
     document = find(session, document_id)
@@ -363,7 +372,8 @@ def change_status(
     at = change.at or now()
     if at < row.changed_at:
         raise Conflict(
-            f"the last change of {organ_code} was at {row.changed_at.astimezone(tz).isoformat()}; "
+            f"the last change of {organ_code} was at "
+            f"{in_display_zone(row.changed_at).isoformat()}; "
             "a change cannot be recorded before it",
             code="out_of_order",
         )
@@ -388,7 +398,7 @@ def change_status(
     session.flush()
     organ = session.get(Organ, organ_code)
     assert organ is not None
-    return recipient_out(row, organ, tz)
+    return recipient_out(row, organ)
 
 
 def inbox(
@@ -399,16 +409,13 @@ def inbox(
     cursor: str | None,
     limit: int,
     scope: OrganScope,
-    tz: tzinfo,
 ) -> InboxPage:
     """Hộp thư đến: documents addressed to the organ, newest first, with its status."""
     if session.get(Organ, organ_code) is None:
         raise NotFound(f"no organ with mã định danh {organ_code}", code="organ_not_found")
     scope.require(session, organ_code, acting_as="the organ whose inbox is read")
-    before = int(cursor) if cursor else None
-    rows = repository.inbox(session, organ_code, where, before=before, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows = repository.inbox(session, organ_code, where, before=NUMBER.key(cursor), limit=limit)
+    page, next_cursor = NUMBER.page(rows, limit, key=lambda row: row[0].seq or 0)
     items = [
         InboxItem(
             id=d.id,
@@ -421,21 +428,18 @@ def inbox(
             electronic=d.electronic,
             priority=d.priority,
             due_date=d.due_date,
-            sent_at=d.sent_at.astimezone(tz),
+            sent_at=d.sent_at,
             status=r.status,
             status_name=STATUS_NAMES[r.status],
             reason=r.reason,
-            status_changed_at=r.changed_at.astimezone(tz),
+            status_changed_at=r.changed_at,
         )
-        for r, d, o in rows
+        for r, d, o in page
     ]
-    next_cursor = str(rows[-1][0].seq) if more and rows else None
     return InboxPage(items=items, next_cursor=next_cursor)
 
 
-def export(
-    session: Session, document_id: str, *, scope: OrganScope, settings: Settings, tz: tzinfo
-) -> bytes:
+def export(session: Session, document_id: str, *, scope: OrganScope, settings: Settings) -> bytes:
     """The document's signed edXML package: as received for an imported document, built and
     signed with the sender's key for one sent here (deterministic: the same bytes each time)."""
     document = find(session, document_id)
@@ -447,11 +451,11 @@ def export(
             f"document {document_id} was registered on paper; it has no edXML package",
             code="not_electronic",
         )
-    return build_signed_package(session, document, [o for _, o in rows], settings, tz)
+    return build_signed_package(session, document, [o for _, o in rows], settings)
 
 
 def build_signed_package(
-    session: Session, document: Document, recipients: list[Organ], settings: Settings, tz: tzinfo
+    session: Session, document: Document, recipients: list[Organ], settings: Settings
 ) -> bytes:
     sender = session.get(Organ, document.from_organ)
     assert sender is not None

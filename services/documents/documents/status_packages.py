@@ -12,8 +12,6 @@ asked. `ResponseFor/DocumentId` is the document's edXML DocumentId.
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from sqlmodel import Session, col, select
 
 from contracts import edxml as codec
@@ -102,9 +100,7 @@ def document_named(session: Session, edxml_id: str) -> Document:
     return document
 
 
-def apply(
-    session: Session, raw: bytes, *, scope: OrganScope, tz: tzinfo
-) -> tuple[str, RecipientOut]:
+def apply(session: Session, raw: bytes, *, scope: OrganScope) -> tuple[str, RecipientOut]:
     """Apply a received status package; the document's id and the recipient's new status."""
     package = read(raw)
     sender = package.from_.organ_id
@@ -130,5 +126,5 @@ def apply(
     change = StatusChange.model_validate(
         {"status": package.status_code, "at": package.timestamp, "note": note}
     )
-    out = service.change_status(session, document.id, recipient, change, scope=scope, tz=tz)
+    out = service.change_status(session, document.id, recipient, change, scope=scope)
     return document.id, out

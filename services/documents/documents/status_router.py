@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from contracts import edxml as codec
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import WriteSession
 from services.documents.dependencies import ScopeDep
 from services.documents.documents import edxml, status_packages
 from services.documents.documents.schemas import RecipientOut
 from services.documents.organs.schemas import ORGAN_CODE_PATTERN
-from services.documents.settings import Settings
 
 router = APIRouter(tags=["documents"])
 
@@ -44,45 +41,8 @@ STATUS_EXAMPLE = f"""<edXML xmlns="{codec.NS}">
 </edXML>"""
 
 
-class StatusApplied(RecipientOut):
-    """The recipient's status after the package, with the document it belongs to."""
-
-    document_id: str
-
-
-@router.get(
-    "/v1/documents/{document_id}/recipients/{organ_code}/status/edxml",
-    response_class=Response,
-    summary="Export a recipient's status as a status package",
-    responses={**edxml.XML_ANSWER, **problem_responses(400, 401, 403, 404, 422, 429)},
-)
-async def export_status(
-    document_id: DocumentId, organ_code: OrganPath, runtime: RuntimeDep, scope: ScopeDep
-) -> Response:
-    """Gói tin trạng thái (QCVN 102:2016): the recipient's current status of the document, From
-    the recipient (From the sender for 13), with ResponseFor naming the document."""
-
-    def work() -> bytes:
-        with runtime.db.session() as session:
-            return status_packages.export(session, document_id, organ_code, scope=scope)
-
-    package = await run_in_threadpool(work)
-    return Response(content=package, media_type=codec.MEDIA_TYPE)
-
-
-@router.post(
-    "/v1/status-packages",
-    response_model=StatusApplied,
-    summary="Receive a status package",
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
-    openapi_extra=edxml.xml_body(STATUS_EXAMPLE),
-)
-async def receive_status(request: Request, runtime: RuntimeDep, scope: ScopeDep) -> StatusApplied:
-    """Tiếp nhận gói tin trạng thái: moves the recipient it names (From, or ResponseFor/OrganId
-    for 13) of the document its ResponseFor/DocumentId names; illegal transitions 409. The From
-    organ must be in the caller's organ scope."""
-    settings: Settings = runtime.settings  # type: ignore[assignment]
-    tz = ZoneInfo(settings.timezone)
+async def status_package_body(request: Request) -> bytes:
+    """A status package: XML, at most `MAX_STATUS_PACKAGE_BYTES`."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in ("application/xml", "text/xml"):
         raise ProblemError(
@@ -95,10 +55,44 @@ async def receive_status(request: Request, runtime: RuntimeDep, scope: ScopeDep)
             status=413,
             code="package_too_large",
         )
+    return raw
 
-    def work() -> StatusApplied:
-        with runtime.db.session() as session:
-            document_id, out = status_packages.apply(session, raw, scope=scope, tz=tz)
-            return StatusApplied(document_id=document_id, **out.model_dump())
 
-    return await run_in_threadpool(work)
+StatusPackageBody = Annotated[bytes, Depends(status_package_body)]
+
+
+class StatusApplied(RecipientOut):
+    """The recipient's status after the package, with the document it belongs to."""
+
+    document_id: str
+
+
+@router.get(
+    "/v1/documents/{document_id}/recipients/{organ_code}/status/edxml",
+    response_class=Response,
+    summary="Export a recipient's status as a status package",
+    responses={**edxml.XML_ANSWER, **problem_responses(400, 401, 403, 404, 422, 429)},
+)
+def export_status(
+    document_id: DocumentId, organ_code: OrganPath, session: WriteSession, scope: ScopeDep
+) -> Response:
+    """Gói tin trạng thái (QCVN 102:2016): the recipient's current status of the document, From
+    the recipient (From the sender for 13), with ResponseFor naming the document."""
+    # A write: the signing organ's key is made on its first package.
+    package = status_packages.export(session, document_id, organ_code, scope=scope)
+    return Response(content=package, media_type=codec.MEDIA_TYPE)
+
+
+@router.post(
+    "/v1/status-packages",
+    response_model=StatusApplied,
+    summary="Receive a status package",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429),
+    openapi_extra=edxml.xml_body(STATUS_EXAMPLE),
+)
+def receive_status(raw: StatusPackageBody, session: WriteSession, scope: ScopeDep) -> StatusApplied:
+    """Tiếp nhận gói tin trạng thái: moves the recipient it names (From, or ResponseFor/OrganId
+    for 13) of the document its ResponseFor/DocumentId names; illegal transitions 409. The From
+    organ must be in the caller's organ scope."""
+    document_id, out = status_packages.apply(session, raw, scope=scope)
+    return StatusApplied(document_id=document_id, **out.model_dump())

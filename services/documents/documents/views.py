@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from typing import Literal
 
 from sqlmodel import Session
@@ -25,14 +24,14 @@ from services.documents.signing import canonical
 XMLDSIG_ALGORITHM = "XML-DSig {} (edXML package)"
 
 
-def recipient_out(row: Recipient, organ: Organ, tz: tzinfo) -> RecipientOut:
+def recipient_out(row: Recipient, organ: Organ) -> RecipientOut:
     return RecipientOut(
         organ_code=row.organ_code,
         organ_name=organ.name,
         status=row.status,
         status_name=STATUS_NAMES[row.status],
         reason=row.reason,
-        changed_at=row.changed_at.astimezone(tz),
+        changed_at=row.changed_at,
         allowed_next=list(allowed_next(row.status)),
     )
 
@@ -64,7 +63,7 @@ def verification(document: Document) -> Literal["verified", "unverified", "refus
 
 
 def document_out(
-    session: Session, document: Document, rows: list[tuple[Recipient, Organ]], tz: tzinfo
+    session: Session, document: Document, rows: list[tuple[Recipient, Organ]]
 ) -> DocumentOut:
     return DocumentOut(
         id=document.id,
@@ -92,7 +91,7 @@ def document_out(
         priority=document.priority,
         response_for=document.response_for,
         electronic=document.electronic,
-        sent_at=document.sent_at.astimezone(tz),
+        sent_at=document.sent_at,
         edxml_document_type=edxml_type(document),
         verified=document.verified,
         verification=verification(document),
@@ -111,14 +110,14 @@ def document_out(
             )
             for a in repository.attachments(session, document.id)
         ],
-        recipients=[recipient_out(r, o, tz) for r, o in rows],
+        recipients=[recipient_out(r, o) for r, o in rows],
         trace=[
             TraceOut(
                 organ_code=t.organ_code,
                 action=t.action,
                 from_status=t.from_status,
                 to_status=t.to_status,
-                at=t.at.astimezone(tz),
+                at=t.at,
                 note=t.note,
             )
             for t in repository.trace(session, document.id)

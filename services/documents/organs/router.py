@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
-from fastapi.concurrency import run_in_threadpool
 
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession, WriteSession
 from services.documents.dependencies import ScopeDep
 from services.documents.organs import service
 from services.documents.organs.schemas import (
@@ -34,20 +32,14 @@ CodePath = Annotated[str, Path(pattern=ORGAN_CODE_PATTERN, description="mã đ�
     summary="List organs",
     responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def list_organs(
-    runtime: RuntimeDep,
+def list_organs(
+    session: ReadSession,
     level: OrganLevel | None = None,
     cursor: str | None = Query(default=None, max_length=32),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> OrganPage:
     """The organ directory (danh mục cơ quan), by mã định danh, with connections and paging."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> OrganPage:
-        with runtime.db.reading() as session:
-            return service.list_organs(session, level=level, after=cursor, limit=limit, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.list_organs(session, level=level, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -56,15 +48,9 @@ async def list_organs(
     summary="Get an organ",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_organ(runtime: RuntimeDep, code: CodePath) -> OrganOut:
+def get_organ(session: ReadSession, code: CodePath) -> OrganOut:
     """One organ of the directory with its connection state per system."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> OrganOut:
-        with runtime.db.reading() as session:
-            return service.organ_out(service.find(session, code), tz)
-
-    return await run_in_threadpool(work)
+    return service.organ_out(service.find(session, code))
 
 
 @router.post(
@@ -73,17 +59,11 @@ async def get_organ(runtime: RuntimeDep, code: CodePath) -> OrganOut:
     summary="Connect or disconnect an organ",
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
 )
-async def change_connection(
-    runtime: RuntimeDep, scope: ScopeDep, code: CodePath, body: ConnectionChange
+def change_connection(
+    session: WriteSession, scope: ScopeDep, code: CodePath, body: ConnectionChange
 ) -> ConnectionResult:
     """Kết nối / ngắt kết nối an organ to qlvb or motcua at a business time (idempotent)."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> ConnectionResult:
-        with runtime.db.session() as session:
-            return service.change_connection(session, code, body, scope=scope, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.change_connection(session, code, body, scope=scope)
 
 
 @router.get(
@@ -92,15 +72,9 @@ async def change_connection(
     summary="Get an organ's signing certificate",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_certificate(runtime: RuntimeDep, code: CodePath) -> CertificateOut:
+def get_certificate(session: ReadSession, code: CodePath) -> CertificateOut:
     """The organ's chứng thư số (public part only) that verifies what it signs."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> CertificateOut:
-        with runtime.db.reading() as session:
-            return service.get_certificate(session, code, tz)
-
-    return await run_in_threadpool(work)
+    return service.get_certificate(session, code)
 
 
 @router.put(
@@ -109,16 +83,8 @@ async def get_certificate(runtime: RuntimeDep, code: CodePath) -> CertificateOut
     summary="Register the certificate of an organ that signs elsewhere",
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
 )
-async def register_certificate(
-    runtime: RuntimeDep, scope: ScopeDep, code: CodePath, body: CertificateIn
+def register_certificate(
+    session: WriteSession, scope: ScopeDep, code: CodePath, body: CertificateIn
 ) -> CertificateOut:
     """Trust an organ's chứng thư số from another system, to verify packages it sends."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> CertificateOut:
-        with runtime.db.session() as session:
-            return service.register_certificate(
-                session, code, body.certificate_pem, scope=scope, tz=tz
-            )
-
-    return await run_in_threadpool(work)
+    return service.register_certificate(session, code, body.certificate_pem, scope=scope)

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from lgsp_kit.fields import Instant
+from lgsp_kit.fields import Instant, LocalTime
 
 # mã định danh, QCVN 102:2016: V1V2V3.Z1Z2.Y1Y2.Mxx (e.g. 000.00.31.H06)
 ORGAN_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
@@ -20,8 +19,8 @@ class Connections(BaseModel):
 
 
 class ConnectionTimes(BaseModel):
-    qlvb: datetime | None = Field(description="business time of the last qlvb change")
-    motcua: datetime | None = Field(description="business time of the last motcua change")
+    qlvb: LocalTime | None = Field(description="business time of the last qlvb change")
+    motcua: LocalTime | None = Field(description="business time of the last motcua change")
 
 
 class OrganOut(BaseModel):
@@ -86,4 +85,4 @@ class CertificateOut(BaseModel):
     certificate_pem: str = Field(description="X.509 chứng thư số, PEM")
     fingerprint_sha256: str
     managed_here: bool = Field(description="true when this service holds the private key")
-    registered_at: datetime
+    registered_at: LocalTime

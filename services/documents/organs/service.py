@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 
 from sqlmodel import Session, col, func, select
 
@@ -14,7 +14,9 @@ from contracts.events.documents import (
     OrganRegisteredData,
 )
 from lgsp_kit.errors import Conflict, NotFound, ProblemError
+from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
+from lgsp_kit.paging import TEXT
 from services.documents.models import Organ, OrganKey, outbox
 from services.documents.organs.schemas import (
     CertificateOut,
@@ -85,10 +87,7 @@ def registered_event(organ: Organ, at: datetime) -> OrganRegistered:
     )
 
 
-def organ_out(organ: Organ, tz: tzinfo) -> OrganOut:
-    def local(at: datetime | None) -> datetime | None:
-        return at.astimezone(tz) if at is not None else None
-
+def organ_out(organ: Organ) -> OrganOut:
     return OrganOut(
         code=organ.code,
         name=organ.name,
@@ -96,7 +95,7 @@ def organ_out(organ: Organ, tz: tzinfo) -> OrganOut:
         parent_code=organ.parent_code,
         connections=Connections(qlvb=organ.qlvb_connected, motcua=organ.motcua_connected),
         connections_changed_at=ConnectionTimes(
-            qlvb=local(organ.qlvb_changed_at), motcua=local(organ.motcua_changed_at)
+            qlvb=organ.qlvb_changed_at, motcua=organ.motcua_changed_at
         ),
     )
 
@@ -109,24 +108,21 @@ def find(session: Session, code: str, *, for_update: bool = False) -> Organ:
 
 
 def list_organs(
-    session: Session, *, level: str | None, after: str | None, limit: int, tz: tzinfo
+    session: Session, *, level: str | None, cursor: str | None, limit: int
 ) -> OrganPage:
     query = select(Organ).order_by(col(Organ.code)).limit(limit + 1)
     if level is not None:
         query = query.where(col(Organ.level) == level)
+    after = TEXT.key(cursor)
     if after is not None:
         query = query.where(col(Organ.code) > after)
     rows = list(session.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return OrganPage(
-        items=[organ_out(o, tz) for o in rows],
-        next_cursor=rows[-1].code if more and rows else None,
-    )
+    page, next_cursor = TEXT.page(rows, limit, key=lambda o: o.code)
+    return OrganPage(items=[organ_out(o) for o in page], next_cursor=next_cursor)
 
 
 def change_connection(
-    session: Session, code: str, change: ConnectionChange, *, scope: OrganScope, tz: tzinfo
+    session: Session, code: str, change: ConnectionChange, *, scope: OrganScope
 ) -> ConnectionResult:
     """Connect or disconnect; a change to the state the organ is already in records nothing
     (so a retried call is harmless) and answers `changed: false`."""
@@ -140,12 +136,13 @@ def change_connection(
         )
     connected: bool = getattr(organ, f"{change.system}_connected")
     if connected == change.connected:
-        return ConnectionResult(organ=organ_out(organ, tz), changed=False)
+        return ConnectionResult(organ=organ_out(organ), changed=False)
     at = change.at or datetime.now(UTC)
     last: datetime | None = getattr(organ, f"{change.system}_changed_at")
     if last is not None and at < last:
         raise Conflict(
-            f"the last {change.system} change of {code} was at {last.astimezone(tz).isoformat()}; "
+            f"the last {change.system} change of {code} was at "
+            f"{in_display_zone(last).isoformat()}; "
             "a change cannot be recorded before it",
             code="out_of_order",
         )
@@ -166,20 +163,20 @@ def change_connection(
     )
     add_events(session, outbox, [event])
     session.flush()
-    return ConnectionResult(organ=organ_out(organ, tz), changed=True)
+    return ConnectionResult(organ=organ_out(organ), changed=True)
 
 
-def certificate_out(row: OrganKey, tz: tzinfo) -> CertificateOut:
+def certificate_out(row: OrganKey) -> CertificateOut:
     return CertificateOut(
         organ_code=row.organ_code,
         certificate_pem=row.certificate_pem,
         fingerprint_sha256=row.fingerprint,
         managed_here=row.private_key_pem is not None,
-        registered_at=row.created_at.astimezone(tz),
+        registered_at=row.created_at,
     )
 
 
-def get_certificate(session: Session, code: str, tz: tzinfo) -> CertificateOut:
+def get_certificate(session: Session, code: str) -> CertificateOut:
     find(session, code)
     row = keys.certificate_of(session, code)
     if row is None:
@@ -187,11 +184,11 @@ def get_certificate(session: Session, code: str, tz: tzinfo) -> CertificateOut:
             f"{code} has no signing certificate yet (one is made at its first electronic send)",
             code="certificate_not_found",
         )
-    return certificate_out(row, tz)
+    return certificate_out(row)
 
 
 def register_certificate(
-    session: Session, code: str, pem: str, *, scope: OrganScope, tz: tzinfo
+    session: Session, code: str, pem: str, *, scope: OrganScope
 ) -> CertificateOut:
     organ = find(session, code, for_update=True)
     scope.require(session, organ.code, acting_as="the organ whose certificate is registered")
@@ -205,4 +202,4 @@ def register_certificate(
         row = keys.register_certificate(session, organ, pem)
     except keys.CertificateError as exc:
         raise ProblemError(str(exc), status=422, code="invalid_certificate") from exc
-    return certificate_out(row, tz)
+    return certificate_out(row)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lgsp_kit.errors import Conflict, Unprocessable
+from lgsp_kit.errors import Conflict, invalid
 from services.dossier.dossiers.workdays import add_working_days, working_days_between
 
 SUBMITTED, RECEIVED, REFUSED, PROCESSING, SUPPLEMENT = 1, 2, 3, 4, 5
@@ -65,17 +65,14 @@ class IllegalTransition(Conflict):
 def check_time(at: datetime, *, not_before: datetime, now: datetime, field: str) -> None:
     """Business time is never in the future and never before the last known fact."""
     if at > now + CLOCK_SKEW:
-        raise Unprocessable(
-            f"{field} is in the future",
-            code="time_in_future",
-            extra={"errors": [{"field": field, "message": "in the future"}]},
+        raise invalid(
+            field, "in the future", detail=f"{field} is in the future", code="time_in_future"
         )
     if at < not_before:
         raise Conflict(
             f"{field} {at.isoformat()} is before the dossier's last change "
             f"{not_before.isoformat()}",
             code="time_goes_backwards",
-            extra={"errors": [{"field": field, "message": "before the last change"}]},
         )
 
 
@@ -156,14 +153,9 @@ def check_payment(clock: Clock, at: datetime, *, now: datetime) -> None:
             code="dossier_closed",
         )
     if at > now + CLOCK_SKEW:
-        raise Unprocessable(
-            "at is in the future",
-            code="time_in_future",
-            extra={"errors": [{"field": "at", "message": "in the future"}]},
-        )
+        raise invalid("at", "in the future", detail="at is in the future", code="time_in_future")
     if at < clock.submitted_at:
         raise Conflict(
             "at is before the dossier was submitted",
             code="time_goes_backwards",
-            extra={"errors": [{"field": "at", "message": "before the submission"}]},
         )

@@ -11,11 +11,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from lgsp_kit.db import table_of
 from services.dossier.models import Dossier, DossierHistory, DossierPayment, DossierSequence
 
 # The statements of the interactive hot path are built once, with bind parameters: building a
 # statement and its cache key anew on every call cost more CPU than running it.
-_SEQUENCE = DossierSequence.__table__  # type: ignore[attr-defined]
+_SEQUENCE = table_of(DossierSequence)
 _NEXT_SEQUENCE = {
     name: (
         insert_of(_SEQUENCE)

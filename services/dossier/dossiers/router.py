@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from lgsp_kit.access import OrganScopeDep
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.fields import Instant
 from lgsp_kit.responses import problem_responses
-from services.dossier import idempotency
+from lgsp_kit.sessions import ReadSession, WriteSession
+from services.dossier.dependencies import CallerId, Idempotent, SettingsDep
 from services.dossier.dossiers import service, sync
 from services.dossier.dossiers.repository import DossierFilter
 from services.dossier.dossiers.schemas import (
@@ -24,7 +22,6 @@ from services.dossier.dossiers.schemas import (
     SyncRequest,
     SyncResponse,
 )
-from services.dossier.idempotency import CallerId, IdempotencyDep
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 # `POST /v1/dossiers:sync` has no slash after `dossiers`, so it never meets `/{code}`.
@@ -37,10 +34,6 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 429)
 # one that does not exist, so its existence does not leak; the list holds only dossiers in scope.
 
 
-def _tz(runtime: RuntimeDep) -> ZoneInfo:
-    return ZoneInfo(runtime.settings.timezone)
-
-
 @router.post(
     "",
     status_code=201,
@@ -48,23 +41,18 @@ def _tz(runtime: RuntimeDep) -> ZoneInfo:
     summary="Submit a dossier",
     responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def submit_dossier(
+def submit_dossier(
     body: DossierCreate,
-    runtime: RuntimeDep,
+    session: WriteSession,
+    idem: Idempotent,
+    settings: SettingsDep,
     caller: CallerId,
-    idem: IdempotencyDep,
     scope: OrganScopeDep,
 ) -> Response:
     """Nộp hồ sơ: the service assigns MaHoSo and the dossier starts as Mới đăng ký (1). Filing
     with an organ outside the caller's scope is 403 `organ_out_of_scope`."""
-    tz = _tz(runtime)
-    return await run_in_threadpool(
-        idempotency.run,
-        runtime.db,
-        idem,
-        lambda s: service.submit(s, body, tz=tz, actor=caller, scope=scope),
-        status_code=201,
-    )
+    dossier = service.submit(session, body, tz=settings.zone, actor=caller, scope=scope)
+    return idem.answer(dossier, status_code=201)
 
 
 @router.get(
@@ -73,8 +61,8 @@ async def submit_dossier(
     summary="List and search dossiers",
     responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def list_dossiers(
-    runtime: RuntimeDep,
+def list_dossiers(
+    session: ReadSession,
     scope: OrganScopeDep,
     status: Annotated[int | None, Query(ge=1, le=10, description="TrangThaiHoSo")] = None,
     organ_code: Annotated[str | None, Query(max_length=32, description="DonViXuLy")] = None,
@@ -87,7 +75,6 @@ async def list_dossiers(
 ) -> DossierPage:
     """Dossiers of the organs in the caller's scope, in the order they were stored, filtered,
     a page at a time."""
-    tz = _tz(runtime)
     f = DossierFilter(
         status,
         organ_code,
@@ -97,12 +84,7 @@ async def list_dossiers(
         received_to,
         organs=scope.reference_organs(),
     )
-
-    def work() -> DossierPage:
-        with runtime.db.reading() as session:
-            return service.search(session, f, cursor=cursor, limit=limit, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.search(session, f, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -111,16 +93,10 @@ async def list_dossiers(
     summary="Get a dossier with its history",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_dossier(runtime: RuntimeDep, code: CodePath, scope: OrganScopeDep) -> DossierOut:
+def get_dossier(session: ReadSession, code: CodePath, scope: OrganScopeDep) -> DossierOut:
     """One dossier by its MaHoSo, with its progress history (tiến độ) and payments; one of an
     organ outside the caller's scope is not found (404)."""
-    tz = _tz(runtime)
-
-    def work() -> DossierOut:
-        with runtime.db.reading() as session:
-            return service.get(session, code, tz=tz, scope=scope)
-
-    return await run_in_threadpool(work)
+    return service.get(session, code, scope=scope)
 
 
 @router.post(
@@ -129,24 +105,21 @@ async def get_dossier(runtime: RuntimeDep, code: CodePath, scope: OrganScopeDep)
     summary="Change a dossier's status",
     responses=WRITE_ERRORS,
 )
-async def change_dossier_status(
+def change_dossier_status(
     code: CodePath,
     body: StatusChange,
-    runtime: RuntimeDep,
+    session: WriteSession,
+    idem: Idempotent,
+    settings: SettingsDep,
     caller: CallerId,
-    idem: IdempotencyDep,
     scope: OrganScopeDep,
 ) -> Response:
     """Cập nhật TrangThaiHoSo; an illegal move is 409 naming the allowed next statuses; a
     dossier of an organ outside the caller's scope is not found (404)."""
-    tz = _tz(runtime)
-    return await run_in_threadpool(
-        idempotency.run,
-        runtime.db,
-        idem,
-        lambda s: service.change_status(s, code, body, tz=tz, actor=caller, scope=scope),
-        status_code=200,
+    dossier = service.change_status(
+        session, code, body, tz=settings.zone, actor=caller, scope=scope
     )
+    return idem.answer(dossier, status_code=200)
 
 
 @router.post(
@@ -156,23 +129,17 @@ async def change_dossier_status(
     summary="Record a payment",
     responses=WRITE_ERRORS,
 )
-async def record_dossier_payment(
+def record_dossier_payment(
     code: CodePath,
     body: PaymentCreate,
-    runtime: RuntimeDep,
-    idem: IdempotencyDep,
+    session: WriteSession,
+    idem: Idempotent,
     scope: OrganScopeDep,
 ) -> Response:
     """Ghi nhận thanh toán lệ phí, online (DuocThanhToanTrucTuyen 1 or 2) or offline; a
     dossier of an organ outside the caller's scope is not found (404)."""
-    tz = _tz(runtime)
-    return await run_in_threadpool(
-        idempotency.run,
-        runtime.db,
-        idem,
-        lambda s: service.record_payment(s, code, body, tz=tz, scope=scope),
-        status_code=201,
-    )
+    dossier = service.record_payment(session, code, body, scope=scope)
+    return idem.answer(dossier, status_code=201)
 
 
 @sync_router.post(
@@ -181,20 +148,15 @@ async def record_dossier_payment(
     summary="Sync whole dossier records",
     responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def sync_dossiers(
+def sync_dossiers(
     body: SyncRequest,
-    runtime: RuntimeDep,
+    session: WriteSession,
+    idem: Idempotent,
+    settings: SettingsDep,
     caller: CallerId,
-    idem: IdempotencyDep,
     scope: OrganScopeDep,
 ) -> Response:
     """Đồng bộ hồ sơ (DongBoHoSoMC): up to 1,000 records, one result per record. A batch
     with a record of an organ outside the caller's scope is refused whole (403)."""
-    tz = _tz(runtime)
-    return await run_in_threadpool(
-        idempotency.run,
-        runtime.db,
-        idem,
-        lambda s: sync.sync(s, body.records, tz=tz, caller=caller, scope=scope),
-        status_code=200,
-    )
+    results = sync.sync(session, body.records, tz=settings.zone, caller=caller, scope=scope)
+    return idem.answer(results, status_code=200)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from lgsp_kit.fields import NON_BLANK, Instant, Text, one_of, text_pattern
+from lgsp_kit.fields import NON_BLANK, Instant, LocalTime, Text, one_of, text_pattern
 
 ApplicantType = Annotated[StrictInt, *one_of(1, 2, 3, 4)]
 Channel = Annotated[StrictInt, *one_of(1, 2, 3)]
@@ -151,7 +150,7 @@ class HistoryEntry(BaseModel):
 
     from_status: int | None
     status: int = Field(description="TrangThaiHoSo after the change")
-    at: datetime
+    at: LocalTime
     actor: str
     note: str | None
 
@@ -160,7 +159,7 @@ class PaymentOut(BaseModel):
     amount: int = Field(description="VND")
     method: Literal["online", "offline"]
     online_gateway: int | None = Field(description="DuocThanhToanTrucTuyen")
-    paid_at: datetime
+    paid_at: LocalTime
 
 
 class DossierSummary(BaseModel):
@@ -173,11 +172,11 @@ class DossierSummary(BaseModel):
     channel: int = Field(description="KenhThucHien")
     applicant: Applicant = Field(description="ChuHoSo")
     fees: list[Fee] = Field(description="DanhSachLePhi")
-    submitted_at: datetime = Field(description="NgayNopHoSo")
-    received_at: datetime | None = Field(description="NgayTiepNhan")
-    due_at: datetime | None = Field(description="NgayHenTra (supplement waiting not counted)")
-    resolved_at: datetime | None = Field(description="NgayKetThucXuLy")
-    returned_at: datetime | None = Field(description="NgayTra")
+    submitted_at: LocalTime = Field(description="NgayNopHoSo")
+    received_at: LocalTime | None = Field(description="NgayTiepNhan")
+    due_at: LocalTime | None = Field(description="NgayHenTra (supplement waiting not counted)")
+    resolved_at: LocalTime | None = Field(description="NgayKetThucXuLy")
+    returned_at: LocalTime | None = Field(description="NgayTra")
     on_time: bool | None = Field(description="known at the end of handling")
     paid_online: bool = Field(description="an online payment was recorded")
 

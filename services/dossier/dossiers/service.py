@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,8 +9,9 @@ from sqlmodel import Session
 
 from contracts import reference
 from lgsp_kit.access import OrganScope
-from lgsp_kit.errors import Conflict, NotFound, Unprocessable
+from lgsp_kit.errors import Conflict, NotFound, Unprocessable, invalid
 from lgsp_kit.outbox import add_events
+from lgsp_kit.paging import OPAQUE_NUMBER
 from services.dossier.dossiers import events, repository
 from services.dossier.dossiers.lifecycle import (
     SUBMITTED,
@@ -40,19 +39,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def unknown_procedure(code: str, field: str = "procedure_code") -> Unprocessable:
-    return Unprocessable(
-        f"unknown procedure {code!r}",
-        code="unknown_procedure",
-        extra={"errors": [{"field": field, "message": "unknown procedure"}]},
+    return invalid(
+        field, "unknown procedure", detail=f"unknown procedure {code!r}", code="unknown_procedure"
     )
 
 
 def unknown_organ(code: str, field: str = "organ_code") -> Unprocessable:
-    return Unprocessable(
-        f"unknown organ {code!r}",
-        code="unknown_organ",
-        extra={"errors": [{"field": field, "message": "unknown organ"}]},
-    )
+    return invalid(field, "unknown organ", detail=f"unknown organ {code!r}", code="unknown_organ")
 
 
 def new_code(session: Session, organ_code: str, day: datetime) -> str:
@@ -153,7 +146,7 @@ def submit(
     )
     session.flush()
     # A new dossier's history is its submission and it has no payment yet.
-    return to_out(session, dossier, tz, history_rows=[first], payment_rows=[])
+    return to_out(session, dossier, history_rows=[first], payment_rows=[])
 
 
 def _load(session: Session, code: str, *, scope: OrganScope, for_update: bool = False) -> Dossier:
@@ -195,7 +188,7 @@ def change_status(
         session, outbox, [events.validated(events.status_changed(events.facts_of(dossier), change))]
     )
     session.flush()
-    return to_out(session, dossier, tz)
+    return to_out(session, dossier)
 
 
 def check_payment_allowed(
@@ -218,7 +211,7 @@ def check_payment_allowed(
 
 
 def record_payment(
-    session: Session, code: str, body: PaymentCreate, *, tz: ZoneInfo, scope: OrganScope
+    session: Session, code: str, body: PaymentCreate, *, scope: OrganScope
 ) -> DossierOut:
     dossier = _load(session, code, scope=scope, for_update=True)
     assert dossier.id is not None
@@ -244,14 +237,10 @@ def record_payment(
     )
     add_events(session, outbox, [events.validated(event)])
     session.flush()
-    return to_out(session, dossier, tz)
+    return to_out(session, dossier)
 
 
-def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
-    return value.astimezone(tz) if value is not None else None
-
-
-def summary(d: Dossier, tz: ZoneInfo) -> DossierSummary:
+def summary(d: Dossier) -> DossierSummary:
     return DossierSummary(
         code=d.code,
         status=d.status,
@@ -266,11 +255,11 @@ def summary(d: Dossier, tz: ZoneInfo) -> DossierSummary:
             }
         ),
         fees=[Fee.model_validate(f) for f in d.fees],
-        submitted_at=d.submitted_at.astimezone(tz),
-        received_at=_local(d.received_at, tz),
-        due_at=_local(d.due_at, tz),
-        resolved_at=_local(d.resolved_at, tz),
-        returned_at=_local(d.returned_at, tz),
+        submitted_at=d.submitted_at,
+        received_at=d.received_at,
+        due_at=d.due_at,
+        resolved_at=d.resolved_at,
+        returned_at=d.returned_at,
         on_time=d.on_time,
         paid_online=d.paid_online,
     )
@@ -279,7 +268,6 @@ def summary(d: Dossier, tz: ZoneInfo) -> DossierSummary:
 def to_out(
     session: Session,
     d: Dossier,
-    tz: ZoneInfo,
     *,
     history_rows: list[DossierHistory] | None = None,
     payment_rows: list[DossierPayment] | None = None,
@@ -294,7 +282,7 @@ def to_out(
         HistoryEntry(
             from_status=h.from_status,
             status=h.to_status,
-            at=h.at.astimezone(tz),
+            at=h.at,
             actor=h.actor,
             note=h.note,
         )
@@ -305,39 +293,19 @@ def to_out(
             amount=p.amount,
             method=p.method,
             online_gateway=p.online_gateway,
-            paid_at=p.paid_at.astimezone(tz),
+            paid_at=p.paid_at,
         )
         for p in payment_rows
     ]
-    return DossierOut(**summary(d, tz).model_dump(), history=history, payments=payments)
+    return DossierOut(**summary(d).model_dump(), history=history, payments=payments)
 
 
-def get(session: Session, code: str, *, tz: ZoneInfo, scope: OrganScope) -> DossierOut:
-    return to_out(session, _load(session, code, scope=scope), tz)
+def get(session: Session, code: str, *, scope: OrganScope) -> DossierOut:
+    return to_out(session, _load(session, code, scope=scope))
 
 
-def _decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise Unprocessable(
-            "cursor is not one this service gave",
-            code="invalid_cursor",
-            extra={"errors": [{"field": "cursor", "message": "invalid cursor"}]},
-        ) from exc
-
-
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
-
-
-def search(
-    session: Session, f: DossierFilter, *, cursor: str | None, limit: int, tz: ZoneInfo
-) -> DossierPage:
-    rows = repository.search(session, f, after_id=_decode_cursor(cursor), limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].id) if more and rows[-1].id is not None else None
-    return DossierPage(items=[summary(d, tz) for d in rows], next_cursor=next_cursor)
+def search(session: Session, f: DossierFilter, *, cursor: str | None, limit: int) -> DossierPage:
+    after = OPAQUE_NUMBER.key(cursor) or 0
+    rows = repository.search(session, f, after_id=after, limit=limit + 1)
+    page, next_cursor = OPAQUE_NUMBER.page(rows, limit, key=lambda d: d.id or 0)
+    return DossierPage(items=[summary(d) for d in page], next_cursor=next_cursor)

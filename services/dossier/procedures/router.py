@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
 from lgsp_kit.access import CATALOGUE_SCOPE, needs_scope
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import ReadSession, WriteSession
 from services.dossier.procedures import service
 from services.dossier.procedures.schemas import (
     PROCEDURE_CODE_PATTERN,
@@ -41,8 +39,8 @@ CodePath = Annotated[
     summary="List procedures",
     responses=problem_responses(400, 401, 403, 422, 429),
 )
-async def list_procedures(
-    runtime: RuntimeDep,
+def list_procedures(
+    session: ReadSession,
     field: Annotated[str | None, Query(max_length=200, description="lĩnh vực")] = None,
     level: Annotated[ProcedureLevel | None, Query(description="cấp thực hiện")] = None,
     online_mode: Annotated[OnlineMode | None, Query(description="full / partial / none")] = None,
@@ -53,16 +51,10 @@ async def list_procedures(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ProcedurePage:
     """The catalogue of thủ tục hành chính, filtered, in code order, a page at a time."""
-    tz = ZoneInfo(runtime.settings.timezone)
     f = ProcedureFilter(
         field, level, online_mode, fee_bearing, online_payment, full_online_eligible
     )
-
-    def work() -> ProcedurePage:
-        with runtime.db.reading() as session:
-            return service.search(session, f, cursor=cursor, limit=limit, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.search(session, f, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -71,15 +63,9 @@ async def list_procedures(
     summary="Get a procedure",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
-async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
+def get_procedure(session: ReadSession, code: CodePath) -> ProcedureOut:
     """One procedure (TTHC) by its MaTTHC."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> ProcedureOut:
-        with runtime.db.reading() as session:
-            return service.get(session, code, tz=tz)
-
-    return await run_in_threadpool(work)
+    return service.get(session, code)
 
 
 @router.put(
@@ -92,19 +78,13 @@ async def get_procedure(runtime: RuntimeDep, code: CodePath) -> ProcedureOut:
         **problem_responses(400, 401, 403, 409, 422, 429),
     },
 )
-async def put_procedure(
-    code: CodePath, body: ProcedureIn, runtime: RuntimeDep, response: Response
+def put_procedure(
+    code: CodePath, body: ProcedureIn, session: WriteSession, response: Response
 ) -> ProcedureOut:
     """Create (201) or replace (200) a procedure; each change publishes ProcedurePublished.
 
     The catalogue is every organ's: a change needs the scope `dossier:catalogue` besides
     `dossier:write` (403 `insufficient_scope` without it)."""
-    tz = ZoneInfo(runtime.settings.timezone)
-
-    def work() -> service.PutResult:
-        with runtime.db.session() as session:
-            return service.put(session, code, body, tz=tz)
-
-    result = await run_in_threadpool(work)
+    result = service.put(session, code, body)
     response.status_code = 201 if result.created else 200
     return result.procedure

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -14,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from lgsp_kit.fields import NON_BLANK, Instant, Text, text_pattern
+from lgsp_kit.fields import NON_BLANK, Instant, LocalTime, Text, text_pattern
 
 ProcedureLevel = Literal["province", "district", "commune"]
 OnlineMode = Literal["full", "partial", "none"]
@@ -100,7 +99,7 @@ class ProcedureOut(BaseModel):
     fee_bearing: bool
     online_payment: bool
     processing_days: int
-    updated_at: datetime
+    updated_at: LocalTime
 
 
 class ProcedurePage(BaseModel):

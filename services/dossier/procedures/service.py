@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from contracts import reference
 from contracts.events import ProcedurePublished
 from contracts.events.dossier import ProcedurePublishedData
-from lgsp_kit.db import dialect_insert
-from lgsp_kit.errors import Conflict, NotFound, Unprocessable
+from lgsp_kit.db import dialect_insert, table_of
+from lgsp_kit.errors import Conflict, NotFound, invalid
+from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
+from lgsp_kit.paging import TEXT
 from services.dossier.dossiers.events import SOURCE
 from services.dossier.models import Procedure, outbox
 from services.dossier.procedures.schemas import ProcedureIn, ProcedureOut, ProcedurePage
@@ -46,7 +47,7 @@ def seed_demo_catalogue(session: Session) -> int:
     """Add the demo procedures the catalogue lacks (never overwrites); returns how many."""
     now = datetime.now(UTC)
     insert = dialect_insert(session)
-    table = Procedure.__table__  # type: ignore[attr-defined]
+    table = table_of(Procedure)
     rows = [{**p.model_dump(), "updated_at": now} for p in reference.procedures()]
     # Concurrent replicas may seed at once: only the rows this one inserted are announced.
     stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.code)
@@ -56,10 +57,10 @@ def seed_demo_catalogue(session: Session) -> int:
     return len(fresh)
 
 
-def to_out(p: Procedure, tz: ZoneInfo) -> ProcedureOut:
+def to_out(p: Procedure) -> ProcedureOut:
     return ProcedureOut(
         code=p.code,
-        updated_at=p.updated_at.astimezone(tz),
+        updated_at=p.updated_at,
         **{f: getattr(p, f) for f in FIELDS},
     )
 
@@ -70,29 +71,25 @@ class PutResult:
     created: bool
 
 
-def put(session: Session, code: str, body: ProcedureIn, *, tz: ZoneInfo) -> PutResult:
+def put(session: Session, code: str, body: ProcedureIn) -> PutResult:
     """Create or replace; an unchanged procedure publishes nothing."""
     current = session.exec(
         select(Procedure).where(col(Procedure.code) == code).with_for_update()
     ).first()
     new_state = body.model_dump(exclude={"at"})
     if current is not None and all(getattr(current, f) == new_state[f] for f in FIELDS):
-        return PutResult(to_out(current, tz), created=False)
+        return PutResult(to_out(current), created=False)
     now = datetime.now(UTC)
     at = body.at or now
     # The same rules and codes as a dossier's status changes.
     if at > now + CLOCK_SKEW:
-        raise Unprocessable(
-            "at is in the future",
-            code="time_in_future",
-            extra={"errors": [{"field": "at", "message": "in the future"}]},
-        )
+        raise invalid("at", "in the future", detail="at is in the future", code="time_in_future")
     if current is not None and at < current.updated_at:
+        last = in_display_zone(current.updated_at)
         # The request is well formed; the procedure's state is what refuses it.
         raise Conflict(
-            f"at is before the procedure's last change ({current.updated_at.astimezone(tz)})",
+            f"at is before the procedure's last change ({last})",
             code="time_goes_backwards",
-            extra={"errors": [{"field": "at", "message": "before the last change"}]},
         )
     created = current is None
     procedure = current or Procedure(code=code, updated_at=at, **new_state)
@@ -102,14 +99,14 @@ def put(session: Session, code: str, body: ProcedureIn, *, tz: ZoneInfo) -> PutR
     session.add(procedure)
     add_events(session, outbox, [published(procedure)])
     session.flush()
-    return PutResult(to_out(procedure, tz), created=created)
+    return PutResult(to_out(procedure), created=created)
 
 
-def get(session: Session, code: str, *, tz: ZoneInfo) -> ProcedureOut:
+def get(session: Session, code: str) -> ProcedureOut:
     procedure = session.get(Procedure, code)
     if procedure is None:
         raise NotFound(f"no procedure {code!r}", code="procedure_not_found")
-    return to_out(procedure, tz)
+    return to_out(procedure)
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class ProcedureFilter:
 
 
 def search(
-    session: Session, f: ProcedureFilter, *, cursor: str | None, limit: int, tz: ZoneInfo
+    session: Session, f: ProcedureFilter, *, cursor: str | None, limit: int
 ) -> ProcedurePage:
     """Procedures in code order after `cursor` (the last code of the previous page)."""
     stmt = select(Procedure)
@@ -138,11 +135,9 @@ def search(
         value = getattr(f, name)
         if value is not None:
             stmt = stmt.where(getattr(Procedure, name) == value)
-    if cursor:
-        stmt = stmt.where(col(Procedure.code) > cursor)
+    after = TEXT.key(cursor)
+    if after is not None:
+        stmt = stmt.where(col(Procedure.code) > after)
     rows = list(session.exec(stmt.order_by(col(Procedure.code)).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return ProcedurePage(
-        items=[to_out(p, tz) for p in rows], next_cursor=rows[-1].code if more else None
-    )
+    page, next_cursor = TEXT.page(rows, limit, key=lambda p: p.code)
+    return ProcedurePage(items=[to_out(p) for p in page], next_cursor=next_cursor)

@@ -25,7 +25,7 @@ from contracts.events import (
     PaymentRecorded,
     ProcedurePublished,
 )
-from lgsp_kit.db import dialect_insert
+from lgsp_kit.db import dialect_insert, table_of
 from services.reporting.models import (
     ALL_ORGANS,
     DocumentSentDay,
@@ -55,7 +55,7 @@ def _add(
     """Add `counts` (key → column → n) to `model`'s rows, creating missing rows."""
     if not counts:
         return
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     columns = sorted({c for cnt in counts.values() for c in cnt})
     rows = [
         {**dict(zip(key_names, key, strict=True)), **{c: cnt.get(c, 0) for c in columns}}
@@ -150,7 +150,7 @@ class BatchCounts:
 def _add_types(session: Session, types: Counter[str], last: dict[str, datetime]) -> None:
     if not types:
         return
-    table = EventTypeCount.__table__  # type: ignore[attr-defined]
+    table = table_of(EventTypeCount)
     insert = dialect_insert(session)
     stmt = insert(table)
     old, new = table.c.last_time, stmt.excluded.last_time
@@ -167,7 +167,7 @@ def _add_types(session: Session, types: Counter[str], last: dict[str, datetime])
 
 def _procedure(session: Session, event: ProcedurePublished) -> None:
     d = event.data
-    table = ProcedureVersion.__table__  # type: ignore[attr-defined]
+    table = table_of(ProcedureVersion)
     state = {
         "level": d.level,
         "online_mode": d.online_mode,
@@ -182,7 +182,7 @@ def _procedure(session: Session, event: ProcedurePublished) -> None:
 
 def _organ(session: Session, event: OrganRegistered) -> None:
     d = event.data
-    table = Organ.__table__  # type: ignore[attr-defined]
+    table = table_of(Organ)
     insert = dialect_insert(session)
     stmt = insert(table).values(
         code=d.code, level=d.level, parent_code=d.parent_code, registered_at=d.registered_at
