@@ -20,6 +20,15 @@ SUBJECTS = ["lgsp.>"]
 DUPLICATE_WINDOW = timedelta(minutes=10)
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers of `nats_url`: one URL, or a comma-separated list (the servers of a cluster,
+    tried in turn; the client also learns the others from the one it reaches)."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise ValueError("no NATS server URL given")
+    return servers
+
+
 def connect_options(user: str = "", password: str = "", tls_ca: str = "") -> dict[str, Any]:
     """`nats.connect` keyword arguments for an app's credentials and the server's CA."""
     options: dict[str, Any] = {}
@@ -50,6 +59,7 @@ class Bus:
         create_stream: bool = True,
     ) -> None:
         self.url = url
+        self.servers = server_urls(url)
         self.stream = stream
         self.replicas = replicas
         self.name = name
@@ -83,7 +93,7 @@ class Bus:
         while not self._closing:
             try:
                 nc = await nats.connect(
-                    self.url,
+                    servers=self.servers,
                     name=self.name,
                     connect_timeout=2,
                     reconnect_time_wait=0.5,

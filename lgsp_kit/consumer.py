@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -20,16 +21,20 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import ValidationError
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from contracts.events import Envelope, UnknownEventType, parse_event
 from lgsp_kit.bus import Bus
-from lgsp_kit.db import Database
+from lgsp_kit.db import Database, dialect_insert
 
 log = logging.getLogger("lgsp.consumer")
 
 Handler = Callable[[Session, list[Envelope]], None]
+# A batch's transaction is tried this many times when the database breaks it off (a deadlock
+# between replicas, a lock held too long) before the batch goes back to JetStream.
+_ATTEMPTS = 3
 
 
 def producer_of(subject: str) -> str:
@@ -171,23 +176,41 @@ class EventConsumer:
         if not events:
             return 0
         now = datetime.now(UTC)
-        with self.db.session() as session:
-            seen = set(
-                session.execute(
-                    select(self.processed.c.event_id).where(
-                        self.processed.c.event_id.in_(list(events))
-                    )
-                ).scalars()
-            )
-            fresh = [e for eid, e in events.items() if eid not in seen]
-            if fresh:
-                session.execute(
-                    insert(self.processed),
-                    [{"event_id": e.id, "type": e.type, "processed_at": now} for e in fresh],
-                )
-                self.handler(session, fresh)
-        self.applied += len(fresh)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                fresh = self._apply_once(events, now)
+                break
+            except OperationalError as exc:
+                # Two replicas on one durable: their transactions may wait on each other
+                # (a deadlock PostgreSQL breaks, SQLite's lock); the batch is tried again at
+                # once rather than after ack_wait.
+                if attempt == _ATTEMPTS:
+                    raise
+                log.info("batch of %d events rolled back (%s); again", len(events), exc.orig)
+                time.sleep(0.05 * attempt)
+        self.applied += fresh
         self.last_batch_at = now
+        return fresh
+
+    def _apply_once(self, events: dict[str, Envelope], now: datetime) -> int:
+        with self.db.session() as session:
+            # Recording the ids first claims the events: a replica applying the same event in
+            # the same moment waits on the row, then skips it (ON CONFLICT DO NOTHING), so it
+            # is applied once without a failed batch. Sorted ids: two replicas claim in the
+            # same order and cannot deadlock on this table.
+            rows = [
+                {"event_id": eid, "type": events[eid].type, "processed_at": now}
+                for eid in sorted(events)
+            ]
+            claim = (
+                dialect_insert(session)(self.processed)
+                .on_conflict_do_nothing(index_elements=[self.processed.c.event_id])
+                .returning(self.processed.c.event_id)
+            )
+            claimed = set(session.execute(claim, rows).scalars())
+            fresh = [e for eid, e in events.items() if eid in claimed]
+            if fresh:
+                self.handler(session, fresh)
         return len(fresh)
 
     def _refusal(self, event: Envelope, subject: str | None) -> str | None:

@@ -70,6 +70,8 @@ class AppSettings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), validation_alias=_shared("data_dir"))
     # Empty means the embedded default: a SQLite file `<data_dir>/<app_name>.db`.
     database_url: str = ""
+    # One URL, or a comma-separated list of a cluster's servers (`nats://nats-1:4222,nats://
+    # nats-2:4222,…`): the credentials and the TLS CA below apply to each of them.
     nats_url: str = Field(
         default=f"nats://127.0.0.1:{DEFAULT_NATS_PORT}", validation_alias=_shared("nats_url")
     )
@@ -82,8 +84,16 @@ class AppSettings(BaseSettings):
     nats_tls_ca: str = Field(default="", validation_alias=_shared("nats_tls_ca"))
     stream_name: str = Field(default="LGSP", validation_alias=_shared("stream_name"))
     # Copies of the stream kept by a NATS cluster (3 in a scale-out deployment); applied when the
-    # stream is created. The embedded single server can only hold 1.
-    stream_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("stream_replicas"))
+    # stream is created. The embedded single server can only hold 1. `LGSP_NATS_REPLICAS` is
+    # accepted as well, beside the NATS settings it goes with.
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        validation_alias=AliasChoices(
+            "stream_replicas", "LGSP_STREAM_REPLICAS", "LGSP_NATS_REPLICAS", "STREAM_REPLICAS"
+        ),
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     # uvicorn worker processes of `lgsp run <app>`; None: one (an app that supports more, as the

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from lgsp_kit.bus import server_urls
 from tests.deploy.promql import ROOT
 
 APPS = {"gateway": 8000, "dossier": 8001, "documents": 8002, "reporting": 8003}
+NATS_SERVERS = ("nats-1", "nats-2", "nats-3")
 EXAMPLE_ENV = ROOT / "deploy" / "compose" / "example.env"
 MONITORING_PORTS = ROOT / "deploy" / "compose" / "monitoring-ports.yml"
 # The values an operator puts in `.env`; the file has no default for any of them.
@@ -91,7 +93,13 @@ def binds(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "nats", "prometheus", "grafana", *APPS}
+    assert set(compose["services"]) == {
+        "postgres",
+        *NATS_SERVERS,
+        "prometheus",
+        "grafana",
+        *APPS,
+    }
 
 
 def test_each_app_has_its_database_nats_and_a_readiness_check(compose: dict[str, Any]) -> None:
@@ -100,7 +108,9 @@ def test_each_app_has_its_database_nats_and_a_readiness_check(compose: dict[str,
         env = service["environment"]
         url = env[f"{app.upper()}_DATABASE_URL"]
         assert url == f"postgresql://lgsp:{SECRETS['POSTGRES_PASSWORD']}@postgres:5432/{app}"
-        assert env["NATS_URL"] == "nats://nats:4222"
+        assert server_urls(env["NATS_URL"]) == [f"nats://{n}:4222" for n in NATS_SERVERS]
+        assert env["LGSP_STREAM_REPLICAS"] == "3"
+        assert set(service["depends_on"]) == {"postgres", *NATS_SERVERS}
         assert service["command"] == ["lgsp", "run", app]
         assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
 
@@ -134,20 +144,33 @@ def test_grafana_is_provisioned_from_deploy_grafana(compose: dict[str, Any]) -> 
 def test_nats_requires_a_user_per_app_and_tls_and_is_not_published(
     compose: dict[str, Any],
 ) -> None:
-    nats = compose["services"]["nats"]
-    assert "ports" not in nats  # only the apps reach it, on the compose network
-    assert nats["command"] == ["--config", "/etc/nats/nats.conf"]
-    mounts = binds(nats)
-    assert mounts["/etc/nats/nats.conf"] == str(ROOT / "deploy" / "nats" / "nats.conf")
-    assert mounts["/etc/nats/tls"] == SECRETS["NATS_TLS_DIR"]
-    for name in ("DOSSIER", "DOCUMENTS", "REPORTING", "OPERATOR"):
-        assert nats["environment"][f"NATS_{name}_PASSWORD"] == SECRETS[f"NATS_{name}_PASSWORD"]
+    stores = set()
+    for name in NATS_SERVERS:
+        nats = compose["services"][name]
+        assert "ports" not in nats  # only the apps reach it, on the compose network
+        assert nats["command"] == ["--config", "/etc/nats/nats.conf"]
+        mounts = binds(nats)
+        assert mounts["/etc/nats/nats.conf"] == str(ROOT / "deploy" / "nats" / "nats.conf")
+        assert mounts["/etc/nats/tls"] == SECRETS["NATS_TLS_DIR"]
+        env = nats["environment"]
+        assert env["NATS_SERVER_NAME"] == name
+        for user in ("DOSSIER", "DOCUMENTS", "REPORTING", "OPERATOR"):
+            assert env[f"NATS_{user}_PASSWORD"] == SECRETS[f"NATS_{user}_PASSWORD"]
+        (store,) = [v.split(":")[0] for v in nats["volumes"] if str(v).endswith(":/data:rw")]
+        stores.add(store)
+    assert len(stores) == len(NATS_SERVERS)  # a JetStream store of its own each
     for app in ("dossier", "documents", "reporting"):
         service = compose["services"][app]
         env = service["environment"]
         assert env[f"{app.upper()}_NATS_USER"] == app
         assert env[f"{app.upper()}_NATS_PASSWORD"] == SECRETS[f"NATS_{app.upper()}_PASSWORD"]
         assert binds(service)[env["NATS_TLS_CA"]] == SECRETS["NATS_TLS_DIR"] + "/ca.crt"
+
+
+def test_the_nats_servers_route_to_each_other_by_their_compose_names() -> None:
+    conf = (ROOT / "deploy" / "nats" / "nats.conf").read_text()
+    assert re.findall(r"nats://([\w-]+):6222", conf) == list(NATS_SERVERS)
+    assert "server_name: $NATS_SERVER_NAME" in conf
 
 
 # --- production defaults --------------------------------------------------------------------

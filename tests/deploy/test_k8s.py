@@ -95,8 +95,8 @@ def test_kustomize_renders_and_every_manifest_validates(target: Path) -> None:
 def test_the_validator_refuses_a_broken_manifest(base: list[Manifest]) -> None:
     """The check can fail: a misspelt field and a wrongly typed port are both refused."""
     deployment = yaml.safe_load(yaml.safe_dump(find(base, "Deployment", "dossier")))
-    deployment["spec"]["replica"] = deployment["spec"].pop("replicas")
-    with pytest.raises(kubernetes_validate.ValidationError, match="replica"):
+    deployment["spec"]["revisionHistoryLimt"] = deployment["spec"].pop("revisionHistoryLimit")
+    with pytest.raises(kubernetes_validate.ValidationError, match="revisionHistoryLimt"):
         validate(deployment)
     deployment = yaml.safe_load(yaml.safe_dump(find(base, "Deployment", "dossier")))
     deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "8001"
@@ -111,7 +111,8 @@ def test_the_validator_refuses_a_broken_manifest(base: list[Manifest]) -> None:
 def test_each_app_is_probed_sized_and_served(base: list[Manifest], app: str) -> None:
     deployment = find(base, "Deployment", app)
     pod = deployment["spec"]["template"]
-    assert deployment["spec"]["replicas"] >= 2
+    # The autoscaler owns the count: a `replicas` here would undo it on every apply.
+    assert "replicas" not in deployment["spec"]
     (container,) = pod["spec"]["containers"]
     assert container["command"] == ["lgsp", "run", app]
     assert container["ports"] == [{"name": "http", "containerPort": APPS[app]}]
@@ -169,6 +170,10 @@ def pod_environment(docs: list[Manifest], app: str) -> dict[str, str]:
     for source in container.get("envFrom", []):
         env.update(find(docs, "ConfigMap", source["configMapRef"]["name"])["data"])
     for var in container.get("env", []):
+        if "value" in var:
+            # `$(NAME)`: a variable defined before it, as the kubelet expands it.
+            env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], var["value"])
+            continue
         ref = var["valueFrom"]["secretKeyRef"]
         env[var["name"]] = find(docs, "Secret", ref["name"])["stringData"][ref["key"]]
     return env
@@ -241,7 +246,7 @@ def test_each_app_refuses_the_base_s_placeholder_secrets(
 def test_the_gateway_reads_its_key_passphrase_from_a_secret(base: list[Manifest]) -> None:
     pod = find(base, "Deployment", "gateway")["spec"]["template"]["spec"]
     for box in (*pod["containers"], *pod["initContainers"]):
-        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in box["env"]}
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in box["env"] if "valueFrom" in e}
         assert refs["GATEWAY_KEY_PASSPHRASE"] == {
             "name": "lgsp-gateway",
             "key": "GATEWAY_KEY_PASSPHRASE",
@@ -281,6 +286,47 @@ def test_nats_is_a_three_server_jetstream_cluster_with_streams_in_three_copies(
     assert find(base, "PodDisruptionBudget", "nats")["spec"]["maxUnavailable"] == 1
 
 
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_is_autoscaled_and_keeps_replicas_through_a_drain(
+    base: list[Manifest], app: str
+) -> None:
+    hpa = find(base, "HorizontalPodAutoscaler", app)["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": app}
+    assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"]
+    (metric,) = hpa["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    # Utilization is a share of the request: the container must state one.
+    (container,) = find(base, "Deployment", app)["spec"]["template"]["spec"]["containers"]
+    assert "cpu" in container["resources"]["requests"]
+    budget = find(base, "PodDisruptionBudget", app)["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["selector"]["matchLabels"]["app.kubernetes.io/name"] == app
+
+
+def test_the_gateway_is_given_redis_with_its_password(base: list[Manifest]) -> None:
+    env = pod_environment(with_real_secrets(base), "gateway")
+    password = find(with_real_secrets(base), "Secret", "lgsp-redis")["stringData"]["REDIS_PASSWORD"]
+    assert env["LGSP_REDIS_URL"] == f"redis://:{password}@redis:6379/0"
+    redis = find(base, "Deployment", "redis")["spec"]["template"]["spec"]
+    (container,) = redis["containers"]
+    assert container["args"][:2] == ["--requirepass", "$(REDIS_PASSWORD)"]
+    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "ping"]
+    assert {e["name"] for e in container["env"]} == {"REDIS_PASSWORD", "REDISCLI_AUTH"}
+    service = find(base, "Service", "redis")["spec"]
+    assert service["ports"][0]["port"] == 6379
+    assert service["selector"].items() <= redis_labels(base).items()
+    # The migrations need no Redis.
+    (migrate,) = find(base, "Deployment", "gateway")["spec"]["template"]["spec"]["initContainers"]
+    assert "LGSP_REDIS_URL" not in {e["name"] for e in migrate["env"]}
+
+
+def redis_labels(docs: list[Manifest]) -> dict[str, str]:
+    labels: dict[str, str] = find(docs, "Deployment", "redis")["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    return labels
+
+
 def test_pods_meet_the_restricted_pod_security_profile(base: list[Manifest]) -> None:
     for doc in base:
         if doc["kind"] not in {"Deployment", "StatefulSet"}:
@@ -302,11 +348,22 @@ def test_the_province_overlay_scales_out_in_its_namespace() -> None:
         for d in docs
         if "replicas" in d.get("spec", {})
     }
-    assert replicas == {"gateway": 3, "dossier": 3, "documents": 2, "reporting": 2, "nats": 3}
+    assert replicas == {"nats": 3, "redis": 1}
+    bounds = {
+        d["metadata"]["name"]: (d["spec"]["minReplicas"], d["spec"]["maxReplicas"])
+        for d in docs
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert bounds == {
+        "gateway": (3, 12),
+        "dossier": (3, 8),
+        "documents": (2, 4),
+        "reporting": (2, 4),
+    }
     images = {
         c["image"]
         for d in docs
-        if d["kind"] == "Deployment"
+        if d["kind"] == "Deployment" and d["metadata"]["name"] in APPS
         for c in d["spec"]["template"]["spec"]["containers"]
     }
     assert images == {"registry.example.invalid/lgsp/lgsp-sim:0.1.0"}
@@ -449,6 +506,19 @@ def test_only_the_apps_reach_nats_and_postgresql(base: list[Manifest]) -> None:
     assert 5432 not in allowed(base, "Egress", nats, ("namespace", "database"))
 
 
+def test_only_the_gateway_reaches_redis(base: list[Manifest]) -> None:
+    redis = pod_template(base, "redis")
+    gateway = pod_template(base, "gateway")
+    assert allowed(base, "Ingress", redis, gateway["metadata"]["labels"]) == {6379}
+    assert 6379 in egress(base, gateway, redis)
+    for other in ("dossier", "documents", "reporting", "nats"):
+        peer = pod_template(base, other)
+        assert allowed(base, "Ingress", redis, peer["metadata"]["labels"]) == set(), other
+        assert 6379 not in egress(base, peer, redis), other
+    assert allowed(base, "Ingress", redis, ("namespace", INGRESS_NAMESPACE)) == set()
+    assert allowed(base, "Egress", redis, ("namespace", "database")) == set()
+
+
 def test_prometheus_scrapes_every_metrics_port(base: list[Manifest]) -> None:
     monitoring = ("namespace", MONITORING_NAMESPACE)
     for app in APPS:
@@ -461,6 +531,6 @@ def test_prometheus_scrapes_every_metrics_port(base: list[Manifest]) -> None:
 def test_the_policies_reach_the_province_overlay() -> None:
     docs = kustomize(OVERLAY)
     names = {d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy"}
-    assert names == {"default-deny", "gateway", "services", "nats"}
+    assert names == {"default-deny", "gateway", "services", "nats", "redis"}
     gateway = pod_template(docs, "gateway")
     assert allowed(docs, "Ingress", gateway, ("namespace", INGRESS_NAMESPACE)) == {8000}

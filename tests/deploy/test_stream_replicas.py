@@ -26,6 +26,9 @@ def test_stream_replicas_is_read_from_the_platform_wide_variable(
     monkeypatch.setenv("LGSP_STREAM_REPLICAS", "0")
     with pytest.raises(ValueError):
         AppSettings()
+    monkeypatch.delenv("LGSP_STREAM_REPLICAS")
+    monkeypatch.setenv("LGSP_NATS_REPLICAS", "3")
+    assert AppSettings().stream_replicas == 3
 
 
 async def _connected(bus: Bus) -> None:
