@@ -11,14 +11,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-APPS = ("gateway", "dossier", "documents", "reporting")
-SERVICES = ("dossier", "documents", "reporting")
-MODULES = {
-    "gateway": "gateway",
-    "dossier": "services.dossier",
-    "documents": "services.documents",
-    "reporting": "services.reporting",
-}
+from lgsp.apps import APPS as REGISTRY
+
+# The apps as the registry knows them (lgsp/apps.py): a new service is published here too.
+APPS = tuple(REGISTRY)
+SERVICES = tuple(name for name in REGISTRY if name != "gateway")
+MODULES = {name: spec.module.removesuffix(".main") for name, spec in REGISTRY.items()}
 
 
 def _fastapi(app: Any) -> FastAPI:
