@@ -64,4 +64,14 @@ TEXT: Cursor[str] = Cursor(str, str)
 # A row id in unpadded URL-safe base64 of its decimal form.
 OPAQUE_NUMBER: Cursor[int] = Cursor(_b64_encode, _b64_decode)
 
-__all__ = ["NUMBER", "OPAQUE_NUMBER", "TEXT", "Cursor"]
+# Exactly the OPAQUE_NUMBER cursors (base64url of 1–18 ASCII digits, unpadded), for the route's
+# pattern, so that every cursor the contract admits is one the service reads: each group of
+# four characters is three digits (0x30–0x39 fix its first two characters to M/N + D/T/j/z or
+# O + D/T, the third to the digit's low nibble, the fourth to 0x30–0x39's last six bits); the
+# last group may hold one or two digits. tests/kit/test_paging.py checks both directions.
+_GROUP = r"(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]"
+_TWO = r"(?:[MN][DTjz]|O[DT])[AEIMQUYcgk]"
+_ONE = r"(?:[MN][AQgw]|O[AQ])"
+OPAQUE_NUMBER_PATTERN = rf"^(?:{_GROUP}){{0,5}}(?:{_GROUP}|{_TWO}|{_ONE})$"
+
+__all__ = ["NUMBER", "OPAQUE_NUMBER", "OPAQUE_NUMBER_PATTERN", "TEXT", "Cursor"]

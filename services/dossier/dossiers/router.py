@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from lgsp_kit.access import OrganScopeDep
 from lgsp_kit.fields import Instant
+from lgsp_kit.paging import OPAQUE_NUMBER_PATTERN
 from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import ReadSession, WriteSession
 from services.dossier.dependencies import CallerId, Idempotent, SettingsDep
@@ -70,7 +71,13 @@ def list_dossiers(
     channel: Annotated[int | None, Query(ge=1, le=3, description="KenhThucHien")] = None,
     received_from: Annotated[Instant | None, Query(description="NgayTiepNhan at or after")] = None,
     received_to: Annotated[Instant | None, Query(description="NgayTiepNhan before")] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=OPAQUE_NUMBER_PATTERN,
+            description="the `next_cursor` of the previous page",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DossierPage:
     """Dossiers of the organs in the caller's scope, in the order they were stored, filtered,
