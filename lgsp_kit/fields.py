@@ -15,15 +15,31 @@ from pydantic import (
     BeforeValidator,
     Field,
     PlainSerializer,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
 
+def _integral(value: Any) -> Any:
+    """A JSON number with no fraction is an integer (JSON Schema says so: `2.0` is a valid
+    `integer`); a bool never is, nor a string, nor `2.5`: those go on to the strict check."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it: 2 and 2.0, never "2", true or 2.5. Put it last in the
+# metadata, after any bounds, so that they stay `minimum`/`maximum` in the published schema:
+# `Annotated[StrictInt, Field(ge=0), INTEGRAL]`.
+INTEGRAL = BeforeValidator(_integral)
+Integer = Annotated[StrictInt, INTEGRAL]
+
+
 def one_of(*values: int) -> Any:
-    """Validation and schema for a code among `values`; use on a `StrictInt`, so that `"2"`,
-    `2.0` and `true` are refused: `Annotated[StrictInt, *one_of(1, 2, 3)]`."""
+    """Validation and schema for a code among `values`; use on a `StrictInt`, so that `"2"` and
+    `true` are refused and `2.0` read as 2: `Annotated[StrictInt, *one_of(1, 2, 3)]`."""
     allowed = frozenset(values)
 
     def check(value: int) -> int:
@@ -34,6 +50,7 @@ def one_of(*values: int) -> Any:
     return (
         AfterValidator(check),
         WithJsonSchema({"type": "integer", "enum": sorted(allowed)}),
+        INTEGRAL,
     )
 
 

@@ -175,7 +175,7 @@ async def test_submitted_in_the_future_is_refused(api: Api) -> None:
         ({"channel": "2"}, "channel"),
         ({"channel": True}, "channel"),
         ({"channel": 4}, "channel"),
-        ({"channel": 2.0}, "channel"),
+        ({"channel": 2.5}, "channel"),
         ({"applicant": {"type": 1, "name": "", "identifier": "1"}}, "applicant.name"),
         ({"applicant": {"type": 1, "name": "A" * 201, "identifier": "1"}}, "applicant.name"),
         ({"applicant": {"type": "1", "name": "A", "identifier": "1"}}, "applicant.type"),

@@ -6,13 +6,13 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from lgsp_kit.fields import NON_BLANK, Instant, LocalTime, Text, one_of, text_pattern
+from lgsp_kit.fields import INTEGRAL, NON_BLANK, Instant, LocalTime, Text, one_of, text_pattern
 
 ApplicantType = Annotated[StrictInt, *one_of(1, 2, 3, 4)]
 Channel = Annotated[StrictInt, *one_of(1, 2, 3)]
 Status = Annotated[StrictInt, *one_of(*range(1, 11))]
 OnlineGateway = Annotated[StrictInt, *one_of(1, 2)]
-Amount = Annotated[StrictInt, Field(ge=0, le=1_000_000_000_000, description="VND")]
+Amount = Annotated[StrictInt, Field(ge=0, le=1_000_000_000_000, description="VND"), INTEGRAL]
 DossierCode = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 ]

@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from lgsp_kit.fields import NON_BLANK, Instant, LocalTime, Text, text_pattern
+from lgsp_kit.fields import INTEGRAL, NON_BLANK, Instant, LocalTime, Text, text_pattern
 
 ProcedureLevel = Literal["province", "district", "commune"]
 OnlineMode = Literal["full", "partial", "none"]
@@ -71,7 +71,7 @@ class ProcedureIn(BaseModel):
     full_online_eligible: StrictBool = Field(description="đủ điều kiện cung cấp toàn trình")
     fee_bearing: StrictBool = Field(description="có thu phí, lệ phí")
     online_payment: StrictBool = Field(description="thanh toán trực tuyến integrated")
-    processing_days: Annotated[StrictInt, Field(ge=0, le=365)] = Field(
+    processing_days: Annotated[StrictInt, Field(ge=0, le=365), INTEGRAL] = Field(
         description="thời hạn giải quyết, in working days (ngày làm việc)"
     )
     at: Instant | None = Field(
