@@ -118,6 +118,14 @@ def submit(
 ) -> DossierOut:
     now = datetime.now(UTC)
     submitted_at = body.submitted_at or now
+    if submitted_at < EPOCH:
+        # A new dossier has no last change: a time this early is wrong input, not a conflict.
+        raise invalid(
+            "submitted_at",
+            "before 1970",
+            detail=f"submitted_at {submitted_at.isoformat()} is before 1970-01-01",
+            code="time_out_of_range",
+        )
     check_time(submitted_at, not_before=EPOCH, now=now, field="submitted_at")
     procedure = session.get(Procedure, body.procedure_code)
     if procedure is None:
