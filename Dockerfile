@@ -21,7 +21,8 @@ COPY contracts ./contracts
 COPY gateway ./gateway
 COPY services ./services
 COPY scenarios ./scenarios
-RUN uv sync --frozen --no-dev
+# The project installed as a package (not an editable link to these sources), as from its wheel.
+RUN uv sync --frozen --no-dev --no-editable
 
 RUN useradd --system --uid 10001 lgsp && mkdir -p /app/var && chown lgsp /app/var
 USER lgsp
