@@ -94,3 +94,18 @@ def test_the_stream_survives_its_leader_killed(cluster: NatsCluster, tmp_path: P
 )
 def test_the_whole_drill_loses_and_doubles_nothing() -> None:
     assert nats_cluster.main(["--scale", "0.002", "--phase-seconds", "10"]) == 0
+
+
+def test_the_platforms_nats_fault_kills_every_server_and_starts_them_again(
+    tmp_path: Path,
+) -> None:
+    platform = nats_cluster.ClusterPlatform(tmp_path / "platform")
+    platform.start_nats()
+    try:
+        assert all(node.up for node in platform.cluster.nodes)
+        platform.kill_nats()
+        assert not any(node.up for node in platform.cluster.nodes)
+        platform.start_nats()
+        assert all(node.up for node in platform.cluster.nodes)
+    finally:
+        platform.cluster.stop_all()
