@@ -34,7 +34,6 @@ from services.documents.documents import (
     edxml,
     repository,
     service,
-    status_packages,
     views,
 )
 from services.documents.documents.exchange import ARRIVED, REFUSED, type_code_of
@@ -217,13 +216,13 @@ def receive(
     return ImportResult(views.document_out(session, document, rows), True)
 
 
-def acts_on(session: Session, package: codec.DocumentPackage) -> None:
+def acts_on(session: Session, package: codec.DocumentPackage) -> business.BusinessResult | None:
     """Apply a revocation, update or replacement whose signature verified.
 
     The caller's scope covers a recipient (checked on import); the authority to revoke, update
     or replace is the sender's, and a verified signature of the sender is that authority here:
     `business.apply` checks that the sender is the one of each document acted on."""
-    business.apply(session, package, scope=OrganScope(None))
+    return business.apply(session, package, scope=OrganScope(None))
 
 
 def revoke(session: Session, received: Received, *, settings: Settings) -> ImportResult:
@@ -240,8 +239,9 @@ def revoke(session: Session, received: Received, *, settings: Settings) -> Impor
             f"this one is {verdict.verification}: {verdict.reason}",
             code="business_not_verified",
         )
-    acts_on(session, package)
-    document = status_packages.document_named(session, edxml.document_id_of(package))
+    result = acts_on(session, package)
+    assert result is not None  # a revocation is a business operation
+    document = service.find(session, result.documents[0])
     rows = repository.recipients(session, document.id)
     return ImportResult(views.document_out(session, document, rows), False)
 
