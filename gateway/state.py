@@ -40,7 +40,7 @@ class GatewayState:
         return self.settings.key_passphrase.get_secret_value().encode()
 
 
-def gateway_state(request: Request) -> GatewayState:
+async def gateway_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
 

@@ -124,10 +124,15 @@ def _caller(request: Request) -> Claims | None:
     return claims
 
 
-def organ_scope(request: Request) -> OrganScope:
+def caller_scope(request: Request) -> OrganScope:
     """The caller's organ scope over the reference hierarchy."""
     claims = _caller(request)
     return OrganScope(organ=None if claims is None else claims.organ or "")
+
+
+# Dependencies that do no I/O are coroutines: FastAPI would run a plain `def` in a pool thread.
+async def organ_scope(request: Request) -> OrganScope:
+    return caller_scope(request)
 
 
 OrganScopeDep = Annotated[OrganScope, Depends(organ_scope)]
@@ -136,7 +141,7 @@ OrganScopeDep = Annotated[OrganScope, Depends(organ_scope)]
 def needs_scope(scope: str) -> Any:
     """A route dependency refusing (403 `insufficient_scope`) a token without `scope`."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         claims = _caller(request)
         if claims is not None and scope not in claims.scopes:
             raise ProblemError(

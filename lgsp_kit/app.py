@@ -36,7 +36,8 @@ from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
 from lgsp_kit.relay import BacklogCollector, OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
-from lgsp_kit.responses import Answered, problem_responses, send_answered
+from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import UnitRoute, check_routes
 from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
 
@@ -131,6 +132,7 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_routes(app)
         url = settings.resolved_database_url()
         if settings.migrate_on_start:
             await asyncio.to_thread(dbmod.upgrade, migrations_dir, url)
@@ -197,10 +199,11 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
+    # Routes declared on the app itself run their units of work as the routers' do.
+    app.router.route_class = UnitRoute
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
-    app.add_exception_handler(Answered, send_answered)
     checks: dict[str, Check] = {"/v1": check_caller} if settings.auth_required else {}
     checks.update(early_checks or {})
     app.add_middleware(
@@ -224,7 +227,7 @@ def create_service_app(
     return app
 
 
-def get_runtime(request: Request) -> Runtime[Any]:
+async def get_runtime(request: Request) -> Runtime[Any]:
     runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 

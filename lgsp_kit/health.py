@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from lgsp_kit.logtext import printable
 from lgsp_kit.metrics import metrics_response
+from lgsp_kit.sessions import APIRouter
 
 log = logging.getLogger("lgsp.health")
 

@@ -10,9 +10,9 @@ answers with `idem.answer(service.do(session, ...), status_code=201)`; a replay 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,14 +20,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from lgsp_kit.db import UTCDateTime
 from lgsp_kit.errors import invalid
-from lgsp_kit.responses import Answered
-from lgsp_kit.sessions import WriteSession
+from lgsp_kit.sessions import WriteSession, unit_of
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -55,7 +52,7 @@ class IdempotencyKey:
     fingerprint: str
 
 
-def caller_id(request: Request) -> str:
+async def caller_id(request: Request) -> str:
     """The calling client (token subject); `anonymous` only when auth is switched off."""
     caller = getattr(request.state, "caller", None)
     return caller.client_id if caller is not None else "anonymous"
@@ -149,31 +146,18 @@ class Idempotency:
         return Response(body, status_code=status_code, media_type="application/json")
 
 
-def _replay_after_conflict(session: Session, table: Table, idem: IdempotencyKey) -> Response | None:
-    session.rollback()
-    return _replay(session, table, idem)
-
-
 def idempotent(table: Table) -> Any:
     """The dependency of a service whose keys live in `table`, for
     `Idempotent = Annotated[Idempotency, idempotent(table)]`: a request whose key was seen is
-    answered as the first one was (`Answered`), before its endpoint runs or, when a concurrent
-    request with the same key committed first, instead of its own work."""
+    answered as the first one was, in its unit of work before its endpoint runs or, when a
+    concurrent request with the same key committed first, instead of its own work."""
 
-    async def dependency(session: WriteSession, key: IdempotencyDep) -> AsyncIterator[Idempotency]:
+    async def dependency(session: WriteSession, key: IdempotencyDep) -> Idempotency:
         if key is not None:
-            replayed = await run_in_threadpool(_replay, session, table, key)
-            if replayed is not None:
-                raise Answered(replayed)
-        try:
-            yield Idempotency(session, table, key)
-        except IntegrityError:
-            if key is None:
-                raise
-            replayed = await run_in_threadpool(_replay_after_conflict, session, table, key)
-            if replayed is None:
-                raise
-            raise Answered(replayed) from None
+            unit = unit_of(session)
+            replay = functools.partial(_replay, table=table, idem=key)
+            unit.guards.append(replay)
+            unit.on_conflict.append(replay)
+        return Idempotency(session, table, key)
 
-    # The request's unit of work's scope: it ends when the endpoint returns.
-    return Depends(dependency, scope="function")
+    return Depends(dependency)

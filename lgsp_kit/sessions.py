@@ -1,123 +1,247 @@
-"""The request's unit of work: `ReadSession` and `WriteSession`, FastAPI dependencies.
+"""The request's unit of work: `ReadSession` and `WriteSession`, FastAPI dependencies, and the
+route class that runs them (`UnitRoute`, used by the kit's `APIRouter`).
 
-An endpoint is a plain `def` (FastAPI runs it in its thread pool) that takes one of them and
-calls one service function with the session. A write session commits once, after the endpoint
-returns, and rolls back when it raised; a read session is a snapshot on the reader engine that
-never takes SQLite's write lock and commits nothing.
+An endpoint is a plain `def` that takes one of them and calls one service function with the
+session. The route runs the whole unit in one pool thread: take SQLite's write lock (a write),
+run the endpoint, commit (or roll back when it raised), close, release. A write session commits
+once, after the endpoint returns, before the answer is sent, so a failed commit is the answer
+and a client that got its 2xx reads what it wrote. A read session is a snapshot on the reader
+engine that never takes the write lock and commits nothing.
 
-On SQLite, a process has one writer at a time (`Database.write_lock`). A request waits for its
-turn on the event loop (an asyncio lock per database) rather than in a pool thread: a pool full
-of threads waiting for the lock would leave none for the request that holds it.
+One thread for the whole unit is what makes writes fast: the write lock is held only while the
+unit's own statements run, never across a trip back to the event loop, and a thread waiting
+for it is woken by the one releasing it, not by the loop. The holder needs no second thread,
+so threads waiting for the lock can never starve it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
-import anyio
-from fastapi import Depends
+import anyio.to_thread
+from fastapi import APIRouter as _FastAPIRouter
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+from starlette.routing import BaseRoute
 
-from lgsp_kit.app import RuntimeDep
 from lgsp_kit.db import Database
 
-# One request writer at a time per database, queued on the event loop (SQLite only).
-_gates: WeakKeyDictionary[Database, asyncio.Lock] = WeakKeyDictionary()
+# A check run in the unit's thread before the endpoint: an answer (an idempotent replay) skips
+# the endpoint; `None` lets it run. Also run after an integrity conflict, the unit rolled back.
+Guard = Callable[[Session], Response | None]
+
+_UNITS = "lgsp.units"
+_UNIT = "lgsp.unit"
+_REQUEST_PARAM = "lgsp_unit_request_"
 
 
-def _gate(db: Database) -> asyncio.Lock:
-    gate = _gates.get(db)
-    if gate is None:
-        gate = _gates[db] = asyncio.Lock()
-    return gate
+@dataclass(eq=False)
+class Unit:
+    """One session of one request, and what the route does with it."""
+
+    db: Database
+    session: Session
+    write: bool
+    guards: list[Guard] = field(default_factory=list)
+    on_conflict: list[Guard] = field(default_factory=list)
+    effects: list[Callable[[], object]] = field(default_factory=list)
+    ran: bool = False
 
 
-async def _off_loop(call: Callable[[], Any]) -> Any:
-    """Run blocking database work in a thread, even when the request was cancelled, and
-    without waiting for a free slot of the shared pool (as FastAPI runs a dependency's exit)."""
-    with anyio.CancelScope(shield=True):
-        return await anyio.to_thread.run_sync(call, limiter=anyio.CapacityLimiter(1))
-
-
-async def _take(lock: threading.Lock) -> None:
-    if not lock.acquire(blocking=False):
-        # Held by a writer outside the request path (the outbox relay, a consumer's batch).
-        await _off_loop(lock.acquire)
-
-
-async def _write_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
-    db = runtime.db
-    lock = db.write_lock
-    if lock is None:
-        async with _unit_of_work(db) as session:
-            yield session
-        return
-    async with _gate(db):
-        await _take(lock)
-        try:
-            async with _unit_of_work(db) as session:
-                yield session
-        finally:
-            lock.release()
-
-
-_EFFECTS = "lgsp_after_commit"
+def unit_of(session: Session) -> Unit:
+    """The unit of work a request's session belongs to."""
+    unit: Unit = session.info[_UNIT]
+    return unit
 
 
 def after_commit(session: Session, effect: Callable[[], object]) -> None:
     """Run `effect` once the request's unit of work has committed, not before and not if it
     rolls back: an in-process change (a cache to drop, keys to reload) that must follow what
     was stored."""
-    session.info.setdefault(_EFFECTS, []).append(effect)
+    unit_of(session).effects.append(effect)
 
 
-def _commit(session: Session) -> None:
-    try:
-        session.commit()
-        for effect in session.info.pop(_EFFECTS, ()):
-            effect()
-    finally:
-        session.close()
-
-
-def _roll_back(session: Session) -> None:
-    try:
-        session.rollback()
-    finally:
-        session.close()
-
-
-@asynccontextmanager
-async def _unit_of_work(db: Database) -> AsyncIterator[Session]:
+def _open(request: Request, db: Database, *, write: bool) -> Unit:
     # Building a session does no I/O: the transaction begins at its first statement, in the
-    # endpoint's thread. Ending it is one more trip to a thread: commit (or roll back) and close.
-    session = Session(db.engine, expire_on_commit=False)
-    try:
-        yield session
-    except BaseException:
-        await _off_loop(lambda: _roll_back(session))
-        raise
-    await _off_loop(lambda: _commit(session))
-    db.committed()
+    # unit's thread.
+    engine = db.engine if write else db.reader
+    session = Session(engine, expire_on_commit=False)
+    unit = Unit(db, session, write)
+    session.info[_UNIT] = unit
+    request.scope.setdefault(_UNITS, []).append(unit)
+    return unit
 
 
-async def _read_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
-    session = Session(runtime.db.reader)
-    try:
-        yield session
-    finally:
-        # Closing rolls back: a write made here is not kept.
-        await _off_loop(session.close)
+def _database(request: Request) -> Database:
+    db: Database = request.app.state.runtime.db
+    return db
 
 
-# `scope="function"`: the unit of work ends when the endpoint returns, before the answer is sent,
-# so a failed commit is the answer and a client that got its 2xx reads what it wrote.
+async def _write_session(request: Request) -> AsyncIterator[Session]:
+    unit = _open(request, _database(request), write=True)
+    yield unit.session
+    _check_ran(unit)
+
+
+async def _read_session(request: Request) -> AsyncIterator[Session]:
+    unit = _open(request, _database(request), write=False)
+    yield unit.session
+    _check_ran(unit)
+
+
+def _check_ran(unit: Unit) -> None:
+    if unit.ran or not unit.session.in_transaction():
+        return  # run by the route, or the endpoint never ran (a later dependency refused)
+    unit.session.close()
+    raise RuntimeError(
+        "a ReadSession or WriteSession used outside a UnitRoute: declare the router with "
+        "lgsp_kit.sessions.APIRouter"
+    )
+
+
 WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
 ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
 
-__all__ = ["ReadSession", "WriteSession", "after_commit"]
+
+def _finish(units: Sequence[Unit], run: Callable[[], Any]) -> Any:
+    """Run the endpoint and its units' ends, in this (pool) thread."""
+    with ExitStack() as held:
+        for lock in {id(u.db): u.db.write_lock for u in units if u.write}.values():
+            if lock is not None:
+                held.enter_context(lock)
+        try:
+            result = _guarded(units)
+            if result is None:
+                result = run()
+            for unit in units:
+                if unit.write:
+                    unit.session.commit()
+        except IntegrityError as conflict:
+            result = _after_conflict(units, conflict)
+        except BaseException:
+            _roll_back(units)
+            raise
+        finally:
+            for unit in units:
+                unit.ran = True
+                unit.session.close()
+    for unit in units:
+        for effect in unit.effects:
+            effect()
+        if unit.write:
+            unit.db.committed()
+    return result
+
+
+def _guarded(units: Sequence[Unit]) -> Response | None:
+    for unit in units:
+        for guard in unit.guards:
+            answer = guard(unit.session)
+            if answer is not None:
+                return answer
+    return None
+
+
+def _after_conflict(units: Sequence[Unit], conflict: IntegrityError) -> Response:
+    """An integrity conflict (a concurrent request with the same key committed first): the
+    answer a conflict guard finds, or the conflict itself."""
+    _roll_back(units)
+    for unit in units:
+        for guard in unit.on_conflict:
+            answer = guard(unit.session)
+            if answer is not None:
+                unit.effects.clear()
+                return answer
+    raise conflict
+
+
+def _roll_back(units: Sequence[Unit]) -> None:
+    for unit in units:
+        unit.effects.clear()
+        unit.session.rollback()
+
+
+def in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain `def` endpoint as a coroutine that runs it, with its units of work, in one pool
+    thread (FastAPI would also validate the answer in a second one)."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+    signature = inspect.signature(endpoint, eval_str=True)
+    hidden = inspect.Parameter(_REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+
+    async def run(**values: Any) -> Any:
+        request: Request = values.pop(_REQUEST_PARAM)
+        call = functools.partial(endpoint, **values)
+        units: list[Unit] = request.scope.get(_UNITS, [])
+        if units:
+            call = functools.partial(_finish, units, call)
+        return await anyio.to_thread.run_sync(call)
+
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(run, attr, getattr(endpoint, attr))
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), hidden]
+    )
+    return run
+
+
+class UnitRoute(APIRoute):
+    """A route whose plain `def` endpoint runs with its units of work in one thread."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, in_one_thread(endpoint), **kwargs)
+
+
+class APIRouter(_FastAPIRouter):
+    """FastAPI's router with `UnitRoute` as its routes' class."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", UnitRoute)
+        super().__init__(**kwargs)
+
+
+def _uses_unit(dependant: Dependant) -> bool:
+    return dependant.call in (_write_session, _read_session) or any(
+        _uses_unit(d) for d in dependant.dependencies
+    )
+
+
+def _routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    for route in routes:
+        yield route
+        included = getattr(route, "original_router", None)  # a router included in another
+        if included is not None:
+            yield from _routes(included.routes)
+
+
+def check_routes(app: FastAPI) -> None:
+    """Refuse, when the app starts, a route that takes a session without running it."""
+    for route in _routes(app.routes):
+        if (
+            isinstance(route, APIRoute)
+            and not isinstance(route, UnitRoute)
+            and _uses_unit(route.dependant)
+        ):
+            raise RuntimeError(
+                f"{route.path}: a route taking a ReadSession or WriteSession must be a "
+                "UnitRoute (declare its router with lgsp_kit.sessions.APIRouter)"
+            )
+
+
+__all__ = [
+    "APIRouter",
+    "ReadSession",
+    "UnitRoute",
+    "WriteSession",
+    "after_commit",
+    "check_routes",
+    "unit_of",
+]

@@ -25,13 +25,13 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from gateway.fastpath.audit import CallRecord, now_utc
 from gateway.state import GatewayState, gateway_state_or_none
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.requestid import current_request_id
+from lgsp_kit.sessions import UnitRoute
 from lgsp_kit.tokens import bearer_token
 
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -53,7 +53,7 @@ def outcome(exc: BaseException) -> tuple[int, str]:
     return 500, "internal_error"
 
 
-class _AuditedRoute(APIRoute):
+class _AuditedRoute(UnitRoute):
     api = ""
 
     def get_route_handler(self) -> Handler:

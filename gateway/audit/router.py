@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from gateway.audit.events import AdminAuditedRoute
 from gateway.audit.repository import AuditFilter
@@ -15,7 +15,7 @@ from gateway.audit.service import search_audit
 from gateway.auth.dependencies import AdminCaller
 from lgsp_kit.errors import Unprocessable
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession
+from lgsp_kit.sessions import APIRouter, ReadSession
 
 router = APIRouter(prefix="/admin/audit", tags=["administration"], route_class=AdminAuditedRoute)
 

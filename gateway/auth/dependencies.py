@@ -24,7 +24,7 @@ bearer = HTTPBearer(
 
 async def check_admin(request: Request) -> Claims:
     """An enabled consumer's verified token with the admin scope; else a ProblemError."""
-    state = gateway_state(request)
+    state = await gateway_state(request)
     claims = await bearer_claims(state.keyring.verifier, request.headers.get("authorization"))
     consumer = await state.proxy.consumer(claims.client_id)
     if consumer is None or not consumer.enabled:

@@ -7,7 +7,7 @@ import binascii
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Request
+from fastapi import Form, Header, Request
 from pydantic import BaseModel, Field
 
 from gateway.audit.events import TokenAuditedRoute
@@ -16,6 +16,7 @@ from gateway.consumers.service import ADMIN_SCOPE, grantable_scopes
 from gateway.state import GatewayDep
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import APIRouter
 
 router = APIRouter(tags=["oauth2"], route_class=TokenAuditedRoute)
 TOKEN_REQUEST_EXAMPLE: dict[str, Any] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
@@ -13,6 +13,7 @@ from gateway.catalogue.service import VERSIONS
 from gateway.state import GatewayDep
 from lgsp_kit.errors import NotFound, ProblemError
 from lgsp_kit.responses import problem_responses
+from lgsp_kit.sessions import APIRouter
 
 router = APIRouter(tags=["catalogue"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from gateway.audit.events import AdminAuditedRoute
 from gateway.auth.dependencies import AdminCaller
@@ -21,7 +21,7 @@ from gateway.consumers.schemas import (
 )
 from gateway.state import GatewayDep
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 
 router = APIRouter(prefix="/admin", tags=["administration"], route_class=AdminAuditedRoute)
 ClientId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -15,12 +15,12 @@ from services.documents.scope import OrganScope
 from services.documents.settings import Settings
 
 
-def organ_scope(request: Request) -> OrganScope:
+async def organ_scope(request: Request) -> OrganScope:
     """The caller's organ scope: the organ its token names and every organ under it."""
-    return OrganScope(organ=access.organ_scope(request).organ)
+    return OrganScope(organ=access.caller_scope(request).organ)
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     runtime: Runtime[Settings] = request.app.state.runtime
     return runtime.settings
 

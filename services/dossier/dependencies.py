@@ -14,7 +14,7 @@ from services.dossier.settings import Settings
 __all__ = ["CallerId", "Idempotent", "SettingsDep"]
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     runtime: Runtime[Settings] = request.app.state.runtime
     return runtime.settings
 

@@ -16,7 +16,7 @@ def _runtime(request: Request) -> Runtime[Settings]:
     return runtime
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     return _runtime(request).settings
 
 

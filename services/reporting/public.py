@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from fastapi.responses import HTMLResponse
 
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession
+from lgsp_kit.sessions import APIRouter, ReadSession
 from services.reporting.dependencies import SettingsDep
 from services.reporting.periods import PERIOD_PATTERN, current_year
 from services.reporting.router import LevelQuery, OrganQuery, report_response

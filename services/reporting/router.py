@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from lgsp_kit.access import DECLARE_SCOPE, needs_scope
 from lgsp_kit.auth import Caller
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.reporting import export, service
 from services.reporting.dependencies import ProgressDep, SettingsDep
 from services.reporting.page import period_choices, render_page

@@ -108,9 +108,9 @@ def test_a_new_database_held_by_another_process_is_waited_for(tmp_path: Path) ->
     other.execute("CREATE TABLE t (n INTEGER)")
     other.execute("BEGIN IMMEDIATE")
     other.execute("INSERT INTO t VALUES (0)")  # holds the write lock
+    began = time.monotonic()  # the lock is let go 0.3 s from here, not before
     threading.Timer(0.3, other.execute, args=("COMMIT",)).start()
     db = Database(f"sqlite:///{path}")
-    began = time.monotonic()
     with db.session() as session:
         session.connection().execute(text("INSERT INTO t VALUES (1)"))
     assert time.monotonic() - began >= 0.25

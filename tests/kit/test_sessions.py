@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import anyio
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import FastAPI, Response
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
@@ -20,7 +20,7 @@ from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.errors import Conflict
 from lgsp_kit.fields import LocalTime
 from lgsp_kit.idempotency import Idempotency, define_idempotency, idempotent
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from lgsp_kit.settings import AppSettings
 from tests.conftest import serve
 

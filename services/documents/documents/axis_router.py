@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from contracts import edxml as codec
 from lgsp_kit.access import AXIS_SCOPE, needs_scope
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.documents.dependencies import SettingsDep
 from services.documents.documents import axis, edxml
 from services.documents.documents.schemas import AxisItem, AxisOutbox

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.fields import Instant
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.documents.dependencies import Idempotent, ScopeDep, SettingsDep
 from services.documents.documents import edxml, importing, repository, service
 from services.documents.documents.exchange import DocumentTypeCode, StatusCode

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from contracts import edxml as codec
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import WriteSession
+from lgsp_kit.sessions import APIRouter, WriteSession
 from services.documents.dependencies import ScopeDep
 from services.documents.documents import edxml, status_packages
 from services.documents.documents.schemas import RecipientOut

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.documents.dependencies import ScopeDep
 from services.documents.organs import service
 from services.documents.organs.schemas import (

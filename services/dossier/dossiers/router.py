@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from lgsp_kit.access import OrganScopeDep
 from lgsp_kit.fields import Instant
 from lgsp_kit.paging import OPAQUE_NUMBER_PATTERN
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.dossier.dependencies import CallerId, Idempotent, SettingsDep
 from services.dossier.dossiers import service, sync
 from services.dossier.dossiers.repository import DossierFilter

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from lgsp_kit.access import CATALOGUE_SCOPE, needs_scope
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.dossier.procedures import service
 from services.dossier.procedures.schemas import (
     PROCEDURE_CODE_PATTERN,
