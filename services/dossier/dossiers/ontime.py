@@ -66,4 +66,6 @@ def verdict(t: Timeline, *, as_of: datetime | None = None) -> bool | None:
         moment = as_of
     else:
         return None
+    # A received dossier always has a due date (set at reception); without one nothing was
+    # promised, so nothing is late.
     return t.due_at is None or moment <= t.due_at
