@@ -60,6 +60,8 @@ class ProcedurePlan:
             "fee_bearing": self.fee_bearing,
             "online_payment": self.online_payment,
             "processing_days": self.processing_days,
+            # The generator counts its due dates in working days (`Calendar.add_working_days`).
+            "processing_unit": "working_day",
         }
 
 

@@ -1,9 +1,10 @@
 """A year of activity from a plan: dossier records (with their whole history) and documents.
 
-Shapes that make the year look real: receptions on working days and office hours (Vietnamese
-public holidays excluded), a monthly seasonality, processing that takes a few working days and
-sometimes more than allowed, supplements, withdrawals, stops, refusals at reception, fees paid
-online or at the desk. Deterministic for a given seed.
+Shapes that make the year look real: receptions on working days and office hours (the working
+calendar the dossier service counts with: holidays and swapped days, `lgsp_kit.workcalendar`),
+a monthly seasonality, processing that takes a few working days and sometimes more than
+allowed, supplements, withdrawals followed by the stop of handling (7 then 8), stops, refusals
+at reception, fees paid online or at the desk. Deterministic for a given seed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from contracts import reference
+from lgsp_kit.workcalendar import is_working_day
 from scenarios.plan import ProcedurePlan, allocate
 from scenarios.targets import LEVELS, Level, Targets
 
@@ -40,10 +40,9 @@ class Calendar:
     weights: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        off = holidays.country_holidays("VN", years=self.year)
         day = date(self.year, 1, 1)
         while day.year == self.year:
-            if day.weekday() < 5 and day not in off:
+            if is_working_day(day):
                 self.working_days.append(day)
                 self.weights.append(SEASON[day.month - 1])
             day += timedelta(days=1)
@@ -228,9 +227,12 @@ class Year:
         elif plan.fee_bearing and received.date() >= cal.working_days[-10]:
             pass  # received in the last days of the year: still being handled at year end
         else:
-            steps.append(
-                ({"status": rng.choice([7, 7, 8])}, t + timedelta(days=rng.randrange(1, 10)))
-            )
+            end = rng.choice([7, 7, 8])
+            ended = t + timedelta(days=rng.randrange(1, 10))
+            steps.append(({"status": end}, ended))
+            if end == 7:  # the applicant withdraws; the organ then stops handling
+                steps.append(({"status": 8, "note": "Dừng xử lý theo đề nghị rút hồ sơ"},
+                              ended + timedelta(hours=2)))  # fmt: skip
         history: list[dict[str, Any]] = []
         payments: list[dict[str, Any]] = []
         for step, at in self._timed(steps):

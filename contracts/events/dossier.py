@@ -33,7 +33,12 @@ class ProcedurePublishedData(_Data):
     full_online_eligible: bool
     fee_bearing: bool
     online_payment: bool = Field(description="online payment integrated")
-    processing_days: int
+    processing_days: int = Field(
+        description="thời hạn giải quyết, in the procedure's unit (working days unless the "
+        "catalogue's `processing_unit` says calendar days, hours or months; this event does "
+        "not carry the unit: read it with GET /v1/procedures/{code}); each dossier's `due_at` "
+        "is counted in it"
+    )
     changed_at: AwareDatetime
 
 
@@ -71,7 +76,8 @@ class DossierStatusChangedData(DossierFacts):
     """A dossier moved from one TrangThaiHoSo to another at a business time.
 
     Reporting counts a dossier in the period of its reception (`to_status` 2, NgayTiepNhan);
-    at resolution (`to_status` 9) `on_time` and `paid_online` say how it ended.
+    at resolution (`to_status` 9) `paid_online` says whether a fee was paid online; `on_time` is
+    the 766 verdict set by this change (see `on_time`).
     """
 
     from_status: int | None = Field(description="TrangThaiHoSo before; null for the first")
@@ -79,7 +85,11 @@ class DossierStatusChangedData(DossierFacts):
     at: AwareDatetime = Field(description="business time of the change")
     due_at: AwareDatetime | None = Field(default=None, description="NgayHenTra, when known")
     on_time: bool | None = Field(
-        default=None, description="at the end of handling: not after the due date"
+        default=None,
+        description="the 766 verdict, on the change that ends handling after reception (7, 8, "
+        "9 or 10, whichever comes first: not after the due date) and on a supplement request "
+        "(5: judged at the request time; a second request is late); null on every other "
+        "change and for a dossier never received (refused at reception, 3)",
     )
     paid_online: bool | None = Field(
         default=None, description="at resolution: whether a fee was paid online"

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import unicodedata
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 HERE = Path(__file__).parent
 
 OrganLevel = Literal["province", "province_organ", "district", "commune"]
 OnlineMode = Literal["full", "partial", "none"]
+# The unit a procedure's time limit (thời hạn giải quyết) is counted in: the national catalogue's
+# DonViTinh "Ngày làm việc", "Ngày", "Giờ", "Tháng" (`processing_unit_of`).
+ProcessingUnit = Literal["working_day", "day", "hour", "month"]
+PROCESSING_UNITS: tuple[ProcessingUnit, ...] = ("working_day", "day", "hour", "month")
 
 
 class Organ(BaseModel):
@@ -38,6 +44,7 @@ class Procedure(BaseModel):
     fee_bearing: bool
     online_payment: bool
     processing_days: int
+    processing_unit: ProcessingUnit = "working_day"
 
 
 def _read(name: str) -> Any:
@@ -76,7 +83,90 @@ def directory_since() -> datetime:
     return datetime.fromisoformat(_read("organs.json")["province"]["directory_since"])
 
 
+def _plain(text: str) -> str:
+    """Lower case, no accents, single spaces: "Ngày  làm việc" and "ngay lam viec" alike."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(bare.lower().split())
+
+
+# DonViTinh of the national catalogue's THOIGIAN (LayThuTuc: CACHTHUCTHUCHIEN[].THOIGIAN[]),
+# compared without case or accents. The 766 formula description names the four units "Giờ,
+# Ngày, Ngày làm việc, tháng" (its indicator 2.2).
+_DON_VI_TINH: dict[str, ProcessingUnit] = {
+    "ngay lam viec": "working_day",
+    "ngay": "day",
+    "gio": "hour",
+    "thang": "month",
+}
+
+
+def processing_unit_of(don_vi_tinh: str) -> ProcessingUnit:
+    """The processing unit of a catalogue DonViTinh; ValueError for a unit the platform does
+    not count in (e.g. "Năm"), naming the ones it does."""
+    unit = _DON_VI_TINH.get(_plain(don_vi_tinh))
+    if unit is None:
+        known = ", ".join(f'"{k}"' for k in ("Ngày làm việc", "Ngày", "Giờ", "Tháng"))
+        raise ValueError(f"unknown DonViTinh {don_vi_tinh!r}; known: {known}")
+    return unit
+
+
+def _procedure(raw: dict[str, Any]) -> Procedure:
+    """A catalogue entry: its DonViTinh (`don_vi_tinh`, as the national catalogue gives it)
+    mapped to `processing_unit`."""
+    entry = {k: v for k, v in raw.items() if k != "don_vi_tinh"}
+    entry["processing_unit"] = processing_unit_of(raw.get("don_vi_tinh", "Ngày làm việc"))
+    return Procedure.model_validate(entry)
+
+
 @cache
 def procedures() -> tuple[Procedure, ...]:
     """The demo catalogue of administrative procedures (thủ tục hành chính)."""
-    return tuple(Procedure.model_validate(p) for p in _read("procedures.json")["procedures"])
+    return tuple(_procedure(p) for p in _read("procedures.json")["procedures"])
+
+
+class CalendarDay(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: dt.date
+    reason: str
+    sources: tuple[str, ...]
+    confidence: Literal["high", "medium", "low"]
+
+
+class CalendarYear(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days_off: tuple[CalendarDay, ...]
+    working_weekend_days: tuple[CalendarDay, ...]
+
+
+class WorkingCalendar(BaseModel):
+    """State bodies' working days: weekdays off and weekend days worked, by year."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sources: dict[str, str]
+    years: dict[int, CalendarYear]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkingCalendar:
+        for year, days in self.years.items():
+            for kind, entries, weekday in (
+                ("days_off", days.days_off, True),
+                ("working_weekend_days", days.working_weekend_days, False),
+            ):
+                for e in entries:
+                    if e.date.year != year or (e.date.weekday() < 5) != weekday:
+                        raise ValueError(f"{year} {kind}: {e.date} is misplaced")
+                    unknown = set(e.sources) - set(self.sources)
+                    if unknown:
+                        raise ValueError(f"{e.date}: unknown sources {sorted(unknown)}")
+        return self
+
+
+@cache
+def working_calendar() -> WorkingCalendar:
+    """Việt Nam's public holidays and swapped working days, with their sources
+    (working_calendar.json: every entry says where it comes from and how sure it is)."""
+    return WorkingCalendar.model_validate(_read("working_calendar.json"))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Integer,
+    String,
     UniqueConstraint,
     false,
 )
@@ -41,7 +42,12 @@ class Procedure(Base, table=True):
     full_online_eligible: bool
     fee_bearing: bool
     online_payment: bool
-    processing_days: int
+    processing_days: int = Field(description="thời hạn giải quyết, in `processing_unit`s")
+    processing_unit: str = Field(
+        default="working_day",
+        sa_column=Column(String(16), nullable=False, server_default="working_day"),
+        description="working_day, day, hour or month (the catalogue's DonViTinh)",
+    )
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -57,7 +63,12 @@ class Dossier(Base, table=True):
     fee_bearing: bool
     processing_days: int = Field(
         sa_column=Column(Integer, nullable=False, server_default="0"),
-        description="working days of the procedure at submission",
+        description="the procedure's time limit at submission, in `processing_unit`s",
+    )
+    processing_unit: str = Field(
+        default="working_day",
+        sa_column=Column(String(16), nullable=False, server_default="working_day"),
+        description="the unit of the procedure's time limit at submission",
     )
     channel: int = Field(index=True, description="KenhThucHien")
     applicant_type: int = Field(description="LoaiDoiTuong")
@@ -86,7 +97,16 @@ class Dossier(Base, table=True):
     returned_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime), description="NgayTra"
     )
-    on_time: bool | None = Field(default=None, description="known at the end of handling")
+    on_time: bool | None = Field(
+        default=None,
+        description="766 verdict: final from the end of handling, provisional while waiting "
+        "for a supplement, null while in handling or if never received",
+    )
+    supplement_requests: int = Field(
+        default=0,
+        sa_column=Column(Integer, nullable=False, server_default="0"),
+        description="how many times a supplement was requested (status 5)",
+    )
     paid_online: bool = Field(
         default=False,
         sa_column=Column(Boolean, nullable=False, server_default=false()),

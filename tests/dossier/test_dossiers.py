@@ -95,7 +95,9 @@ async def test_full_lifecycle_due_date_skips_holidays_and_supplement_pause(api: 
         (4, 9),
         (9, 10),
     ]
-    assert [e.data.on_time for e in changes] == [None, None, None, None, True, None]
+    # The supplement request (17th 10:00, before the due 18th 09:00) is judged at its time; the
+    # resolution gives the final verdict; handling (4) and the hand-over (10) give none.
+    assert [e.data.on_time for e in changes] == [None, None, True, None, True, None]
     assert [e.data.paid_online for e in changes] == [None, None, None, None, True, None]
     assert changes[0].time == datetime(2023, 1, 13, 2, tzinfo=UTC)
     assert all(e.data.due_at is not None for e in changes)
@@ -123,8 +125,12 @@ async def test_illegal_transition_is_409_naming_allowed_statuses(api: Api) -> No
     assert problem["allowed"] == [2, 3, 7]
     assert "allowed next statuses: 2" in problem["detail"]
     assert len(api.dossier_events()) == before
-    # Withdrawal (7) ends the dossier: nothing follows it.
-    assert (await move(api, d["code"], 7)).status_code == 200
+    # Withdrawal (7) ends handling: only the stop (8) follows it, then nothing.
+    withdrawn = await move(api, d["code"], 7)
+    assert withdrawn.status_code == 200 and withdrawn.json()["on_time"] is None
+    received = await move(api, d["code"], 2)
+    assert received.status_code == 409 and received.json()["allowed"] == [8]
+    assert (await move(api, d["code"], 8)).status_code == 200
     final = await move(api, d["code"], 2)
     assert final.status_code == 409 and final.json()["allowed"] == []
 
@@ -132,13 +138,13 @@ async def test_illegal_transition_is_409_naming_allowed_statuses(api: Api) -> No
 async def test_refusal_and_stop_end_handling(api: Api) -> None:
     refused = await submit(api)
     r = await move(api, refused["code"], 3)
-    assert r.json()["on_time"] is True  # refused at reception: no due date was promised
+    assert r.json()["on_time"] is None  # refused at reception: never received, never judged
     stopped = await submit(api)
     await move(api, stopped["code"], 2)
     s = await move(api, stopped["code"], 8, note="Dừng theo đề nghị")
     assert s.json()["status"] == 8 and s.json()["on_time"] is True
     ends = [e for e in api.dossier_events() if isinstance(e, DossierStatusChanged)]
-    assert [(e.data.to_status, e.data.on_time) for e in ends] == [(3, True), (2, None), (8, True)]
+    assert [(e.data.to_status, e.data.on_time) for e in ends] == [(3, None), (2, None), (8, True)]
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ ALLOWED = {
     4: {5, 6, 7, 8, 9},
     5: {4, 7, 8},
     6: {4, 7, 8, 9},
-    7: set(),
+    7: {8},
     8: set(),
     9: {10},
     10: set(),
@@ -184,6 +184,13 @@ def machine_for(db: Database) -> type[RuleBasedStateMachine]:
                         assert cur.to_status in ALLOWED[prev.to_status]
                         assert cur.at >= prev.at
                     assert history[-1].to_status == status
+                    # The 766 rules: never received, never judged; asked twice, late.
+                    if dossier.received_at is None:
+                        assert dossier.on_time is None
+                    elif dossier.supplement_requests > 1:
+                        assert dossier.on_time is False
+                    asked = sum(h.to_status == 5 for h in history)
+                    assert dossier.supplement_requests == asked
 
     return DossierRules
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,6 +12,7 @@ from scenarios.plan import PlanError, build_plan, check_plan
 from scenarios.targets import Targets, load
 from scenarios.truth import Tally, from_targets
 from scenarios.year import Year
+from services.dossier.dossiers.lifecycle import Clock, apply_status
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FILES = ["bac-giang-2023.yaml", "fictional-province.yaml"]
@@ -78,3 +80,30 @@ def test_impossible_targets_are_refused_with_the_reason() -> None:
     data["procedures"]["full_online"] = data["procedures"]["full_online_eligible"] + 1
     with pytest.raises(ValueError, match=r"6\.1\.2"):
         Targets.model_validate(data, strict=False)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_generated_history_passes_the_dossier_rules(name: str) -> None:
+    """Each record replays through the dossier service's own rules (so sync accepts it); a
+    withdrawal is followed by the stop of handling, as in the real flow; a refusal at
+    reception is never judged on time or late."""
+    targets = load(SCENARIOS / name).scaled(0.01)
+    plans = build_plan(targets, 4)
+    days = {p.code: p.processing_days for p in plans}
+    tz = ZoneInfo(targets.timezone)
+    now = datetime(9999, 1, 1, tzinfo=UTC)
+    withdrawn = refused = 0
+    for record in Year(targets, plans, 4).dossiers():
+        submitted = datetime.fromisoformat(record["submitted_at"])
+        clock = Clock(status=1, submitted_at=submitted, last_at=submitted,
+                      processing_days=days[record["procedure_code"]])  # fmt: skip
+        for h in record["history"]:
+            apply_status(clock, h["status"], datetime.fromisoformat(h["at"]), now=now, tz=tz)
+        statuses = [h["status"] for h in record["history"]]
+        if 7 in statuses:
+            withdrawn += 1
+            assert statuses[-2:] == [7, 8]
+        if statuses == [3]:
+            refused += 1
+            assert clock.on_time is None
+    assert withdrawn and refused

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from contracts.reference import ProcessingUnit
 from lgsp_kit.errors import Conflict, invalid
-from services.dossier.dossiers.workdays import add_working_days, working_days_between
+from lgsp_kit.workcalendar import due_at, resume
+from services.dossier.dossiers.ontime import Timeline, verdict
 
 SUBMITTED, RECEIVED, REFUSED, PROCESSING, SUPPLEMENT = 1, 2, 3, 4, 5
 PAYMENT_REQUESTED, WITHDRAWN, STOPPED, RESOLVED, RETURNED = 6, 7, 8, 9, 10
@@ -37,13 +39,15 @@ TRANSITIONS: dict[int, frozenset[int]] = {
     PROCESSING: frozenset({SUPPLEMENT, PAYMENT_REQUESTED, WITHDRAWN, STOPPED, RESOLVED}),
     SUPPLEMENT: frozenset({PROCESSING, WITHDRAWN, STOPPED}),
     PAYMENT_REQUESTED: frozenset({PROCESSING, WITHDRAWN, STOPPED, RESOLVED}),
-    WITHDRAWN: frozenset(),
+    # The applicant asks to withdraw; the organ then stops handling (Dừng xử lý).
+    WITHDRAWN: frozenset({STOPPED}),
     STOPPED: frozenset(),
     RESOLVED: frozenset({RETURNED}),
     RETURNED: frozenset(),
 }
-# The end of handling (DOMAIN §3): the first of these decides whether the dossier was on time.
-END_OF_HANDLING = frozenset({RESOLVED, RETURNED, STOPPED, REFUSED})
+# The end of handling (766, indicator 2.1): the first of these after reception decides whether
+# the dossier was on time (`ontime`); refused at reception (3) ends a dossier never received.
+END_OF_HANDLING = frozenset({RESOLVED, RETURNED, STOPPED, WITHDRAWN, REFUSED})
 # No payment is taken for a dossier refused, withdrawn or stopped.
 CLOSED_TO_PAYMENT = frozenset({REFUSED, WITHDRAWN, STOPPED})
 CLOCK_SKEW = timedelta(seconds=60)
@@ -84,6 +88,7 @@ class Clock:
     submitted_at: datetime
     last_at: datetime
     processing_days: int
+    processing_unit: ProcessingUnit = "working_day"
     received_at: datetime | None = None
     due_at: datetime | None = None
     paused_since: datetime | None = None
@@ -91,6 +96,7 @@ class Clock:
     returned_at: datetime | None = None
     on_time: bool | None = None
     paid_online: bool = False
+    supplement_requests: int = 0
 
 
 @dataclass(frozen=True)
@@ -114,25 +120,36 @@ def apply_status(
     check_time(at, not_before=clock.last_at, now=now, field="at")
     from_status = clock.status
     if clock.paused_since is not None and to_status != SUPPLEMENT:
-        # Waiting for a supplement does not count: the due date moves by the days waited.
+        # Waiting for a supplement does not count: the due date moves by the time waited.
         if clock.due_at is not None:
-            waited = working_days_between(clock.paused_since, at, tz)
-            clock.due_at = add_working_days(clock.due_at, waited, tz) if waited else clock.due_at
+            clock.due_at = resume(clock.due_at, clock.paused_since, at, clock.processing_unit, tz)
         clock.paused_since = None
     if to_status == RECEIVED:
         clock.received_at = at
-        clock.due_at = add_working_days(at, clock.processing_days, tz)
+        clock.due_at = due_at(at, clock.processing_days, clock.processing_unit, tz)
     elif to_status == SUPPLEMENT:
         clock.paused_since = at
+        clock.supplement_requests += 1
     elif to_status == RESOLVED:
         clock.resolved_at = at
     elif to_status == RETURNED:
         clock.returned_at = at
+    ends = to_status in END_OF_HANDLING and from_status not in END_OF_HANDLING
     on_time: bool | None = None
-    if to_status in END_OF_HANDLING and clock.on_time is None:
-        # Refused at reception: no due date was promised yet, so it is not late.
-        on_time = clock.due_at is None or at <= clock.due_at
-        clock.on_time = on_time
+    if from_status not in END_OF_HANDLING:
+        # The verdict as of this change: final at the end of handling, provisional while
+        # waiting for a supplement, none while in handling; later ends (9 → 10, 7 → 8) keep it.
+        clock.on_time = verdict(
+            Timeline(
+                received_at=clock.received_at,
+                due_at=clock.due_at,
+                ended_at=at if ends else None,
+                waiting_since=clock.paused_since,
+                supplement_requests=clock.supplement_requests,
+            )
+        )
+        if ends or to_status == SUPPLEMENT:
+            on_time = clock.on_time
     clock.status = to_status
     clock.last_at = at
     return Change(

@@ -96,6 +96,7 @@ class DossierFilter:
     channel: int | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    on_time: bool | None = None
     # The organs of the caller's scope; None when it covers every organ.
     organs: frozenset[str] | None = None
 
@@ -117,4 +118,6 @@ def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> 
         stmt = stmt.where(col(Dossier.received_at) >= f.received_from)
     if f.received_to is not None:
         stmt = stmt.where(col(Dossier.received_at) < f.received_to)
+    if f.on_time is not None:
+        stmt = stmt.where(col(Dossier.on_time) == f.on_time)
     return list(session.exec(stmt.order_by(col(Dossier.id)).limit(limit)))

@@ -71,6 +71,13 @@ def list_dossiers(
     channel: Annotated[int | None, Query(ge=1, le=3, description="KenhThucHien")] = None,
     received_from: Annotated[Instant | None, Query(description="NgayTiepNhan at or after")] = None,
     received_to: Annotated[Instant | None, Query(description="NgayTiepNhan before")] = None,
+    on_time: Annotated[
+        bool | None,
+        Query(
+            description="the 766 verdict: true on time, false late; a dossier never received "
+            "or still in handling has none and is in neither list"
+        ),
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(
@@ -89,6 +96,7 @@ def list_dossiers(
         channel,
         received_from,
         received_to,
+        on_time,
         organs=scope.reference_organs(),
     )
     return service.search(session, f, cursor=cursor, limit=limit)

@@ -174,10 +174,20 @@ class DossierSummary(BaseModel):
     fees: list[Fee] = Field(description="DanhSachLePhi")
     submitted_at: LocalTime = Field(description="NgayNopHoSo")
     received_at: LocalTime | None = Field(description="NgayTiepNhan")
-    due_at: LocalTime | None = Field(description="NgayHenTra (supplement waiting not counted)")
+    due_at: LocalTime | None = Field(
+        description="NgayHenTra: the procedure's time limit counted from reception in its "
+        "`processing_unit` (working days skip holidays and swapped days); moved by the time "
+        "waited for supplements"
+    )
     resolved_at: LocalTime | None = Field(description="NgayKetThucXuLy")
     returned_at: LocalTime | None = Field(description="NgayTra")
-    on_time: bool | None = Field(description="known at the end of handling")
+    on_time: bool | None = Field(
+        description="on time by the rules of Decision 766 (docs/on-time.md): set when handling "
+        "ends after reception (withdrawn 7, stopped 8, resolved 9, returned 10: the first); "
+        "while waiting for a supplement (5), judged at the request time; false once a "
+        "supplement was requested more than once; null while in handling and for a dossier "
+        "never received (refused at reception, 3), which counts neither on time nor late"
+    )
     paid_online: bool = Field(description="an online payment was recorded")
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from contracts import reference
+from contracts.reference import PROCESSING_UNITS, ProcessingUnit
 from lgsp_kit.access import OrganScope
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable, invalid
 from lgsp_kit.outbox import add_events
@@ -65,6 +66,7 @@ def clock_of(d: Dossier) -> Clock:
         submitted_at=d.submitted_at,
         last_at=d.last_changed_at or d.submitted_at,
         processing_days=d.processing_days,
+        processing_unit=processing_unit(d.processing_unit),
         received_at=d.received_at,
         due_at=d.due_at,
         paused_since=d.paused_since,
@@ -72,7 +74,16 @@ def clock_of(d: Dossier) -> Clock:
         returned_at=d.returned_at,
         on_time=d.on_time,
         paid_online=d.paid_online,
+        supplement_requests=d.supplement_requests,
     )
+
+
+def processing_unit(value: str) -> ProcessingUnit:
+    """A stored unit, checked against the ones the platform counts in."""
+    for unit in PROCESSING_UNITS:
+        if unit == value:
+            return unit
+    raise ValueError(f"unknown processing unit {value!r}")
 
 
 def store_clock(d: Dossier, c: Clock) -> None:
@@ -85,6 +96,7 @@ def store_clock(d: Dossier, c: Clock) -> None:
     d.returned_at = c.returned_at
     d.on_time = c.on_time
     d.paid_online = c.paid_online
+    d.supplement_requests = c.supplement_requests
 
 
 def new_dossier(
@@ -102,6 +114,7 @@ def new_dossier(
         service_mode=procedure.online_mode,
         fee_bearing=procedure.fee_bearing,
         processing_days=procedure.processing_days,
+        processing_unit=procedure.processing_unit,
         channel=body.channel,
         applicant_type=body.applicant.type,
         applicant_name=body.applicant.name,

@@ -46,7 +46,7 @@ from services.dossier.dossiers.lifecycle import (
     check_time,
 )
 from services.dossier.dossiers.schemas import DossierRecord, SyncResponse, SyncResult
-from services.dossier.dossiers.service import EPOCH, check_payment_allowed
+from services.dossier.dossiers.service import EPOCH, check_payment_allowed, processing_unit
 from services.dossier.models import Dossier, DossierHistory, DossierPayment, Procedure, outbox
 
 SYNC_ACTOR = "dong-bo"
@@ -337,6 +337,7 @@ def _replay_one(
         submitted_at=r.submitted_at,
         last_at=r.submitted_at,
         processing_days=procedure.processing_days,
+        processing_unit=processing_unit(procedure.processing_unit),
     )
     for _, kind, i in _business_order(r):
         if kind == PAYMENT:
@@ -383,6 +384,7 @@ def _replay_one(
         "service_mode": procedure.online_mode,
         "fee_bearing": procedure.fee_bearing,
         "processing_days": procedure.processing_days,
+        "processing_unit": procedure.processing_unit,
         "channel": r.channel,
         "applicant_type": r.applicant.type,
         "applicant_name": r.applicant.name,
@@ -398,6 +400,7 @@ def _replay_one(
         "returned_at": db_time(clock.returned_at),
         "on_time": clock.on_time,
         "paid_online": clock.paid_online,
+        "supplement_requests": clock.supplement_requests,
     }
     return prepared
 

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.reference import ProcessingUnit
 from lgsp_kit.fields import INTEGRAL, NON_BLANK, Instant, LocalTime, Text, text_pattern
 
 ProcedureLevel = Literal["province", "district", "commune"]
@@ -53,6 +54,7 @@ class ProcedureIn(BaseModel):
                     "fee_bearing": True,
                     "online_payment": True,
                     "processing_days": 15,
+                    "processing_unit": "working_day",
                 }
             ],
         },
@@ -72,7 +74,17 @@ class ProcedureIn(BaseModel):
     fee_bearing: StrictBool = Field(description="có thu phí, lệ phí")
     online_payment: StrictBool = Field(description="thanh toán trực tuyến integrated")
     processing_days: Annotated[StrictInt, Field(ge=0, le=365), INTEGRAL] = Field(
-        description="thời hạn giải quyết, in working days (ngày làm việc)"
+        description="thời hạn giải quyết (the catalogue's THOIGIANGIAIQUYET), counted in "
+        "`processing_unit`: working days by default, else calendar days, hours or months (the "
+        "name is kept from when every time limit was in working days)"
+    )
+    processing_unit: ProcessingUnit = Field(
+        default="working_day",
+        description="the unit of `processing_days`, the catalogue's DonViTinh: `working_day` "
+        "(Ngày làm việc: Monday to Friday minus public holidays and swapped days, plus "
+        "weekend days worked), `day` (Ngày: calendar days; a last day off moves to the next "
+        "working day), `hour` (Giờ: clock hours), `month` (Tháng: the same day n months "
+        "later; a last day off moves to the next working day)",
     )
     at: Instant | None = Field(
         default=None,
@@ -98,7 +110,8 @@ class ProcedureOut(BaseModel):
     full_online_eligible: bool
     fee_bearing: bool
     online_payment: bool
-    processing_days: int
+    processing_days: int = Field(description="thời hạn giải quyết, in `processing_unit`s")
+    processing_unit: ProcessingUnit = Field(description="the unit of `processing_days`")
     updated_at: LocalTime
 
 

@@ -29,7 +29,11 @@ FIELDS = (
     "fee_bearing",
     "online_payment",
     "processing_days",
+    "processing_unit",
 )
+# ProcedurePublished predates the unit: its schema stays as published (a new field would be a
+# breaking change of the event); `processing_days` is described there as in the procedure's unit.
+EVENT_FIELDS = tuple(f for f in FIELDS if f != "processing_unit")
 
 
 def published(p: Procedure) -> ProcedurePublished:
@@ -38,7 +42,7 @@ def published(p: Procedure) -> ProcedurePublished:
         subject=p.code,
         time=p.updated_at,
         data=ProcedurePublishedData(
-            code=p.code, changed_at=p.updated_at, **{f: getattr(p, f) for f in FIELDS}
+            code=p.code, changed_at=p.updated_at, **{f: getattr(p, f) for f in EVENT_FIELDS}
         ),
     )
 
