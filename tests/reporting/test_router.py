@@ -214,7 +214,8 @@ async def test_metrics_are_exact_bounded_and_lint_clean(
     # All time: the 2023 dossiers plus the one of 2024.
     assert received_[(("channel", "online"), ("service_mode", "full"))] == 5
     assert received_[(("channel", "direct"), ("service_mode", "partial"))] == 3
-    assert m["lgsp_dossier_payments_total"][(("method", "online"),)] == 2
+    # R1, R3, R4 and R5 of the scenario paid online (R5 in 2024).
+    assert m["lgsp_dossier_payments_total"][(("method", "online"),)] == 4
     assert (
         m["lgsp_documents_sent_total"][(("electronic", "true"), ("sender_level", "province_organ"))]
         == 3
