@@ -387,3 +387,24 @@ INDICATORS: tuple[Indicator, ...] = (
 
 BY_STT: dict[str, Indicator] = {i.stt: i for i in INDICATORS}
 DECLARED: tuple[str, ...] = tuple(i.stt for i in INDICATORS if i.source == "declared")
+
+
+def markdown_table() -> str:
+    """Every row as docs/indicators.md lists it (a test keeps the page equal to this)."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "| STT | indicator | unit | formula | counting basis | the seed's sentence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i in INDICATORS:
+        if i.kind == "heading":
+            lines.append(f"| {i.stt} | **{cell(i.name)}** | | | | |")
+            continue
+        lines.append(
+            f"| {i.stt} | {cell(i.name)} | {cell(i.unit)} | {cell(i.formula)} | "
+            f"{cell(i.basis)} | {cell(i.seed)} |"
+        )
+    return "\n".join(lines)
