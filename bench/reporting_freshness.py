@@ -87,7 +87,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # The dossier the e2e tests submit: a district-level procedure at a district People's Committee.
 DOSSIER = {
     "procedure_code": "1.001193",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": {"type": 1, "name": "Nguyễn Văn An", "identifier": "024090001234"},
 }
@@ -227,7 +227,7 @@ async def publish_receptions(
         async def one(i: int) -> None:
             await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
             now = datetime.now(UTC)
-            code = f"000.01.31.H06-{now:%y%m%d}-{i:06d}-{uuid.uuid4().hex[:6]}"
+            code = f"000.01.31.H03-{now:%y%m%d}-{i:06d}-{uuid.uuid4().hex[:6]}"
             event = DossierStatusChanged(
                 source="/lgsp/dossier",
                 subject=code,

@@ -20,7 +20,7 @@ from tests.reporting.events import (
     status,
 )
 
-PROV = "000.00.00.H06"
+PROV = "000.00.00.H03"
 
 
 def organs() -> list[Envelope]:

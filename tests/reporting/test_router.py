@@ -161,7 +161,7 @@ async def test_declaring_a_row_needs_reporting_declare(settings: Settings, mint:
         assert (
             await client.put("/v1/indicators/4/declared", json={"value": 2}, headers=keeper)
         ).status_code == 200
-        for organ in ("000.00.31.H06", "000.00.00.H06"):
+        for organ in ("000.00.31.H03", "000.00.00.H03"):
             writer = mint.headers(WRITE, client_id=f"app-{organ}", organ=organ)
             resp = await client.put("/v1/indicators/4/declared", json={"value": 0}, headers=writer)
             assert resp.status_code == 403, resp.text
