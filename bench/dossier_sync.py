@@ -39,7 +39,7 @@ from lgsp_kit.natsserver import free_port, wait_for_port
 
 # (procedure, fee bearing with online payment)
 PROCEDURES = [("1.001193", False), ("1.004873", True), ("1.000894", False), ("2.000635", True)]
-ORGANS = ["000.01.31.H06", "000.02.31.H06", "000.00.13.H06"]
+ORGANS = ["000.01.31.H03", "000.02.31.H03", "000.00.13.H03"]
 
 
 def make_record(i: int, rng: random.Random) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from lgsp_kit.natsserver import free_port, start_nats, wait_for_port
 
 DOSSIER = {
     "procedure_code": "1.001193",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": {"type": 1, "name": "Nguyễn Văn An", "identifier": "024090001234"},
 }

@@ -96,7 +96,7 @@ STATIC_CONF = """
         listen 127.0.0.1:{port};
         location / {{
             default_type application/json;
-            return 200 '{{"items":[{{"code":"000.00.00.H06"}}],"next_cursor":null}}';
+            return 200 '{{"items":[{{"code":"000.00.00.H03"}}],"next_cursor":null}}';
         }}
     }}
 """
@@ -111,7 +111,7 @@ def python_backend() -> Any:
 
     @app.get("/v1/organs")
     async def organs(limit: int = 20) -> dict[str, Any]:
-        return {"items": [{"code": "000.00.00.H06"}][:limit], "next_cursor": None}
+        return {"items": [{"code": "000.00.00.H03"}][:limit], "next_cursor": None}
 
     return app
 
@@ -502,7 +502,7 @@ def main() -> int:
             f"{gateway}/admin/consumers",
             {
                 "name": "bench",
-                "organ_code": "000.00.00.H06",
+                "organ_code": "000.00.00.H03",
                 "apis": list(BACKENDS),
                 "tier": "Gold",
             },

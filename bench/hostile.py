@@ -90,7 +90,7 @@ VERBOSE = False
 
 GOOD_DOSSIER: dict[str, Any] = {
     "procedure_code": "1.001193",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": {"type": 1, "name": "Nguyễn Văn An", "identifier": "024090001234"},
 }
@@ -563,7 +563,7 @@ def setup(target: Target) -> None:
     params = {
         "code": "1.001193",
         "document_id": str(uuid.uuid4()),
-        "organ_code": "000.00.31.H06",
+        "organ_code": "000.00.31.H03",
         "stt": "1",
         "client_id": creds["client_id"],  # replaced below by a consumer of the attack's own
         "context": "dossier",
@@ -573,7 +573,7 @@ def setup(target: Target) -> None:
         # that an administrator may make (disable, rotate its secret) must not hit the demo one.
         resp = admin.post(
             "/admin/consumers",
-            json={"name": "hostile-input target", "organ_code": "000.00.00.H06", "apis": []},
+            json={"name": "hostile-input target", "organ_code": "000.00.00.H03", "apis": []},
         )
         resp.raise_for_status()
         params["client_id"] = resp.json()["client_id"]
@@ -593,7 +593,7 @@ def path_params(target: Target, path: str) -> dict[str, str]:
     if path.startswith("/dossier/v1/dossiers/"):
         params["code"] = target.params["dossier"]
     elif path.startswith("/documents/v1/organs/"):
-        params["code"] = "000.01.31.H06"
+        params["code"] = "000.01.31.H03"
     return params
 
 
@@ -694,7 +694,7 @@ def json_shapes() -> list[tuple[str, bytes]]:
         ("100k levels of {", b'{"a":' * deep + b"1" + b"}" * deep),
         ("applicant nested 10k deep", json.dumps(GOOD_DOSSIER).encode().replace(
             b'"Nguy', b"[" * 10_000 + b"1" + b"]" * 10_000 + b', "x": "Nguy', 1)),
-        ("1e400", b'{"procedure_code": "1.001193", "organ_code": "000.01.31.H06", "channel": 1e400}'),
+        ("1e400", b'{"procedure_code": "1.001193", "organ_code": "000.01.31.H03", "channel": 1e400}'),
         ("-1e400", b'{"channel": -1e400, "amount": -1e400, "value": -1e400}'),
         ("10**5000 digits", b'{"channel": ' + b"9" * 5000 + b', "status": 1, "value": '
          + b"9" * 5000 + b', "amount": ' + b"9" * 5000 + b"}"),
@@ -704,7 +704,7 @@ def json_shapes() -> list[tuple[str, bytes]]:
         ("0.1e-400", b'{"channel": 1e-400, "value": 1e-400, "amount": 1e-400}'),
         ("NaN and Infinity", b'{"channel": NaN, "value": Infinity, "amount": -Infinity}'),
         ("duplicate keys", b'{"procedure_code": "1.001193", "procedure_code": "x", '
-         b'"organ_code": "000.01.31.H06", "channel": 2, "channel": "2", '
+         b'"organ_code": "000.01.31.H03", "channel": 2, "channel": "2", '
          b'"applicant": {"type": 1, "name": "A", "name": "B", "identifier": "024090001234"}}'),
         ("empty body", b""),
         ("null", b"null"),
@@ -771,7 +771,7 @@ def attack_encoding(target: Target, family: Family) -> None:
         ("NUL in path, raw", request_bytes("GET", b"/dossier/v1/dossiers/a\x00b", token=tok)),
         ("NUL in query", request_bytes("GET", "/dossier/v1/dossiers?organ_code=000%00", token=tok)),
         ("NUL in procedures query", request_bytes("GET", "/dossier/v1/procedures?field=a%00b", token=tok)),
-        ("NUL in inbox query", request_bytes("GET", "/documents/v1/organs/000.01.31.H06/inbox?document_type=%00", token=tok)),
+        ("NUL in inbox query", request_bytes("GET", "/documents/v1/organs/000.01.31.H03/inbox?document_type=%00", token=tok)),
         ("NUL in a header", request_bytes("GET", "/dossier/v1/procedures", token=tok, headers=[(b"x-a", b"a\x00b")])),
         ("NUL in the token", request_bytes("GET", "/dossier/v1/procedures", token=tok + "\x00")),
         ("invalid UTF-8 in a header", request_bytes("GET", "/dossier/v1/procedures", token=tok,
@@ -945,7 +945,7 @@ def attack_injection(target: Target, family: Family) -> None:
                     if path.endswith(":sync") and where[-1] != "code":
                         # A code already synced is left as it was (its answer says so).
                         serial += 1
-                        code = f"000.01.31.H06-231120-{serial:06d}"
+                        code = f"000.01.31.H03-231120-{serial:06d}"
                         body = replaced(body, ("records", 0, "code"), code)
                     try:
                         resp = client.request(method, concrete, json=body, headers=auth)

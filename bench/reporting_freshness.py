@@ -71,12 +71,12 @@ from services.reporting.models import (
     DocumentSentDay,
     DossierReceptionDay,
     EventTypeCount,
+    FeeDossier,
     Organ,
     OrganConnection,
     PaymentDay,
-    ProcedureReceptionMonth,
+    ProcedureHalfMonth,
     ProcedureVersion,
-    ResolutionDay,
 )
 from services.reporting.periods import parse_period
 from services.reporting.settings import Settings
@@ -87,7 +87,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # The dossier the e2e tests submit: a district-level procedure at a district People's Committee.
 DOSSIER = {
     "procedure_code": "1.001193",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": {"type": 1, "name": "Nguyễn Văn An", "identifier": "024090001234"},
 }
@@ -227,7 +227,7 @@ async def publish_receptions(
         async def one(i: int) -> None:
             await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
             now = datetime.now(UTC)
-            code = f"000.01.31.H06-{now:%y%m%d}-{i:06d}-{uuid.uuid4().hex[:6]}"
+            code = f"000.01.31.H03-{now:%y%m%d}-{i:06d}-{uuid.uuid4().hex[:6]}"
             event = DossierStatusChanged(
                 source="/lgsp/dossier",
                 subject=code,
@@ -514,7 +514,7 @@ class Year:
             per_level[o.level] += 1
         reception: dict[tuple[Any, ...], int] = defaultdict(int)
         procedure: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-        resolution: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+        fee_dossiers: list[dict[str, Any]] = []
         payment: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
         documents: dict[tuple[Any, ...], int] = defaultdict(int)
         workdays = sum(1 for d in self.days() if d.weekday() < 5)
@@ -539,10 +539,20 @@ class Year:
                 resolved = int(received_fee * 0.3)
                 paid_online = int(resolved * rng.uniform(0.3, 0.6))
                 if resolved:
+                    # Row TT.1 keeps one row per fee-bearing dossier (no roll-up).
+                    fee_dossiers += [
+                        {
+                            "code": f"{o.code}-{day}-{i}",
+                            "organ_level": o.level,
+                            "organ_code": o.code,
+                            "procedure_code": "P",
+                            "resolved_day": day,
+                            "fee_paid": True,
+                            "paid_online": i < paid_online,
+                        }
+                        for i in range(resolved)
+                    ]
                     for organ_code in (o.code, ALL_ORGANS):
-                        r = resolution[(day, o.level, organ_code)]
-                        r[0] += resolved
-                        r[1] += paid_online
                         for method, n in (
                             ("online", paid_online),
                             ("offline", resolved - paid_online),
@@ -584,27 +594,19 @@ class Year:
             }
             for k, n in reception.items()
         ]
-        self.tables[ProcedureReceptionMonth] = [
+        self.tables[ProcedureHalfMonth] = [
             {
-                "month": k[0],
+                "half_start": f"{k[0]}-01",  # the month's counts on its first half
                 "organ_level": k[1],
                 "organ_code": k[2],
                 "procedure_code": k[3],
                 "received": v[0],
                 "online": v[1],
+                "online_payments": 0,
             }
             for k, v in procedure.items()
         ]
-        self.tables[ResolutionDay] = [
-            {
-                "day": k[0],
-                "organ_level": k[1],
-                "organ_code": k[2],
-                "resolved_fee_bearing": v[0],
-                "paid_online": v[1],
-            }
-            for k, v in resolution.items()
-        ]
+        self.tables[FeeDossier] = fee_dossiers
         self.tables[PaymentDay] = [
             {
                 "day": k[0],

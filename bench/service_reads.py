@@ -38,7 +38,7 @@ from bench.gateway import cpu_seconds, spawn, wait_http, wrk
 from lgsp_kit.natsserver import free_port
 
 GOAL = 0.35
-ORGAN = "000.00.00.H06"  # the province: every organ is in its scope
+ORGAN = "000.00.00.H03"  # the province: every organ is in its scope
 # (name, app, path) of the service reads
 READS = [
     ("dossier procedures", "dossier", "/v1/procedures?limit=1"),

@@ -88,11 +88,11 @@ MIX: dict[str, int] = {
 # The lifecycle a desk walks a dossier through: received, processing, resolved, returned.
 NEXT_STATUS = {1: 2, 2: 4, 4: 9, 9: 10}
 DOSSIER_KINDS = [("1.001193", 2), ("1.001193", 1), ("1.000894", 1), ("1.000894", 2)]
-COMMUNES = ["000.01.31.H06", "000.02.31.H06", "000.03.31.H06", "000.01.32.H06"]
-HUB = "000.00.00.H06"
+COMMUNES = ["000.01.31.H03", "000.02.31.H03", "000.03.31.H03", "000.01.32.H03"]
+HUB = "000.00.00.H03"
 # Recipients of electronic documents (connected to qlvb in the set-up) and of paper ones.
-CONNECTED = ["000.00.31.H06", "000.00.32.H06", "000.00.33.H06"]
-PAPER_TO = ["000.00.01.H06", "000.00.02.H06", "000.00.03.H06", *CONNECTED]
+CONNECTED = ["000.00.31.H03", "000.00.32.H03", "000.00.33.H03"]
+PAPER_TO = ["000.00.01.H03", "000.00.02.H03", "000.00.03.H03", *CONNECTED]
 ATTACHMENT = {
     "name": "cong-van.pdf",
     "content_type": "application/pdf",

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from contracts import reference
+
 consumer_cli = typer.Typer(
     help="Consumers (ứng dụng khai thác) of the gateway, through its admin API.",
     no_args_is_help=True,
@@ -200,7 +202,9 @@ def retire_key(
 @consumer_cli.command("bootstrap-admin")
 def bootstrap_admin(
     name: Annotated[str, typer.Option(help="the administrator's application name")] = "admin",
-    organ: Annotated[str, typer.Option(help="its organ code (mã định danh)")] = "000.00.00.H06",
+    organ: Annotated[
+        str, typer.Option(help="its organ code (mã định danh); default: the provincial UBND")
+    ] = reference.province().organ_code,
 ) -> None:
     """Register a first administrator directly in the gateway's database (any environment).
 

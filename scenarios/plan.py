@@ -176,6 +176,12 @@ def build_plan(targets: Targets, seed: int) -> list[ProcedurePlan]:
     paying = sum(pl.dossiers for pl in plans if pl.online_payment)
     if paying < d.paid_online:
         raise PlanError(f"{d.paid_online} dossiers paid online but only {paying} can pay online")
+    payers = sum(1 for pl in plans if pl.online_payment and pl.dossiers)
+    if payers < p.online_payment_used:
+        raise PlanError(
+            f"{p.online_payment_used} procedures must be paid online but only {payers} "
+            "procedures with online payment have dossiers"
+        )
     return plans
 
 

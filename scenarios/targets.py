@@ -23,6 +23,9 @@ class ProcedureTargets(_Strict):
     with_online_dossiers: NonNegativeInt = Field(description="6.2.2")
     fee_bearing: NonNegativeInt = Field(description="6.5.1")
     fee_bearing_online_payment: NonNegativeInt = Field(description="6.5.2")
+    online_payment_used: NonNegativeInt = Field(
+        description="TT.2.1: procedures with at least one online fee payment in the year"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ProcedureTargets:
@@ -32,6 +35,8 @@ class ProcedureTargets(_Strict):
             raise ValueError("6.2.2 cannot exceed 6.2.1")
         if self.fee_bearing_online_payment > self.fee_bearing:
             raise ValueError("6.5.2 cannot exceed 6.5.1")
+        if self.online_payment_used > self.fee_bearing_online_payment:
+            raise ValueError("TT.2.1 (procedures paid online) cannot exceed 6.5.2")
         return self
 
 
@@ -104,6 +109,12 @@ class Targets(_Strict):
     dossiers: DossierTargets
     connections: Connections
     documents: DocumentTargets
+
+    @model_validator(mode="after")
+    def _payments_reach_the_procedures(self) -> Targets:
+        if self.dossiers.paid_online < self.procedures.online_payment_used:
+            raise ValueError("TT.2.1 procedures paid online need as many dossiers paid online")
+        return self
 
     def scaled(self, scale: float) -> Targets:
         """Volumes and catalogue counts scaled and rounded (at least 1 where the target is not

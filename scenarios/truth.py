@@ -27,7 +27,9 @@ class Expected:
 
 class Tally:
     """Counts a generated year the way reporting must: by reception (status 2) in the year,
-    resolution (status 9) for the paid-online ratio, catalogue and connections at year end."""
+    resolution (status 9) for the paid-online ratio (dossiers with a fee transaction, at any
+    status), payment time for the procedures paid online, catalogue and connections at year
+    end."""
 
     def __init__(self, targets: Targets, plans: list[ProcedurePlan]) -> None:
         self.year = targets.year
@@ -38,6 +40,7 @@ class Tally:
         self.with_online: set[str] = set()
         self.fee_resolved = 0
         self.paid_online = 0
+        self.paid_online_procedures: set[str] = set()
         self.sent: Counter[str] = Counter()
         self.electronic: Counter[str] = Counter()
 
@@ -53,9 +56,13 @@ class Tally:
                 self.with_dossiers.add(plan.code)
                 if online:
                     self.with_online.add(plan.code)
-            if change["status"] == 9 and plan.fee_bearing and self._in_year(change["at"]):
+            fees = [p for p in record["payments"] if p["amount"] > 0]
+            if change["status"] == 9 and plan.fee_bearing and self._in_year(change["at"]) and fees:
                 self.fee_resolved += 1
-                self.paid_online += any(p["method"] == "online" for p in record["payments"])
+                self.paid_online += any(p["method"] == "online" for p in fees)
+        for p in record["payments"]:
+            if p["method"] == "online" and p["amount"] > 0 and self._in_year(p["at"]):
+                self.paid_online_procedures.add(plan.code)
 
     def dossiers(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
@@ -107,6 +114,8 @@ class Tally:
         count("6.5.1", fee)
         count("6.5.2", paying)
         ratio("TT.1", self.paid_online, self.fee_resolved)
+        ratio("TT.2", len(self.paid_online_procedures), paying)
+        count("TT.2.1", len(self.paid_online_procedures))
         return out
 
 
@@ -140,4 +149,6 @@ def from_targets(targets: Targets) -> dict[str, Expected]:
         out[f"{stt}.1"] = Expected(f"{stt}.1", value=den)
         out[f"{stt}.2"] = Expected(f"{stt}.2", value=num)
     ratio("TT.1", d.paid_online, d.fee_bearing_resolved)
+    ratio("TT.2", p.online_payment_used, p.fee_bearing_online_payment)
+    out["TT.2.1"] = Expected("TT.2.1", value=p.online_payment_used)
     return out

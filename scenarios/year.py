@@ -4,7 +4,8 @@ Shapes that make the year look real: receptions on working days and office hours
 calendar the dossier service counts with: holidays and swapped days, `lgsp_kit.workcalendar`),
 a monthly seasonality, processing that takes a few working days and sometimes more than
 allowed, supplements, withdrawals followed by the stop of handling (7 then 8), stops, refusals
-at reception, fees paid online or at the desk. Deterministic for a given seed.
+at reception, fees paid online or at the desk (online ones sometimes at hand-over, after the
+resolution), fee-bearing dossiers exempted from their fee. Deterministic for a given seed.
 """
 
 from __future__ import annotations
@@ -96,13 +97,18 @@ def fee_fates(targets: Targets, plans: list[ProcedurePlan]) -> dict[str, Fates]:
     fee = [p for p in plans if p.fee_bearing and p.dossiers]
     d = targets.dossiers
     rng = random.Random("fates")
-    # The dossiers paid online first (only procedures with online payment can have them), then
-    # the rest of the resolved ones wherever room is left.
+    # The dossiers paid online first (only procedures with online payment can have them): one
+    # for each of the first `online_payment_used` payers (TT.2.1), none for the others, the
+    # rest in proportion; then the rest of the resolved ones wherever room is left.
     payers = [i for i, p in enumerate(fee) if p.online_payment]
+    used = targets.procedures.online_payment_used
+    if used > len(payers):
+        raise ValueError(f"{used} procedures paid online but only {len(payers)} can be")
+    first = payers[:used]
     paid = [0] * len(fee)
-    for i, n in zip(payers, _capped(d.paid_online, [fee[i].dossiers for i in payers], rng),
-                    strict=True):  # fmt: skip
-        paid[i] = n
+    more = _capped(d.paid_online - used, [fee[i].dossiers - 1 for i in first], rng)
+    for i, n in zip(first, more, strict=True):
+        paid[i] = 1 + n
     rest = _capped(
         d.fee_bearing_resolved - d.paid_online,
         [p.dossiers - paid[i] for i, p in enumerate(fee)],
@@ -171,9 +177,14 @@ class Year:
         resolved = set(order[: fates.resolved]) if plan.fee_bearing else set(range(n))
         paid_candidates = [i for i in order[: fates.resolved]]
         paid = set(paid_candidates[: fates.paid_online])
+        # Of the others, some are resolved with their fee exempted (no fee transaction: TT.1
+        # leaves them out); the rest are withdrawn, stopped or still in hand.
+        exempt = {i for i in order[fates.resolved :] if plan.fee_bearing and rng.random() < 0.3}
         organs = self.organs[PROCEDURE_ORGAN_LEVEL[plan.level]]
         for i, day in enumerate(days):
-            yield self._record(plan, rng, day, online[i], i in resolved, i in paid, organs)
+            yield self._record(
+                plan, rng, day, online[i], i in resolved, i in paid, organs, exempt=i in exempt
+            )
         # Dossiers refused at reception (never received, so never counted): a few per 1,000.
         for _ in range(n * 3 // 1000):
             day = rng.choices(cal.working_days, cal.weights)[0]
@@ -188,6 +199,8 @@ class Year:
         resolve: bool,
         pay_online: bool,
         organs: list[str],
+        *,
+        exempt: bool = False,
     ) -> dict[str, Any]:
         cal = self.calendar
         organ = rng.choice(organs)
@@ -197,6 +210,8 @@ class Year:
                                 timedelta(minutes=rng.randrange(0, 15)))  # fmt: skip
         submitted = max(submitted, datetime(cal.year, 1, 1, 0, 1, tzinfo=self.tz))
         fee = rng.choice([15_000, 20_000, 50_000, 100_000, 200_000]) if plan.fee_bearing else 0
+        if exempt:
+            fee = 0
         # The steps in the order they happen, each with the time it would naturally take place;
         # `_timed` then makes the times strictly increasing and keeps them inside the year.
         steps: list[tuple[dict[str, Any], datetime]] = [({"status": 2}, received)]
@@ -207,13 +222,14 @@ class Year:
             steps.append(({"status": 5, "note": "Bổ sung giấy tờ"}, t))
             t += timedelta(days=rng.randrange(1, 6))
             steps.append(({"status": 4}, t))
-        if resolve:
+        if resolve or exempt:
             late = rng.random() < 0.03
             days = plan.processing_days + (rng.randrange(1, 5) if late else -rng.randrange(0, 2))
             due_day = cal.add_working_days(received.date(), max(0, days))
             done = max(t + timedelta(minutes=5), cal.office_time(due_day, rng))
-            if plan.fee_bearing:
-                steps.append(({"status": 6}, t + timedelta(minutes=30)))
+            handed = done + timedelta(hours=rng.randrange(1, 48))
+            at_hand_over = False
+            if plan.fee_bearing and not exempt:
                 payment: dict[str, Any] = {"amount": fee, "method": "offline"}
                 if pay_online:
                     payment = {
@@ -221,9 +237,15 @@ class Year:
                         "method": "online",
                         "online_gateway": rng.choice([1, 2]),
                     }
-                steps.append(({"payment": payment}, t + timedelta(minutes=31)))
+                    # A fifth of the online payments are made when the result is handed over.
+                    at_hand_over = rng.random() < 0.2
+                steps.append(({"status": 6}, t + timedelta(minutes=30)))
+                if not at_hand_over:
+                    steps.append(({"payment": payment}, t + timedelta(minutes=31)))
             steps.append(({"status": 9}, done))
-            steps.append(({"status": 10}, done + timedelta(hours=rng.randrange(1, 48))))
+            if at_hand_over:
+                steps.append(({"payment": payment}, handed - timedelta(minutes=5)))
+            steps.append(({"status": 10}, handed))
         elif plan.fee_bearing and received.date() >= cal.working_days[-10]:
             pass  # received in the last days of the year: still being handled at year end
         else:

@@ -105,7 +105,7 @@ class TokenMint:
         scopes: list[str],
         *,
         client_id: str = "test-client",
-        organ: str = "000.00.00.H06",
+        organ: str = "000.00.00.H03",
         ttl: int = 600,
         **extra: Any,
     ) -> str:

@@ -51,9 +51,35 @@ def _read(name: str) -> Any:
     return json.loads((HERE / name).read_text(encoding="utf-8"))
 
 
+class Province(BaseModel):
+    """The province the platform serves, and how sure its organ code suffix is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str  # GSO (Tổng cục Thống kê) code
+    name: str
+    organ_suffix: str  # QCVN 102 level-1 suffix, `Hnn`
+    organ_suffix_status: Literal["confirmed", "derived", "illustrative"]
+    organ_suffix_confidence: float
+    directory_since: datetime
+    note: str
+
+    @property
+    def organ_code(self) -> str:
+        """The provincial People's Committee (UBND tỉnh): `000.00.00.<suffix>`."""
+        return f"000.00.00.{self.organ_suffix}"
+
+
+@cache
+def province() -> Province:
+    """The province of organs.json: its organ code suffix is a property of the data (H03 for
+    Bắc Giang, derived from the alphabetical rule of the province codes, not confirmed)."""
+    return Province.model_validate(_read("organs.json")["province"])
+
+
 @cache
 def organs() -> dict[str, Organ]:
-    """Bắc Giang's organs by QCVN 102 code (the codes are illustrative, see organs.json)."""
+    """Bắc Giang's organs by QCVN 102 code (suffix: `province().organ_suffix`, derived)."""
     return {o["code"]: Organ.model_validate(o) for o in _read("organs.json")["organs"]}
 
 
@@ -77,10 +103,9 @@ def national_organs() -> dict[str, NationalOrgan]:
     }
 
 
-@cache
 def directory_since() -> datetime:
     """The business time as of which the seeded organs are registered (see organs.json)."""
-    return datetime.fromisoformat(_read("organs.json")["province"]["directory_since"])
+    return province().directory_since
 
 
 def _plain(text: str) -> str:

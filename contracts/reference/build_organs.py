@@ -21,9 +21,14 @@ The province-level organs (sở, ban, ngành) are a fixed list written below.
 Organ codes
 -----------
 Codes follow the QCVN 102:2016/BTTTT mã định danh shape ``V1V2V3.Z1Z2.Y1Y2.Mxx``. The
-province suffix ``H06`` is **illustrative**: Bắc Giang's real identifier is not verified. The
-numbering below the province (Y1Y2 01..20 for sở/ban/ngành, 31..40 for districts, Z1Z2 per
-commune in GSO code order) is this project's own scheme, not the official assignment.
+province suffix is a property of the data (``province.organ_suffix``, with how sure it is):
+``H03``, **derived, not confirmed**. The level-1 province codes follow the alphabetical order
+of the province names without diacritics; thirteen public codes fit that rule and none
+contradicts it (``../shared/national/province-codes.md``: Cao Bằng H14, Đồng Nai H19, Hà Giang
+H22, Nghệ An H41, Thanh Hóa H56…), which puts Bắc Giang at H03 and Bắc Ninh at H06 (the suffix
+this directory used before). About 85 % sure; no public source shows Bắc Giang's code itself.
+The numbering below the province (Y1Y2 01..20 for sở/ban/ngành, 31..40 for districts, Z1Z2
+per commune in GSO code order) is this project's own scheme, not the official assignment.
 
 Usage::
 
@@ -44,7 +49,9 @@ from typing import Any, TypedDict
 
 PROVINCE_CODE = 24
 PROVINCE_NAME = "Tỉnh Bắc Giang"
-ORGAN_SUFFIX = "H06"  # illustrative, not verified
+ORGAN_SUFFIX = "H03"  # derived from the alphabetical rule, not confirmed (see above)
+ORGAN_SUFFIX_STATUS = "derived"
+ORGAN_SUFFIX_CONFIDENCE = 0.85
 PROVINCE_ORGAN_CODE = f"000.00.00.{ORGAN_SUFFIX}"
 
 PROVINCE_ORGANS: tuple[str, ...] = (
@@ -90,10 +97,12 @@ FIRST_DISTRICT_Y = 31
 # units stand for (2020 onwards, illustrative) count them.
 DIRECTORY_SINCE = "2020-01-01T00:00:00+07:00"
 PROVINCE_NOTE = (
-    "The QCVN 102 organ codes below are illustrative: Bắc Giang's real identifier is not "
-    "verified; the suffix H06 and the numbering below the province are this project's own "
-    "scheme. District and commune names and GSO codes (admin_code) are the 2023 units, taken "
-    "from the PyPI package vietnam-provinces 0.5.0 by contracts/reference/build_organs.py."
+    "The province suffix H03 is derived, not confirmed: province codes follow the alphabetical "
+    "order of the names without diacritics (13 public codes fit, none contradicts; "
+    "../shared/national/province-codes.md), which puts Bắc Giang at H03 and Bắc Ninh at H06; "
+    "about 85 % sure. The numbering below the province is this project's own scheme. District "
+    "and commune names and GSO codes (admin_code) are the 2023 units, taken from the PyPI "
+    "package vietnam-provinces 0.5.0 by contracts/reference/build_organs.py."
 )
 
 
@@ -256,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
             "code": f"{PROVINCE_CODE:02d}",
             "name": PROVINCE_NAME,
             "organ_suffix": ORGAN_SUFFIX,
+            "organ_suffix_status": ORGAN_SUFFIX_STATUS,
+            "organ_suffix_confidence": ORGAN_SUFFIX_CONFIDENCE,
             "directory_since": DIRECTORY_SINCE,
             "note": PROVINCE_NOTE,
         },

@@ -25,7 +25,7 @@ class ConsumerCreate(BaseModel):
             "examples": [
                 {
                     "name": "Cổng Dịch vụ công tỉnh",
-                    "organ_code": "000.00.00.H06",
+                    "organ_code": "000.00.00.H03",
                     "apis": ["dossier", "documents"],
                     "tier": "Gold",
                 }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from contracts import reference
 from gateway.auth.secrets import hash_secret, new_secret
 from gateway.auth.tokens import algorithm_of_pem, encrypt_pem, is_encrypted, new_private_pem
 from gateway.models import Consumer, SigningKey
@@ -22,7 +23,7 @@ ADMIN_SCOPE = "lgsp:admin"
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 DEMO_NAME = "demo"
 ADMIN_NAME = "admin"
-DEMO_ORGAN = "000.00.00.H06"
+DEMO_ORGAN = reference.province().organ_code  # the provincial UBND
 
 
 def api_scopes(apis: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Phụ lục II as CSV, as an Excel workbook laid out like the annex, and as an HTML table.
+"""Phụ lục II (and the per-organ table of documents handled online) as CSV, as an Excel workbook
+laid out like the annex, and as an HTML table; under every table, its counting basis.
 
 Declared notes are free text typed by an official, so no text reaches a spreadsheet as a
 formula: the workbook writes every text as an inline string (never a formula cell) and the CSV
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 from openpyxl import Workbook
@@ -18,7 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.reporting.schemas import Report, ReportRow
+from services.reporting.schemas import BasisNote, DocumentsOnlineReport, Report, ReportRow
 from services.reporting.templates import render
 
 CSV_COLUMNS = ("stt", "name", "unit", "value", "numerator", "denominator", "source", "note")
@@ -34,6 +36,7 @@ XLSX_HEADER = (
     "Ghi chú",
 )
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BASIS_TITLE = "Cơ sở tính số liệu"
 
 
 # What makes a spreadsheet read a cell as a formula (OWASP), and the full-width forms some
@@ -59,7 +62,37 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _scope(report: Report) -> str:
+def basis_lines(notes: list[BasisNote]) -> list[str]:
+    """Each note as one line: the rows it applies to, then its text."""
+    return [f"{', '.join(n.rows)}: {n.text}" if n.rows else n.text for n in notes]
+
+
+def _csv_basis(writer: Any, notes: list[BasisNote]) -> None:
+    """A blank line, the title, then one line per note (rows in the first column)."""
+    if not notes:
+        return
+    writer.writerow([])
+    writer.writerow([BASIS_TITLE])
+    for n in notes:
+        writer.writerow([_cell(", ".join(n.rows)), _cell(n.text)])
+
+
+def _xlsx_basis(ws: Worksheet, notes: list[BasisNote], width: int) -> None:
+    """Under the table: the title in bold, then each note merged across the table's width."""
+    if not notes:
+        return
+    ws.append([])
+    _append(ws, [BASIS_TITLE])
+    ws.cell(ws.max_row, 1).font = Font(bold=True)
+    for line in basis_lines(notes):
+        _append(ws, [line])
+        r = ws.max_row
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
+        ws.cell(r, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[r].height = 30
+
+
+def _scope(report: Report | DocumentsOnlineReport) -> str:
     parts = [f"Kỳ báo cáo: {report.period} ({report.first_day} – {report.last_day})"]
     if report.level:
         parts.append(f"cấp: {report.level}")
@@ -74,6 +107,7 @@ def to_csv(report: Report) -> str:
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         writer.writerow([_cell(getattr(row, c)) for c in CSV_COLUMNS])
+    _csv_basis(writer, report.basis)
     return out.getvalue()
 
 
@@ -137,17 +171,23 @@ def to_xlsx(report: Report) -> bytes:
                 cell.font = Font(italic=True)
         if row.unit == "%" and row.value is not None:
             ws.cell(r, 4).number_format = "0.00"
-    for col, width in enumerate((8, 70, 16, 12, 12, 12, 14, 30), start=1):
+    _xlsx_basis(ws, report.basis, len(XLSX_HEADER))
+    _finish(ws, (8, 70, 16, 12, 12, 12, 14, 30), header_row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _finish(ws: Worksheet, widths: tuple[int, ...], header_row: int) -> None:
+    """Column widths, the title rows merged and centred, the header frozen."""
+    for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(XLSX_HEADER))
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(XLSX_HEADER))
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(widths))
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(widths))
     for r in (1, 2):
         ws.cell(r, 1).font = Font(bold=True, size=13 if r == 1 else 12)
         ws.cell(r, 1).alignment = Alignment(horizontal="center")
     ws.freeze_panes = ws.cell(header_row + 1, 1)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _fmt(row: ReportRow) -> str:
@@ -190,4 +230,110 @@ def html_table(report: Report) -> Markup:
         for row in report.rows
     ]
     titles = [*XLSX_HEADER[:4], "Tử số / Mẫu số", *XLSX_HEADER[6:]]
-    return render("table.html", caption=_scope(report), titles=titles, rows=rows)
+    return render(
+        "table.html",
+        caption=_scope(report),
+        titles=titles,
+        rows=rows,
+        basis_title=BASIS_TITLE,
+        basis=basis_lines(report.basis),
+    )
+
+
+# -- documents handled online, per organ ---------------------------------------------------
+
+ONLINE_TITLE = "TỈ LỆ XỬ LÝ VĂN BẢN, HỒ SƠ CÔNG VIỆC TRÊN MÔI TRƯỜNG MẠNG THEO CƠ QUAN"
+ONLINE_CSV_COLUMNS = (
+    "code",
+    "name",
+    "level",
+    "parent_code",
+    "sent",
+    "electronic",
+    "value",
+    "threshold",
+    "meets",
+)
+ONLINE_HEADER = (
+    "Mã định danh",
+    "Cơ quan",
+    "Cấp",
+    "Cơ quan cấp trên",
+    "Văn bản gửi",
+    "Gửi hoàn toàn điện tử",
+    "Tỉ lệ (%)",
+    "Ngưỡng (%)",
+    "Đạt",
+)
+LEVEL_HEADER = ("Cấp", "Ngưỡng (%)", "Số cơ quan", "Số cơ quan đạt", "Tỉ lệ cơ quan đạt (%)")
+LEVEL_VI = {
+    "province": "UBND tỉnh",
+    "province_organ": "Sở, ban, ngành cấp tỉnh",
+    "district": "Cấp huyện",
+    "commune": "Cấp xã",
+}
+
+
+def online_to_csv(report: DocumentsOnlineReport) -> str:
+    """One line per organ, then the counting basis."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(ONLINE_CSV_COLUMNS)
+    for row in report.organs:
+        writer.writerow([_cell(getattr(row, c)) for c in ONLINE_CSV_COLUMNS])
+    _csv_basis(writer, report.basis)
+    return out.getvalue()
+
+
+def _bordered(ws: Worksheet, row: int, width: int, *, bold: bool = False) -> None:
+    thin = Side(style="thin")
+    for col in range(1, width + 1):
+        cell = ws.cell(row, col)
+        cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        if bold:
+            cell.font = Font(bold=True)
+
+
+def online_to_xlsx(report: DocumentsOnlineReport) -> bytes:
+    """One sheet: title, scope, the table by level, the table by organ, the counting basis."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Văn bản điện tử"
+    _append(ws, [ONLINE_TITLE])
+    _append(ws, [TITLE])
+    _append(ws, [_scope(report)])
+    ws.append([])
+    _append(ws, list(LEVEL_HEADER))
+    _bordered(ws, ws.max_row, len(LEVEL_HEADER), bold=True)
+    for lv in report.levels:
+        _append(ws, [LEVEL_VI[lv.level], lv.threshold, lv.organs, lv.meeting, lv.value])
+        _bordered(ws, ws.max_row, len(LEVEL_HEADER))
+    ws.append([])
+    _append(ws, list(ONLINE_HEADER))
+    header_row = ws.max_row
+    _bordered(ws, header_row, len(ONLINE_HEADER), bold=True)
+    for row in report.organs:
+        _append(
+            ws,
+            [
+                row.code,
+                row.name,
+                LEVEL_VI[row.level],
+                row.parent_code,
+                row.sent,
+                row.electronic,
+                row.value,
+                row.threshold,
+                "Đạt" if row.meets else "Chưa đạt",
+            ],
+        )
+        _bordered(ws, ws.max_row, len(ONLINE_HEADER))
+        if row.value is not None:
+            ws.cell(ws.max_row, 7).number_format = "0.00"
+    _xlsx_basis(ws, report.basis, len(ONLINE_HEADER))
+    _finish(ws, (18, 40, 22, 18, 12, 14, 10, 10, 10), header_row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -42,35 +42,46 @@ class DossierReceptionDay(Base, table=True):
     received: int = 0
 
 
-class ProcedureReceptionMonth(Base, table=True):
-    """Dossiers received per month × procedure × organ (row 6.2: procedures with any / online).
+class ProcedureHalfMonth(Base, table=True):
+    """Per half-month × procedure × organ: dossiers received (row 6.2) and online payments
+    (row TT.2, procedures with an online payment).
 
-    By month, not by day: every reporting period is whole months, and a year of a thousand
-    procedures stays at a few tens of thousands of roll-up rows.
+    By half-month (days 1–14 and 15–end, keyed by the half's first day), not by day: a period
+    on either basis (calendar or Decree 09, which closes on the 14th) is whole halves, and a
+    year of a thousand procedures stays at a few tens of thousands of roll-up rows.
     """
 
-    __tablename__ = "procedure_reception_month"
-    __table_args__ = (Index("ix_procedure_reception_month_organ_month", "organ_code", "month"),)
+    __tablename__ = "procedure_half_month"
+    __table_args__ = (Index("ix_procedure_half_month_organ_half", "organ_code", "half_start"),)
 
-    month: str = Field(primary_key=True, max_length=7, description="YYYY-MM")
+    half_start: str = Field(primary_key=True, max_length=10, description="YYYY-MM-01 | YYYY-MM-15")
     organ_level: str = Field(primary_key=True, max_length=16)
     organ_code: str = Field(primary_key=True, max_length=32)
     procedure_code: str = Field(primary_key=True, max_length=64, description="MaTTHC")
     received: int = 0
     online: int = 0
+    online_payments: int = Field(default=0, description="online fee payments of amount > 0")
 
 
-class ResolutionDay(Base, table=True):
-    """Dossiers of fee-bearing procedures resolved (status 9) per day, and how many paid online."""
+class FeeDossier(Base, table=True):
+    """A dossier of a fee-bearing procedure, as row TT.1 needs it: when it was resolved (status
+    9) and whether a fee transaction, and an online one, was ever recorded for it.
 
-    __tablename__ = "resolution_day"
-    __table_args__ = (Index("ix_resolution_day_organ_day", "organ_code", "day"),)
+    One row per dossier, not a count: a fee paid online at hand-over (after status 9) or
+    delivered out of order still lands on the period of the dossier's resolution, and each
+    dossier counts once however many payments it has.
+    """
 
-    day: str = Field(primary_key=True, max_length=10)
-    organ_level: str = Field(primary_key=True, max_length=16)
-    organ_code: str = Field(primary_key=True, max_length=32)
-    resolved_fee_bearing: int = 0
-    paid_online: int = 0
+    __tablename__ = "fee_dossier"
+    __table_args__ = (Index("ix_fee_dossier_resolved_day", "resolved_day"),)
+
+    code: str = Field(primary_key=True, max_length=64, description="MaHoSo")
+    organ_level: str = Field(max_length=16)
+    organ_code: str = Field(max_length=32, index=True)
+    procedure_code: str = Field(max_length=64)
+    resolved_day: str | None = Field(default=None, max_length=10, description="status 9, local")
+    fee_paid: bool = Field(default=False, description="a payment of amount > 0 was recorded")
+    paid_online: bool = Field(default=False, description="an online one among them")
 
 
 class PaymentDay(Base, table=True):

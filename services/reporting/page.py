@@ -80,11 +80,14 @@ def render_page(
         query["level"] = report.level
     if report.organ:
         query["organ"] = report.organ
+    if report.period_basis != "calendar":
+        query["basis"] = report.period_basis
     hidden = [(k, v) for k, v in (("level", report.level), ("organ", report.organ)) if v]
     return render(
         "page.html",
         report=report,
         periods=periods,
+        bases=[("calendar", "Năm dương lịch"), ("decree09", "NĐ 09/2019 (chốt ngày 14)")],
         refresh=refresh,
         hidden=hidden,
         generated=report.generated_at.isoformat(timespec="seconds"),

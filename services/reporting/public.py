@@ -18,7 +18,7 @@ from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession
 from services.reporting.dependencies import SettingsDep
 from services.reporting.periods import PERIOD_PATTERN, current_year
-from services.reporting.router import LevelQuery, OrganQuery, report_response
+from services.reporting.router import BasisQuery, LevelQuery, OrganQuery, report_response
 
 router = APIRouter(tags=["live page"])
 
@@ -39,10 +39,11 @@ def live_page(
     period: PeriodOrYear = None,
     level: LevelQuery = None,
     organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
     refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
 ) -> Response:
     """Trang theo dõi trực tiếp: Phụ lục II and the monthly chart, reloading itself."""
-    label = period or current_year(settings.zone).label
+    label = period or current_year(settings.zone, basis).label
     return report_response(
         session,
         settings,
@@ -52,6 +53,7 @@ def live_page(
         "html",
         xlsx_path="phu-luc-ii.xlsx",
         refresh=refresh,
+        basis=basis,
     )
 
 
@@ -70,7 +72,10 @@ def live_page_xlsx(
     period: PeriodOrYear = None,
     level: LevelQuery = None,
     organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
 ) -> Response:
     """Tải Phụ lục II (Excel) from the live page."""
-    label = period or current_year(settings.zone).label
-    return report_response(session, settings, label, level, organ, "xlsx", xlsx_path="")
+    label = period or current_year(settings.zone, basis).label
+    return report_response(
+        session, settings, label, level, organ, "xlsx", xlsx_path="", basis=basis
+    )

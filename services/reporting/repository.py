@@ -15,12 +15,12 @@ from services.reporting.models import (
     DocumentSentDay,
     DossierReceptionDay,
     EventTypeCount,
+    FeeDossier,
     Organ,
     OrganConnection,
     PaymentDay,
-    ProcedureReceptionMonth,
+    ProcedureHalfMonth,
     ProcedureVersion,
-    ResolutionDay,
 )
 from services.reporting.periods import Period
 
@@ -28,8 +28,8 @@ _t = table_of
 
 
 RECEPTION = _t(DossierReceptionDay)
-PROCEDURE_MONTH = _t(ProcedureReceptionMonth)
-RESOLUTION = _t(ResolutionDay)
+PROCEDURE_HALF = _t(ProcedureHalfMonth)
+FEE_DOSSIER = _t(FeeDossier)
 PAYMENT = _t(PaymentDay)
 DOCUMENT = _t(DocumentSentDay)
 VERSION = _t(ProcedureVersion)
@@ -48,8 +48,9 @@ class Scope:
 
 def _where(table: Table, period: Period | None, scope: Scope, level_column: str) -> Any:
     conds: list[ColumnElement[bool]] = []
-    if period is not None and "month" in table.c:
-        conds += [table.c.month >= period.first[:7], table.c.month <= period.last[:7]]
+    if period is not None and "half_start" in table.c:
+        # A period is whole half-months: the halves that start inside it.
+        conds += [table.c.half_start >= period.first, table.c.half_start <= period.last]
     elif period is not None:
         conds += [table.c.day >= period.first, table.c.day <= period.last]
     if scope.organs is None:
@@ -91,7 +92,7 @@ def monthly_receptions(
 
 def procedures_with_dossiers(conn: Connection, period: Period, scope: Scope) -> tuple[int, int]:
     """(procedures with any dossier received, procedures with an online one) in the period."""
-    t = PROCEDURE_MONTH
+    t = PROCEDURE_HALF
     per = (
         select(
             t.c.procedure_code,
@@ -110,15 +111,58 @@ def procedures_with_dossiers(conn: Connection, period: Period, scope: Scope) -> 
     return int(any_ or 0), int(online or 0)
 
 
-def resolutions(conn: Connection, period: Period, scope: Scope) -> tuple[int, int]:
-    """(fee-bearing dossiers resolved, of which paid online) in the period."""
-    t = RESOLUTION
-    resolved, paid = conn.execute(
-        select(func.sum(t.c.resolved_fee_bearing), func.sum(t.c.paid_online)).where(
-            _where(t, period, scope, "organ_level")
-        )
+def procedures_with_online_payment(conn: Connection, period: Period, scope: Scope) -> int:
+    """Procedures with at least one online fee payment (amount > 0) made in the period."""
+    t = PROCEDURE_HALF
+    per = (
+        select(t.c.procedure_code)
+        .where(_where(t, period, scope, "organ_level"))
+        .group_by(t.c.procedure_code)
+        .having(func.sum(t.c.online_payments) > 0)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(per)).scalar_one())
+
+
+def fee_resolutions(conn: Connection, period: Period, scope: Scope) -> tuple[int, int]:
+    """(fee-bearing dossiers resolved in the period with a fee transaction, of which one online).
+
+    Per dossier, not a roll-up: the organ filter reads the dossiers' own organs.
+    """
+    t = FEE_DOSSIER
+    conds: list[ColumnElement[bool]] = [
+        t.c.resolved_day >= period.first,
+        t.c.resolved_day <= period.last,
+        t.c.fee_paid.is_(True),
+    ]
+    if scope.organs is not None:
+        conds.append(t.c.organ_code.in_(sorted(scope.organs)))
+    if scope.level is not None:
+        conds.append(t.c.organ_level == scope.level)
+    resolved, online = conn.execute(
+        select(func.count(), func.count().filter(t.c.paid_online.is_(True))).where(and_(*conds))
     ).one()
-    return int(resolved or 0), int(paid or 0)
+    return int(resolved or 0), int(online or 0)
+
+
+def documents_by_organ(conn: Connection, period: Period) -> dict[str, tuple[int, int]]:
+    """Documents sent in the period per sender organ: (sent, of which fully electronic)."""
+    t = DOCUMENT
+    rows = conn.execute(
+        select(t.c.organ_code, t.c.electronic, func.sum(t.c.sent))
+        .where(
+            t.c.day >= period.first,
+            t.c.day <= period.last,
+            t.c.organ_code != ALL_ORGANS,
+        )
+        .group_by(t.c.organ_code, t.c.electronic)
+    ).all()
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for code, electronic, n in rows:
+        out[code][0] += int(n)
+        if electronic:
+            out[code][1] += int(n)
+    return {code: (sent, el) for code, (sent, el) in out.items()}
 
 
 def documents(conn: Connection, period: Period | None, scope: Scope) -> dict[tuple[str, bool], int]:

@@ -12,19 +12,21 @@ from lgsp_kit.access import DECLARE_SCOPE, needs_scope
 from lgsp_kit.auth import Caller
 from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
-from services.reporting import export, service
+from services.reporting import documents_online, export, service
 from services.reporting.dependencies import ProgressDep, SettingsDep
 from services.reporting.page import period_choices, render_page
-from services.reporting.periods import PERIOD_PATTERN, current_year, parse_period
+from services.reporting.periods import PERIOD_PATTERN, PeriodBasis, current_year, parse_period
 from services.reporting.schemas import (
     DeclaredIn,
     DeclaredList,
     DeclaredOut,
+    DocumentsOnlineReport,
     IndicatorList,
     OrganLevel,
     Report,
     ReportFormat,
     Status,
+    TableFormat,
 )
 from services.reporting.settings import Settings
 
@@ -39,6 +41,14 @@ LevelQuery = Annotated[
 OrganQuery = Annotated[
     str | None,
     Query(max_length=32, description="mã định danh: that organ and the units under it"),
+]
+BasisQuery = Annotated[
+    PeriodBasis,
+    Query(
+        description="calendar (default): calendar months; decree09: the cut-off of Decree "
+        "09/2019/NĐ-CP, Điều 12 (the year 2023 runs 15/12/2022 – 14/12/2023, a month from the "
+        "15th of the month before to the 14th)"
+    ),
 ]
 SttPath = Annotated[str, Path(max_length=16, description="STT of a declared row (1–4)")]
 ACCEPTED = {
@@ -75,16 +85,19 @@ def report_response(
     *,
     xlsx_path: str,
     refresh: int | None = None,
+    basis: PeriodBasis = "calendar",
 ) -> Response:
     """Build Phụ lục II and write it in `fmt`; shared by the API and the live page."""
-    per = parse_period(period)
+    per = parse_period(period, basis)
     report = service.build_report(session, per, tz=settings.zone, level=level, organ=organ)
     series = (
-        service.monthly_dossier_ratios(session, parse_period(period[:4]), level=level, organ=organ)
+        service.monthly_dossier_ratios(
+            session, parse_period(period[:4], basis), level=level, organ=organ
+        )
         if fmt == "html"
         else []
     )
-    name = f"phu-luc-ii-{per.label}"
+    name = f"phu-luc-ii-{per.label}" + ("-nd09" if basis == "decree09" else "")
     if fmt == "csv":
         return Response(
             export.to_csv(report),
@@ -119,14 +132,61 @@ def get_phu_luc_ii(
     period: PeriodQuery,
     level: LevelQuery = None,
     organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
     format: Annotated[
         ReportFormat | None, Query(description="json, csv, xlsx or html; else from Accept")
     ] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Thống kê Phụ lục II: every row with its numerator, denominator and source."""
+    """Thống kê Phụ lục II: every row with its numerator, denominator and source, and the
+    counting basis under the table (`basis` in JSON, lines after the rows in CSV and Excel)."""
     fmt = _format(format, accept)
-    return report_response(session, settings, period, level, organ, fmt, xlsx_path="phu-luc-ii")
+    return report_response(
+        session, settings, period, level, organ, fmt, xlsx_path="phu-luc-ii", basis=basis
+    )
+
+
+@router.get(
+    "/reports/documents-online",
+    response_model=DocumentsOnlineReport,
+    summary="Documents handled online, per organ",
+    responses={
+        200: {"content": {"text/csv": {}, export.XLSX_MEDIA_TYPE: {}}},
+        **problem_responses(400, 401, 403, 404, 422, 429),
+    },
+)
+def get_documents_online(
+    session: ReadSession,
+    settings: SettingsDep,
+    period: PeriodQuery,
+    level: LevelQuery = None,
+    organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
+    format: Annotated[
+        TableFormat | None, Query(description="json, csv or xlsx; else from Accept")
+    ] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Tỉ lệ xử lý văn bản trên môi trường mạng: per organ, documents sent fully
+    electronically ÷ documents sent in the period, against its level's threshold (98 % province,
+    87 % district, 75 % commune); per level, the organs that reach it. 404 for an unknown organ."""
+    fmt = _format(format, accept)
+    per = parse_period(period, basis)
+    report = documents_online.build(session, per, tz=settings.zone, level=level, organ=organ)
+    name = f"van-ban-dien-tu-{per.label}" + ("-nd09" if basis == "decree09" else "")
+    if fmt == "csv":
+        return Response(
+            export.online_to_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if fmt == "xlsx":
+        return Response(
+            export.online_to_xlsx(report),
+            media_type=export.XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return Response(report.model_dump_json(), media_type="application/json")
 
 
 @router.get(
@@ -141,10 +201,11 @@ def get_dashboard(
     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
     level: LevelQuery = None,
     organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
     refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
 ) -> Response:
     """Trang theo dõi trực tiếp: the current table and the monthly chart, refreshing itself."""
-    label = period or current_year(settings.zone).label
+    label = period or current_year(settings.zone, basis).label
     return report_response(
         session,
         settings,
@@ -154,6 +215,7 @@ def get_dashboard(
         "html",
         xlsx_path="reports/phu-luc-ii",
         refresh=refresh,
+        basis=basis,
     )
 
 

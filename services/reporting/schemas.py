@@ -8,10 +8,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from lgsp_kit.fields import LocalTime, Text
-from services.reporting.periods import PERIOD_PATTERN
+from services.reporting.periods import PERIOD_PATTERN, PeriodBasis
 
 OrganLevel = Literal["province", "province_organ", "district", "commune"]
 ReportFormat = Literal["json", "csv", "xlsx", "html"]
+TableFormat = Literal["json", "csv", "xlsx"]
+
+
+class BasisNote(BaseModel):
+    """A line of the counting basis printed under a table (cơ sở tính số liệu)."""
+
+    rows: list[str] = Field(description="the STT of the rows it applies to; empty: the table")
+    text: str
 
 
 class ReportRow(BaseModel):
@@ -36,12 +44,18 @@ class Report(BaseModel):
     """Phụ lục II for one period (kỳ báo cáo)."""
 
     period: str = Field(description="2023, 2023-H1, 2023-Q4 or 2023-11")
+    period_basis: PeriodBasis = Field(
+        default="calendar", description="calendar months, or Decree 09/2019 (closing on the 14th)"
+    )
     first_day: str
     last_day: str
     level: OrganLevel | None
     organ: str | None
     generated_at: datetime
     rows: list[ReportRow]
+    basis: list[BasisNote] = Field(
+        default_factory=list, description="the counting basis, printed under the table"
+    )
 
 
 class IndicatorOut(BaseModel):
@@ -54,6 +68,10 @@ class IndicatorOut(BaseModel):
     in_annex: bool
     allowed_values: list[float] | None = Field(
         description="declared rows: the values an official may enter (null: a range)"
+    )
+    basis: str | None = Field(default=None, description="which date puts a fact in a period")
+    seed: str | None = Field(
+        default=None, description="the sentence of the 2023 Bắc Giang report the row stands for"
     )
 
 
@@ -105,3 +123,43 @@ class Status(BaseModel):
     last_event_time: LocalTime | None = Field(description="the latest business time applied")
     lag_seconds: float = Field(description="how long the last batch waited in JetStream")
     pending_events: int | None = Field(description="events in the stream not yet applied")
+
+
+class OrganDocumentsOnline(BaseModel):
+    """One organ's share of documents handled fully online in the period, against its level's
+    threshold."""
+
+    code: str = Field(description="mã định danh")
+    name: str | None = Field(description="from the reference directory, when it holds the organ")
+    level: OrganLevel
+    parent_code: str | None
+    sent: int = Field(description="documents sent in the period")
+    electronic: int = Field(description="of those, sent fully electronically")
+    value: float | None = Field(description="electronic ÷ sent, %; null without a document")
+    threshold: float = Field(description="the level's threshold, %")
+    meets: bool = Field(description="value ≥ threshold (false without a document)")
+
+
+class LevelDocumentsOnline(BaseModel):
+    """Organs of a level that reach its threshold."""
+
+    level: OrganLevel
+    threshold: float = Field(description="%: 98 province, 87 district, 75 commune")
+    organs: int = Field(description="organs of the level registered at the end of the period")
+    meeting: int = Field(description="of those, organs at or above the threshold")
+    value: float | None = Field(description="meeting ÷ organs, %")
+
+
+class DocumentsOnlineReport(BaseModel):
+    """Documents handled fully online per organ (tỉ lệ xử lý văn bản trên môi trường mạng)."""
+
+    period: str
+    period_basis: PeriodBasis
+    first_day: str
+    last_day: str
+    level: OrganLevel | None
+    organ: str | None
+    generated_at: datetime
+    levels: list[LevelDocumentsOnline]
+    organs: list[OrganDocumentsOnline]
+    basis: list[BasisNote] = Field(description="the counting basis, printed under the table")

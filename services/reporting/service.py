@@ -23,10 +23,17 @@ from sqlmodel import col
 
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable
 from services.reporting import repository as repo
-from services.reporting.indicators import BY_STT, INDICATORS, PAID_ONLINE, Indicator
+from services.reporting.indicators import (
+    BY_STT,
+    INDICATORS,
+    ONLINE_PAYMENT_USED,
+    PAID_ONLINE,
+    Indicator,
+)
 from services.reporting.models import DeclaredValue
-from services.reporting.periods import Period
+from services.reporting.periods import BASIS_TEXT, Period
 from services.reporting.schemas import (
+    BasisNote,
     DeclaredIn,
     DeclaredOut,
     IndicatorOut,
@@ -121,6 +128,9 @@ def _catalogue_rows(fig: _Figures, conn: Connection, end: datetime, scope: repo.
     fee = [p for p in procs if p.fee_bearing]
     fig.ratio("6.5", sum(1 for p in fee if p.online_payment), len(fee))
     if scope.organs is not None:
+        # TT.2's denominator is the catalogue's 6.5.2: province-wide as well.
+        fig.notes[ONLINE_PAYMENT_USED] = CATALOGUE_NOTE
+    if scope.organs is not None:
         for stt in ("6.1", "6.1.1", "6.1.2", "6.5", "6.5.1", "6.5.2"):
             fig.notes[stt] = CATALOGUE_NOTE
 
@@ -132,8 +142,22 @@ def _dossier_rows(fig: _Figures, conn: Connection, period: Period, scope: repo.S
         fig.ratio(stt, received.get((mode, 2), 0), total)
     with_any, with_online = repo.procedures_with_dossiers(conn, period, scope)
     fig.ratio("6.2", with_online, with_any)
-    resolved, paid = repo.resolutions(conn, period, scope)
+    resolved, paid = repo.fee_resolutions(conn, period, scope)
     fig.ratio(PAID_ONLINE, paid, resolved)
+    used = repo.procedures_with_online_payment(conn, period, scope)
+    fig.ratio(ONLINE_PAYMENT_USED, used, fig.counts["6.5.2"])
+
+
+def basis_notes(period: Period) -> list[BasisNote]:
+    """The counting basis printed under the table: the period's, then each row basis with the
+    rows it applies to, in the table's order."""
+    notes = [BasisNote(rows=[], text=BASIS_TEXT[period.basis])]
+    by_text: dict[str, list[str]] = {}
+    for ind in INDICATORS:
+        if ind.basis:
+            by_text.setdefault(ind.basis, []).append(ind.stt)
+    notes += [BasisNote(rows=rows, text=text) for text, rows in by_text.items()]
+    return notes
 
 
 def _declared(session: Session, stt: str, period: str) -> DeclaredValue | None:
@@ -195,12 +219,14 @@ def build_report(
     _dossier_rows(fig, conn, period, scope)
     return Report(
         period=period.label,
+        period_basis=period.basis,
         first_day=period.first,
         last_day=period.last,
         level=level,
         organ=organ,
         generated_at=datetime.now(tz),
         rows=[_row(ind, fig, session, period) for ind in INDICATORS],
+        basis=basis_notes(period),
     )
 
 
@@ -210,7 +236,13 @@ def monthly_dossier_ratios(
     """(month, 6.3 %, 6.4 %) for every month of the period: the live page's chart."""
     conn = session.connection()
     scope = repo.Scope(level=level, organs=subtree(conn, organ) if organ else None)
-    counts = repo.monthly_receptions(conn, period, scope)
+    if period.basis == "calendar":
+        counts = repo.monthly_receptions(conn, period, scope)
+    else:  # months closing on the 14th: one query per month
+        counts = defaultdict(lambda: defaultdict(int))
+        for m in period.months():
+            for (mode, ch), n in repo.receptions(conn, m, scope).items():
+                counts[m.label][(mode, ch == 2)] += n
     out = []
     for month in period.months():
         c = counts.get(month.label, {})
@@ -234,6 +266,8 @@ def indicator_definitions() -> list[IndicatorOut]:
             formula=i.formula,
             in_annex=i.in_annex,
             allowed_values=list(i.allowed) if i.allowed is not None else None,
+            basis=i.basis or None,
+            seed=i.seed or None,
         )
         for i in INDICATORS
     ]

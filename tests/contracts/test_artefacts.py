@@ -159,7 +159,7 @@ def _sample_events() -> dict[str, dict[str, Any]]:
         },
         "lgsp.documents.organ_registered": {
             "code": "H06.22", "name": "Sở Xây dựng", "level": "province_organ",
-            "parent_code": "H06", "registered_at": at,
+            "parent_code": "H03", "registered_at": at,
         },
         "lgsp.documents.organ_connection_changed": {
             "code": "H06.22", "level": "province_organ", "system": "qlvb", "connected": True,

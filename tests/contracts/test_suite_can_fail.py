@@ -78,7 +78,7 @@ def _event(**changes: object) -> bytes:
         "datacontenttype": "application/json",
         "data": {
             "code": "x", "procedure_code": "1.001193", "service_mode": "full",
-            "fee_bearing": False, "organ_code": "000.01.31.H06", "organ_level": "commune",
+            "fee_bearing": False, "organ_code": "000.01.31.H03", "organ_level": "commune",
             "channel": 2, "submitted_at": "2023-11-20T08:30:00+07:00",
         },
     }  # fmt: skip

@@ -32,7 +32,7 @@ pytestmark = [
     ),
 ]
 
-ORGAN = "000.01.31.H06"
+ORGAN = "000.01.31.H03"
 FULL = "1.001193"  # Đăng ký khai sinh: toàn trình (full online)
 PARTIAL = "1.000894"  # một phần (partial online)
 # (procedure, channel KenhThucHien, how many): 6.3 = 5 online of 8; 6.4 = 2 online of 6.

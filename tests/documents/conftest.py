@@ -22,11 +22,11 @@ from services.documents.signing import keys
 from tests.conftest import TokenMint, serve, service_settings
 
 WRITE = ["documents:read", "documents:write"]
-PROVINCE = "000.00.00.H06"  # UBND tỉnh
-SO_TTTT = "000.00.06.H06"  # Sở Thông tin và Truyền thông
-DISTRICT = "000.00.31.H06"  # UBND Thành phố Bắc Giang
-DISTRICT_2 = "000.00.32.H06"  # UBND Huyện Yên Thế
-COMMUNE = "000.01.31.H06"  # UBND Phường Thọ Xương (under Thành phố Bắc Giang)
+PROVINCE = "000.00.00.H03"  # UBND tỉnh
+SO_TTTT = "000.00.06.H03"  # Sở Thông tin và Truyền thông
+DISTRICT = "000.00.31.H03"  # UBND Thành phố Bắc Giang
+DISTRICT_2 = "000.00.32.H03"  # UBND Huyện Yên Thế
+COMMUNE = "000.01.31.H03"  # UBND Phường Thọ Xương (under Thành phố Bắc Giang)
 PDF = b"%PDF-1.4\n% van ban\n" + bytes(range(256))
 
 

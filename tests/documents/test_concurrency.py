@@ -11,9 +11,9 @@ from tests.documents.conftest import connect, document
 
 pytestmark = pytest.mark.anyio
 
-A = "000.00.01.H06"  # Sở Nội vụ
-B = "000.00.02.H06"  # Sở Tài chính
-C = "000.00.31.H06"  # UBND Thành phố Bắc Giang
+A = "000.00.01.H03"  # Sở Nội vụ
+B = "000.00.02.H03"  # Sở Tài chính
+C = "000.00.31.H03"  # UBND Thành phố Bắc Giang
 
 
 async def test_crossing_first_sends_all_succeed(

@@ -27,7 +27,7 @@ async def test_a_numeric_connection_time_is_refused(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
     resp = await client.post(
-        "/v1/organs/000.00.31.H06/connections",
+        "/v1/organs/000.00.31.H03/connections",
         json={"system": "qlvb", "connected": True, "at": 1700000000},
         headers=headers,
     )

@@ -342,7 +342,7 @@ async def test_import_and_certificate_input_is_checked(
     assert too_big.status_code == 413
     recipient = f"<edXML:OrganId>{DISTRICT}</edXML:OrganId>".encode()
     assert recipient in package
-    unknown = package.replace(recipient, b"<edXML:OrganId>000.99.99.H06</edXML:OrganId>")
+    unknown = package.replace(recipient, b"<edXML:OrganId>000.99.99.H03</edXML:OrganId>")
     assert (await client.post(url, content=unknown, headers={**headers, **XML})).json()["code"] == (
         "unknown_organ"
     )

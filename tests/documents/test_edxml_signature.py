@@ -331,7 +331,7 @@ async def test_a_package_with_a_doctype_is_refused(
     root = unsigned(package, from_organ=COMMUNE, to_organs=[DISTRICT_2])
     raw = to_bytes(sign(root, key_pool[-1], pem))
     with_dtd = raw.replace(
-        b"?>", b'?>\n<!DOCTYPE edXMLEnvelope [<!ENTITY organ "000.00.00.H06">]>', 1
+        b"?>", b'?>\n<!DOCTYPE edXMLEnvelope [<!ENTITY organ "000.00.00.H03">]>', 1
     )
     resp = await client.post(IMPORT, content=with_dtd, headers={**headers, **XML})
     assert resp.status_code == 422, resp.text

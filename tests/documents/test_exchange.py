@@ -264,9 +264,9 @@ def settings_db(client: httpx.AsyncClient) -> Any:
 
 
 BAD_INPUT: list[tuple[dict[str, Any], int, str]] = [
-    ({"to_organs": ["000.99.99.H06"]}, 422, "unknown_organ"),
-    ({"from_organ": "000.99.98.H06"}, 422, "unknown_organ"),
-    ({"to_organs": ["31.H06"]}, 422, "validation_failed"),
+    ({"to_organs": ["000.99.99.H03"]}, 422, "unknown_organ"),
+    ({"from_organ": "000.99.98.H03"}, 422, "unknown_organ"),
+    ({"to_organs": ["31.H03"]}, 422, "validation_failed"),
     ({"from_organ": "000.00.31"}, 422, "validation_failed"),
     ({"to_organs": []}, 422, "validation_failed"),
     ({"to_organs": [DISTRICT, DISTRICT]}, 422, "validation_failed"),
@@ -376,7 +376,7 @@ async def test_inbox_filters_and_cursor_paging(
     ) == [ids[2], ids[1]]
     for bad in ({"cursor": "abc"}, {"status": "9"}, {"sent_after": "2023-11-11"}, {"limit": 0}):
         assert (await client.get(url, params=bad, headers=headers)).status_code == 422
-    assert (await client.get("/v1/organs/000.99.99.H06/inbox", headers=headers)).status_code == 404
+    assert (await client.get("/v1/organs/000.99.99.H03/inbox", headers=headers)).status_code == 404
 
 
 async def test_attachment_bytes_round_trip_through_the_edxml_export(

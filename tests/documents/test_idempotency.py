@@ -11,8 +11,8 @@ from tests.documents.conftest import connect, document, of_type, published
 
 pytestmark = pytest.mark.anyio
 
-SENDER = "000.00.01.H06"
-RECIPIENT = "000.00.31.H06"
+SENDER = "000.00.01.H03"
+RECIPIENT = "000.00.31.H03"
 
 
 async def test_a_retried_send_is_answered_once_and_sent_once(

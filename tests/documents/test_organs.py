@@ -41,13 +41,13 @@ async def test_directory_is_seeded_once_with_one_event_per_organ(
         if cursor is None:
             break
     # The province's 240 organs and the national organs of the axis (national_organs.json).
-    assert len(codes) == len(set(codes)) == 240 + 83
+    assert len(codes) == len(set(codes)) == 240 + 84
     assert codes == sorted(codes)
     national = await client.get(
         "/v1/organs", params={"level": "national", "limit": 100}, headers=headers
     )
     items = national.json()["items"]
-    assert len(items) == 83
+    assert len(items) == 84
     by_code = {o["code"]: o for o in items}
     # Named by the edXML samples: the government office, Nghệ An (H41) and Cao Bằng (H14).
     assert by_code["000.00.00.G22"]["name"] == "Văn phòng Chính phủ"
@@ -55,8 +55,9 @@ async def test_directory_is_seeded_once_with_one_event_per_organ(
     assert by_code["000.00.00.H14"]["name"] == "Ủy ban nhân dân tỉnh Cao Bằng"
     assert by_code["000.00.00.G22"]["connections"]["qlvb"] is True
     assert by_code["000.00.00.G22"]["parent_code"] is None
-    # H06 is this project's own province suffix: no national organ takes it.
-    assert not [c for c in by_code if c.endswith(".H06") or c.endswith(".H03")]
+    # H03 is this province's suffix: no national organ takes it; H06 is Bắc Ninh's.
+    assert not [c for c in by_code if c.endswith(".H03")]
+    assert by_code["000.00.00.H06"]["name"] == "Ủy ban nhân dân tỉnh Bắc Ninh"
     communes = await client.get(
         "/v1/organs", params={"level": "commune", "limit": 500}, headers=headers
     )

@@ -33,7 +33,7 @@ SAMPLE_RECIPIENT = "000.00.00.H41"
 XML = {"content-type": "application/xml"}
 # Sent the morning of the samples' timestamps (2015/09/20 11:08:36).
 SENT_AT = "2015-09-20T08:00:00+07:00"
-EDXML_ID = "000.00.00.H06,2015/09/20,123/UBND-KGVX"
+EDXML_ID = "000.00.00.H03,2015/09/20,123/UBND-KGVX"
 
 
 def sample(name: str) -> bytes:
@@ -209,7 +209,7 @@ async def test_unknown_document_and_not_a_recipient(
     answer = await receive(client, headers, raw, 422)
     assert answer["code"] == "not_the_sender"
 
-    raw = rewritten("resources_status_acceptance_03.edxml", recipient="000.00.33.H06")
+    raw = rewritten("resources_status_acceptance_03.edxml", recipient="000.00.33.H03")
     answer = await receive(client, headers, raw, 404)
     assert answer["code"] == "recipient_not_found"
 

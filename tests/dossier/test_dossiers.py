@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 
 GOOD: dict[str, Any] = {
     "procedure_code": "1.001193",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": {"type": 1, "name": "Nguyễn Văn An", "identifier": "024090001234"},
 }
@@ -46,7 +46,7 @@ async def move(api: Api, code: str, status: int, at: str | None = None, **extra:
 async def test_submit_assigns_code_history_and_one_event(api: Api) -> None:
     body = await submit(api)
     assert body["status"] == 1
-    assert body["code"].startswith("000.01.31.H06-") and body["code"].endswith("-000001")
+    assert body["code"].startswith("000.01.31.H03-") and body["code"].endswith("-000001")
     assert body["submitted_at"].endswith("+07:00")
     assert [h["status"] for h in body["history"]] == [1]
     assert body["history"][0]["actor"] == "test-client"
@@ -208,7 +208,7 @@ async def test_bad_input_is_problem_json_naming_the_field_and_changes_nothing(
 async def test_unknown_procedure_and_organ_are_refused(api: Api) -> None:
     for patch, code in [
         ({"procedure_code": "9.999999"}, "unknown_procedure"),
-        ({"organ_code": "000.99.99.H06"}, "unknown_organ"),
+        ({"organ_code": "000.99.99.H03"}, "unknown_organ"),
     ]:
         resp = await api.post("/v1/dossiers", {**GOOD, **patch})
         assert resp.status_code == 422
@@ -275,7 +275,7 @@ async def test_list_filters_and_cursor_pagination(api: Api) -> None:
         d = await submit(api, channel=1 + i % 2, submitted_at=iso(2023, 6, 1 + i, 8))
         codes.append(d["code"])
         await move(api, d["code"], 2, iso(2023, 6, 1 + i, 9))
-    await submit(api, organ_code="000.02.31.H06", channel=1)
+    await submit(api, organ_code="000.02.31.H03", channel=1)
     page = await api.get("/v1/dossiers", limit=2)
     assert page.status_code == 200
     seen = [d["code"] for d in page.json()["items"]]
@@ -289,7 +289,7 @@ async def test_list_filters_and_cursor_pagination(api: Api) -> None:
         "/v1/dossiers", status=2, received_from=iso(2023, 6, 2, 0), received_to=iso(2023, 6, 4, 0)
     )
     assert [d["code"] for d in received.json()["items"]] == codes[1:3]
-    other = (await api.get("/v1/dossiers", organ_code="000.02.31.H06")).json()["items"]
+    other = (await api.get("/v1/dossiers", organ_code="000.02.31.H03")).json()["items"]
     assert len(other) == 1 and other[0]["status"] == 1
     assert (await api.get("/v1/dossiers", cursor="%%%")).status_code == 422
     assert (await api.get("/v1/dossiers", status=11)).status_code == 422

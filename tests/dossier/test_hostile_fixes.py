@@ -24,8 +24,8 @@ async def test_nul_in_a_path_or_a_query_is_no_server_error(api: Api) -> None:
     await submit(api)
     headers = api.headers()
     for url in (
-        "/v1/dossiers/000.01.31.H06-261126-000001%00",
-        "/v1/dossiers?organ_code=000.01.31.H06%00",
+        "/v1/dossiers/000.01.31.H03-261126-000001%00",
+        "/v1/dossiers?organ_code=000.01.31.H03%00",
         "/v1/dossiers?procedure_code=%00",
         "/v1/procedures?field=a%00b",
         "/v1/procedures/1.001193%00",

@@ -59,7 +59,7 @@ def test_the_upgrade_brings_stored_verdicts_to_the_766_rules(database_url: str) 
                     "service_mode, fee_bearing, processing_days, channel, applicant_type, "
                     "applicant_name, applicant_identifier, fees, status, submitted_at, "
                     "last_changed_at, received_at, due_at, paused_since, on_time, paid_online) "
-                    "VALUES (:id, :code, '9.000001', '000.01.31.H06', 'commune', 'partial', "
+                    "VALUES (:id, :code, '9.000001', '000.01.31.H03', 'commune', 'partial', "
                     "false, 3, 2, 1, 'A', '1', '[]', :status, :submitted, :last, :received, "
                     ":due, :paused, :on_time, false)"
                 ),

@@ -22,10 +22,10 @@ from tests.dossier.test_sync import RECORD
 
 pytestmark = pytest.mark.anyio
 
-PROVINCE_ORGAN = "000.00.00.H06"
+PROVINCE_ORGAN = "000.00.00.H03"
 # Thành phố Bắc Giang and one of its wards; Huyện Yên Thế and one of its communes.
-CITY, CITY_WARD = "000.00.31.H06", "000.01.31.H06"
-YEN_THE, YEN_THE_COMMUNE = "000.00.32.H06", "000.01.32.H06"
+CITY, CITY_WARD = "000.00.31.H03", "000.01.31.H03"
+YEN_THE, YEN_THE_COMMUNE = "000.00.32.H03", "000.01.32.H03"
 SECRET_ID = "024090001234"
 
 
@@ -163,7 +163,7 @@ async def test_sync_refuses_a_batch_with_a_record_of_another_organ(api: Api) -> 
     assert api.dossier_events() == []
     assert await listed(api, as_organ(api, PROVINCE_ORGAN)) == []
     # Its own records alone go through; an unknown organ stays that record's own error.
-    unknown = {**copy.deepcopy(RECORD), "code": "X-1", "organ_code": "999.99.99.H06"}
+    unknown = {**copy.deepcopy(RECORD), "code": "X-1", "organ_code": "999.99.99.H03"}
     resp = await api.client.post(
         "/v1/dossiers:sync", json={"records": [ours, unknown]}, headers=city
     )

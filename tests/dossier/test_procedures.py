@@ -58,11 +58,11 @@ async def test_list_filters_and_pages(api: Api) -> None:
 
 
 async def test_put_creates_then_updates_and_publishes_each_change(api: Api) -> None:
-    url = "/v1/procedures/1.009999.000.00.00.H06"
+    url = "/v1/procedures/1.009999.000.00.00.H03"
     before = len(published(api))
     created = await api.client.put(url, json=NEW, headers=api.headers())
     assert created.status_code == 201, created.text
-    assert created.json()["code"] == "1.009999.000.00.00.H06"
+    assert created.json()["code"] == "1.009999.000.00.00.H03"
     same = await api.client.put(url, json=NEW, headers=api.headers())
     assert same.status_code == 200
     assert len(published(api)) == before + 1  # unchanged: nothing to publish
@@ -78,7 +78,7 @@ async def test_put_creates_then_updates_and_publishes_each_change(api: Api) -> N
         ("full", True),
     ]
     assert events[1].data.changed_at >= events[0].data.changed_at
-    got = await api.get("/v1/procedures/1.009999.000.00.00.H06")
+    got = await api.get("/v1/procedures/1.009999.000.00.00.H03")
     assert got.json()["online_mode"] == "full"
 
 
@@ -106,7 +106,7 @@ async def test_put_refuses_bad_input(api: Api, patch: dict[str, Any], code_path:
 
 
 async def test_put_takes_the_business_time_of_the_change(api: Api) -> None:
-    url = "/v1/procedures/1.009997.000.00.00.H06"
+    url = "/v1/procedures/1.009997.000.00.00.H03"
     before = len(published(api))
     first = await api.client.put(
         url, json={**NEW, "at": "2023-01-01T07:00:00+07:00"}, headers=api.headers()

@@ -90,7 +90,7 @@ def machine_for(db: Database) -> type[RuleBasedStateMachine]:
             body = DossierCreate.model_validate(
                 {
                     "procedure_code": procedure,
-                    "organ_code": "000.01.31.H06",
+                    "organ_code": "000.01.31.H03",
                     "channel": 2,
                     "applicant": {"type": 1, "name": "Phạm Văn Bình", "identifier": "1"},
                     "submitted_at": at,

@@ -11,9 +11,9 @@ from contracts.events import Envelope
 from tests.dossier.conftest import Api
 
 RECORD: dict[str, Any] = {
-    "code": "000.01.31.H06-230113-900001",
+    "code": "000.01.31.H03-230113-900001",
     "procedure_code": "1.004873",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": {"type": 1, "name": "Lê Thị Thu", "identifier": "024190004321"},
     "fees": [{"name": "Lệ phí", "amount": 8000}],
@@ -114,7 +114,7 @@ async def test_each_record_is_validated_on_its_own(api: Api) -> None:
         bad_history,
         backwards,
         record("X-6", procedure_code="9.999999"),
-        record("X-7", organ_code="000.99.99.H06"),
+        record("X-7", organ_code="000.99.99.H03"),
         record("X-8", applicant={"type": 1, "name": "A" * 201, "identifier": "1"}),
         record("X-9", submitted_at="2999-01-01T00:00:00+07:00", history=[], payments=[]),
         "not a record",
@@ -168,8 +168,8 @@ async def test_a_generated_code_skips_one_a_sync_already_holds(api: Api) -> None
             "submitted_at": "2023-01-13T08:00:00+07:00",
         },
     )
-    assert live.json()["code"] == "000.01.31.H06-230113-000001"
-    await sync(api, [record("000.01.31.H06-230113-000002", history=[], payments=[])])
+    assert live.json()["code"] == "000.01.31.H03-230113-000001"
+    await sync(api, [record("000.01.31.H03-230113-000002", history=[], payments=[])])
     second = await api.post(
         "/v1/dossiers",
         {
@@ -177,7 +177,7 @@ async def test_a_generated_code_skips_one_a_sync_already_holds(api: Api) -> None
             "submitted_at": "2023-01-13T10:00:00+07:00",
         },
     )
-    assert second.json()["code"] == "000.01.31.H06-230113-000003"
+    assert second.json()["code"] == "000.01.31.H03-230113-000003"
 
 
 def test_sqlite_times_are_written_as_the_column_type_writes_them() -> None:

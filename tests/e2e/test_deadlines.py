@@ -29,7 +29,7 @@ PROCEDURE: dict[str, Any] = {
     "processing_days": 3,
 }
 DOSSIER: dict[str, Any] = {
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 1,
     "applicant": {"type": 1, "name": "Trần Thị Mai", "identifier": "024190007654"},
     "submitted_at": "2023-11-17T08:30:00+07:00",

@@ -19,7 +19,7 @@ from tests.e2e.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
-CITY = "000.00.31.H06"  # UBND Thành phố Bắc Giang
+CITY = "000.00.31.H03"  # UBND Thành phố Bắc Giang
 
 
 def test_a_package_from_the_axis_is_imported_through_the_gateway(

@@ -38,7 +38,7 @@ class Desk:
                 "/dossier/v1/dossiers",
                 json={
                     "procedure_code": "1.001193",
-                    "organ_code": "000.01.31.H06",
+                    "organ_code": "000.01.31.H03",
                     "channel": 2,
                     "applicant": {"type": 1, "name": "Trần Thị Bình", "identifier": "0240"},
                 },

@@ -66,7 +66,7 @@ def flow(p: Platform, load: Any) -> None:
         client=client,
         body=models.DossierCreate(
             procedure_code="1.004873",  # Cấp Giấy xác nhận tình trạng hôn nhân: fee-bearing
-            organ_code="000.01.31.H06",
+            organ_code="000.01.31.H03",
             channel=models.DossierCreateChannel(2),
             applicant=models.DossierApplicantInput(
                 type_=models.DossierApplicantInputType(1),
@@ -104,7 +104,7 @@ def flow(p: Platform, load: Any) -> None:
     assert [(x.amount, str(x.method)) for x in read.payments] == [(50000, "online")]
 
     # A refusal is the typed problem, not an exception.
-    missing = get.sync_detailed("000.01.31.H06-000000-000000", client=client)
+    missing = get.sync_detailed("000.01.31.H03-000000-000000", client=client)
     assert missing.status_code == 404
     assert isinstance(missing.parsed, models.DossierProblem)
     assert missing.parsed.code == "dossier_not_found"

@@ -17,8 +17,8 @@ from tests.e2e.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
-CITY, CITY_WARD = "000.00.31.H06", "000.01.31.H06"
-YEN_THE, YEN_THE_COMMUNE = "000.00.32.H06", "000.01.32.H06"
+CITY, CITY_WARD = "000.00.31.H03", "000.01.31.H03"
+YEN_THE, YEN_THE_COMMUNE = "000.00.32.H03", "000.01.32.H03"
 IDENTIFIER = "024090009876"
 
 

@@ -64,7 +64,7 @@ def test_every_quickstart_block_runs_as_written(sqlite_platform: Platform, tmp_p
     problem = json.loads(refused)
     assert (problem["status"], problem["code"]) == (401, "invalid_token")
     code, status, districts, _ = authlib.split()
-    assert code.startswith("000.01.31.H06-") and status == "201" and int(districts) > 0
+    assert code.startswith("000.01.31.H03-") and status == "201" and int(districts) > 0
     sub, organ, scopes = pyjwt.split(" ", 2)
-    assert (sub, organ) == (creds["client_id"], "000.00.00.H06")
+    assert (sub, organ) == (creds["client_id"], "000.00.00.H03")
     assert "dossier:write" in scopes

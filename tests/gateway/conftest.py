@@ -196,7 +196,7 @@ class Gateway:
         return {"Authorization": f"Bearer {self.admin_token}"}
 
     async def consumer(self, **body: Any) -> dict[str, Any]:
-        body = {"name": "Cổng DVC tỉnh", "organ_code": "000.00.00.H06", **body}
+        body = {"name": "Cổng DVC tỉnh", "organ_code": "000.00.00.H03", **body}
         resp = await self.client.post("/admin/consumers", json=body, headers=self.admin())
         assert resp.status_code == 201, resp.text
         created: dict[str, Any] = resp.json()

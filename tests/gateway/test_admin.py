@@ -43,14 +43,14 @@ async def test_register_list_get_and_refuse_bad_input(gw: Gateway) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"apis": ["nope"]}, "unknown_api"),
         ({"apis": ["echo"], "scopes": ["down:read"]}, "scope_not_grantable"),
-        ({"apis": ["echo"], "organ_code": "H06"}, "validation_failed"),
+        ({"apis": ["echo"], "organ_code": "H03"}, "validation_failed"),
         ({"apis": ["echo"], "tier": "Platinum"}, "validation_failed"),
         ({"apis": ["echo"], "name": "   "}, "validation_failed"),
         ({"apis": "echo"}, "validation_failed"),
         ({"apis": ["echo"], "extra": 1}, "validation_failed"),
     ]
     for bad, code in cases:
-        body = {"name": "x", "organ_code": "000.00.00.H06", **bad}
+        body = {"name": "x", "organ_code": "000.00.00.H03", **bad}
         resp = await gw.client.post("/admin/consumers", json=body, headers=gw.admin())
         assert resp.status_code == 422, (bad, resp.text)
         assert resp.json()["code"] == code
@@ -194,7 +194,7 @@ async def test_finer_scopes_are_granted_only_when_named(
     default; the demo consumer (the simulator's) holds them."""
     upstreams = {"dossier": backend[1], "reporting": backend[1], "echo": backend[1]}
     async with open_gateway(gateway_settings(tmp_path, database_url, upstreams)) as gw:
-        plain = await gw.consumer(organ_code="000.00.31.H06", apis=["dossier", "reporting"])
+        plain = await gw.consumer(organ_code="000.00.31.H03", apis=["dossier", "reporting"])
         assert plain["scopes"] == [
             "dossier:read",
             "dossier:write",
@@ -219,12 +219,12 @@ async def test_finer_scopes_are_granted_only_when_named(
         ):
             resp = await gw.client.post(
                 "/admin/consumers",
-                json={"name": "x", "organ_code": "000.00.31.H06", **body},
+                json={"name": "x", "organ_code": "000.00.31.H03", **body},
                 headers=gw.admin(),
             )
             assert resp.status_code == 422, (body, resp.text)
             assert resp.json()["code"] == "scope_not_grantable"
         demo = await gw.client.get("/admin/consumers", params={"limit": 1}, headers=gw.admin())
         first = demo.json()["items"][0]
-        assert first["name"] == "demo" and first["organ_code"] == "000.00.00.H06"
+        assert first["name"] == "demo" and first["organ_code"] == "000.00.00.H03"
         assert {"dossier:catalogue", "reporting:declare"} <= set(first["scopes"])

@@ -109,7 +109,7 @@ async def test_admin_changes_are_audited_with_who_what_target_and_outcome(gw: Ga
         (None, "POST", "/admin/consumers/{client_id}/enable", cid, 401, "missing_token"),
         (admin_id, "POST", "/admin/signing-keys/rotate", new_kid, 201, "ok"),
     ]
-    assert records[0]["organ_code"] == "000.00.00.H06"
+    assert records[0]["organ_code"] == "000.00.00.H03"
     secrets = [created["client_secret"], answers[0]["client_secret"]]
     for r in records:
         for value in r.values():

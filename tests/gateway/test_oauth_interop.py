@@ -98,7 +98,7 @@ async def test_tokens_of_each_algorithm_verify_with_other_peoples_tools(
             claims = jwt.decode(
                 access, key.key, algorithms=[algorithm], audience="lgsp", issuer="lgsp"
             )
-            assert (claims["sub"], claims["organ"]) == (creds["client_id"], "000.00.00.H06")
+            assert (claims["sub"], claims["organ"]) == (creds["client_id"], "000.00.00.H03")
 
         # A service verifies it through the JWKS it reads (here a copy in a file).
         path = tmp_path / "jwks.json"

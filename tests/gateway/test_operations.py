@@ -147,14 +147,14 @@ async def test_answers_stream_through_a_real_server_and_the_cli_administers_cons
                 lgsp,
                 "create",
                 "--name", "Hệ thống QLVB huyện",
-                "--organ", "000.00.13.H06",
+                "--organ", "000.00.13.H03",
                 "--api", "echo",
                 "--tier", "Gold",
             )
         )  # fmt: skip
         cid, secret = created["client_id"], created["client_secret"]
         listed = await asyncio.to_thread(lgsp, "list")
-        assert f"{cid}\tenabled\tGold\t000.00.13.H06\techo\tHệ thống QLVB huyện" in listed
+        assert f"{cid}\tenabled\tGold\t000.00.13.H03\techo\tHệ thống QLVB huyện" in listed
 
         token = (
             await http.post("/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))

@@ -48,7 +48,7 @@ def claims(client_id: str, **extra: Any) -> dict[str, Any]:
         "iss": "lgsp",
         "aud": "lgsp",
         "sub": client_id,
-        "organ": "000.00.00.H06",
+        "organ": "000.00.00.H03",
         "scope": "echo:read echo:write",
         "iat": now,
         "nbf": now,
@@ -85,7 +85,7 @@ async def test_a_valid_call_is_forwarded_with_identity_and_audited(
         headers.setdefault(name, []).append(value)
     # Identity comes from the token, never from the caller.
     assert headers["x-lgsp-client"] == [created["client_id"]]
-    assert headers["x-lgsp-organ"] == ["000.00.00.H06"]
+    assert headers["x-lgsp-organ"] == ["000.00.00.H03"]
     assert headers["x-request-id"] == [request_id]
     for hop in ("x-hop-secret", "keep-alive", "te", "proxy-authorization"):
         assert hop not in headers
@@ -100,7 +100,7 @@ async def test_a_valid_call_is_forwarded_with_identity_and_audited(
 
     [record] = await gw.audit(request_id=request_id)
     assert record["client_id"] == created["client_id"]
-    assert record["organ_code"] == "000.00.00.H06"
+    assert record["organ_code"] == "000.00.00.H03"
     assert record["api"] == "echo"
     assert record["method"] == "GET"
     assert record["status"] == 200
@@ -156,7 +156,7 @@ async def test_missing_and_bad_tokens_are_refused_with_401(gw: Gateway) -> None:
     problem = await assert_problem(gw, resp, 401, "invalid_token")
     assert problem["detail"] == "unsupported token algorithm"
 
-    expired = keyring.issue(client_id=cid, organ="000.00.00.H06", scopes=["echo:read"], ttl=-30)
+    expired = keyring.issue(client_id=cid, organ="000.00.00.H03", scopes=["echo:read"], ttl=-30)
     resp = await gw.client.get(
         "/echo/v1/things", headers={"Authorization": f"Bearer {expired}", "X-Request-ID": rid()}
     )

@@ -73,7 +73,7 @@ def good_claims(subject: str, **change: Any) -> dict[str, Any]:
         "iss": "lgsp",
         "aud": "lgsp",
         "sub": subject,
-        "organ": "000.00.00.H06",
+        "organ": "000.00.00.H03",
         "scope": "echo:read echo:write",
         "iat": now,
         "nbf": now,
@@ -320,7 +320,7 @@ async def test_a_token_stops_at_its_expiry_even_when_remembered(
     # At its expiry exactly: without the clock-skew leeway (test_token_leeway.py has that).
     keyring.verifier.leeway = 0
     token = keyring.issue(
-        client_id=created["client_id"], organ="000.00.00.H06", scopes=["echo:read"], ttl=1
+        client_id=created["client_id"], organ="000.00.00.H03", scopes=["echo:read"], ttl=1
     )
     ok = await gw.client.get("/echo/v1/things", headers={"Authorization": f"Bearer {token}"})
     assert ok.status_code == 200

@@ -14,10 +14,10 @@ from lgsp_kit.access import (
     finer_scopes,
 )
 
-PROVINCE = "000.00.00.H06"
-CITY, CITY_WARD = "000.00.31.H06", "000.01.31.H06"
-YEN_THE, YEN_THE_COMMUNE = "000.00.32.H06", "000.01.32.H06"
-SO_NOI_VU = "000.00.01.H06"
+PROVINCE = "000.00.00.H03"
+CITY, CITY_WARD = "000.00.31.H03", "000.01.31.H03"
+YEN_THE, YEN_THE_COMMUNE = "000.00.32.H03", "000.01.32.H03"
+SO_NOI_VU = "000.00.01.H03"
 
 
 def test_a_district_covers_itself_and_its_communes_only() -> None:
@@ -25,7 +25,7 @@ def test_a_district_covers_itself_and_its_communes_only() -> None:
     assert city.covers(CITY) and city.covers(CITY_WARD)
     assert not city.covers(YEN_THE) and not city.covers(YEN_THE_COMMUNE)
     assert not city.covers(PROVINCE) and not city.covers(SO_NOI_VU)
-    assert not city.covers("999.99.99.H06")
+    assert not city.covers("999.99.99.H03")
     assert not city.unrestricted
 
 

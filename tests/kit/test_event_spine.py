@@ -48,7 +48,7 @@ def submitted(i: int) -> DossierSubmitted:
             procedure_code="1.001193",
             service_mode="full",
             fee_bearing=False,
-            organ_code="000.01.31.H06",
+            organ_code="000.01.31.H03",
             organ_level="commune",
             channel=2,
             submitted_at=at,

@@ -120,7 +120,7 @@ def test_an_unknown_catalogue_unit_is_refused_naming_the_known_ones() -> None:
 
 def test_the_demo_catalogue_counts_land_mediation_in_calendar_days() -> None:
     by_code = {p.code: p for p in reference.procedures()}
-    mediation = by_code["1.003554.000.00.00.H06"]
+    mediation = by_code["1.003554.000.00.00.H03"]
     assert mediation.name == "Hòa giải tranh chấp đất đai"
     assert (mediation.processing_days, mediation.processing_unit) == (45, "day")
     assert by_code["1.004873"].processing_unit == "working_day"

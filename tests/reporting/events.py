@@ -151,14 +151,28 @@ def resolved(when: str, *, paid_online: bool, **kwargs: object) -> DossierStatus
     return status(when, 9, fee=True, paid_online=paid_online, **kwargs)  # type: ignore[arg-type]
 
 
-def payment(when: str, method: str, *, organ_code: str = "D1") -> PaymentRecorded:
+def payment(
+    when: str,
+    method: str,
+    *,
+    organ_code: str = "D1",
+    level: str = "district",
+    code: str | None = None,
+    procedure_code: str = "P1",
+    amount: int = 50_000,
+    fee: bool = True,
+) -> PaymentRecorded:
     t = at(when)
+    facts = _facts(procedure_code, "full", fee, organ_code, level, 2)
+    if code is not None:
+        facts["code"] = code
     return PaymentRecorded(
         source="/lgsp/dossier",
+        subject=str(facts["code"]),
         time=t,
         data=PaymentRecordedData(
-            **_facts("P1", "full", True, organ_code, "district", 2),
-            amount=50_000,
+            **facts,
+            amount=amount,
             method=method,
             online_gateway=2 if method == "online" else None,
             paid_at=t,

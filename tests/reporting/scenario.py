@@ -6,6 +6,8 @@ D2 → C3 (communes). Numbers below are for 2023 unless a test says otherwise.
 
 from __future__ import annotations
 
+from typing import Any
+
 from contracts.events import Envelope
 from tests.reporting.events import (
     connection,
@@ -18,7 +20,7 @@ from tests.reporting.events import (
     status,
 )
 
-PROV = "000.00.00.H06"
+PROV = "000.00.00.H03"
 
 
 def organs() -> list[Envelope]:
@@ -115,17 +117,31 @@ def dossiers() -> list[Envelope]:
 
 
 def resolutions() -> list[Envelope]:
-    # Fee-bearing resolved in 2023: D1 ×3 (2 paid online), S1 ×1 (paid online) → TT.1 3/4.
+    # TT.1 counts fee-bearing dossiers by their resolution (status 9) day, those with a fee
+    # transaction (amount > 0) at any status in the denominator, an online one in the numerator:
+    #   R1 D1 resolved 2023-03-01, paid online before          → 2023: den, num
+    #   R2 D1 resolved 2023-03-02, paid at the desk              → 2023: den
+    #   R3 D1 resolved 2023-03-03, paid online at hand-over 03-06 → 2023: den, num
+    #   R4 S1 resolved 2023-09-09, paid online before (P2)       → 2023: den, num
+    #   R5 D1 resolved 2023-12-30, paid online at hand-over on 2024-01-02 → 2023: den, num
+    #   R6 D1 resolved 2023-05-05, fee exempted (no transaction) → nowhere
+    # → TT.1 2023 = 4/5; D1 (and the district level) 3/4; Q1 2/3; 2024 0/0.
+    # TT.2 (procedures with an online payment in the period ÷ 6.5.2): 2023 {P1, P2} 2/2;
+    # Q1 {P1} ÷ P1 alone at the end of Q1 = 1/1; 2024 {P1} (R5's payment) ÷ 2 = 1/2.
+    d1: dict[str, Any] = {"organ_code": "D1"}
+    s1: dict[str, Any] = {"organ_code": "S1", "level": "province_organ", "procedure_code": "P2"}
     return [
-        resolved("2023-03-01T10:00", paid_online=True, organ_code="D1"),
-        resolved("2023-03-02T10:00", paid_online=True, organ_code="D1"),
-        resolved("2023-03-03T10:00", paid_online=False, organ_code="D1"),
-        resolved("2023-09-09T10:00", paid_online=True, organ_code="S1", level="province_organ"),
-        resolved("2024-01-02T10:00", paid_online=True, organ_code="D1"),
-        status("2023-05-05T10:00", 9, fee=False, paid_online=False),  # no fee: not counted
-        payment("2023-03-01T09:00", "online"),
-        payment("2023-03-02T09:00", "online"),
-        payment("2023-03-03T09:00", "offline"),
+        resolved("2023-03-01T10:00", paid_online=True, code="R1", **d1),
+        payment("2023-03-01T09:00", "online", code="R1", **d1),
+        resolved("2023-03-02T10:00", paid_online=False, code="R2", **d1),
+        payment("2023-03-02T09:00", "offline", code="R2", **d1),
+        resolved("2023-03-03T10:00", paid_online=False, code="R3", **d1),
+        payment("2023-03-06T09:00", "online", code="R3", **d1),
+        resolved("2023-09-09T10:00", paid_online=True, code="R4", **s1),
+        payment("2023-09-08T09:00", "online", code="R4", **s1),
+        resolved("2023-12-30T10:00", paid_online=False, code="R5", **d1),
+        payment("2024-01-02T10:00", "online", code="R5", **d1),
+        resolved("2023-05-05T10:00", paid_online=False, code="R6", **d1),
     ]
 
 
@@ -157,5 +173,6 @@ EXPECTED_2023: dict[str, tuple[int, int]] = {
     "6.3": (4, 6),
     "6.4": (2, 5),
     "6.5": (2, 2),
-    "TT.1": (3, 4),
+    "TT.1": (4, 5),
+    "TT.2": (2, 2),
 }

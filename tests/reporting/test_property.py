@@ -18,6 +18,7 @@ from contracts.events import (
     Envelope,
     OrganConnectionChanged,
     OrganRegistered,
+    PaymentRecorded,
     ProcedurePublished,
 )
 from lgsp_kit.consumer import EventConsumer
@@ -25,7 +26,16 @@ from lgsp_kit.db import Database
 from services.reporting import service
 from services.reporting.models import Base
 from services.reporting.periods import Period, parse_period
-from tests.reporting.events import VN, connection, document, organ, procedure, raw, status
+from tests.reporting.events import (
+    VN,
+    connection,
+    document,
+    organ,
+    payment,
+    procedure,
+    raw,
+    status,
+)
 
 ORGANS = {
     "PROV": ("province", None),
@@ -36,13 +46,19 @@ ORGANS = {
     "C1": ("commune", "D1"),
     "C2": ("commune", "D2"),
 }
-PERIODS = ["2023", "2023-H2", "2023-Q4", "2023-12", "2024-01"]
+PERIODS = [
+    parse_period(label, basis)
+    for label in ("2023", "2023-H2", "2023-Q4", "2023-12", "2024-01")
+    for basis in ("calendar", "decree09")
+]
 START = datetime(2022, 12, 25, tzinfo=VN)
 
-# Minutes from START up to mid-January 2024, crowding around the New Year's midnight.
+# Minutes from START up to mid-January 2024, crowding around the New Year's midnight and the
+# midnight that starts 15/12/2023 (Decree 09's cut-off).
 minutes = st.one_of(
     st.integers(0, 60 * 24 * 22),
     st.integers(60 * 24 * 371 - 90, 60 * 24 * 371 + 90),
+    st.integers(60 * 24 * 355 - 90, 60 * 24 * 355 + 90),
 )
 
 
@@ -92,6 +108,28 @@ def streams(draw: st.DrawFn) -> list[Envelope]:
                 paid_online=draw(st.booleans()),
             )
         )
+    # Fee-bearing (or not) dossiers: at most one resolution each, payments at any time (before
+    # or after it, zero amounts too), linked by MaHoSo.
+    for i in range(draw(st.integers(0, 8))):
+        code = draw(st.sampled_from(list(ORGANS)))
+        facts = {
+            "code": f"F{i}",
+            "procedure_code": draw(st.sampled_from(["P1", "P2", "P3"])),
+            "fee": draw(st.booleans()),
+            "organ_code": code,
+            "level": ORGANS[code][0],
+        }
+        if draw(st.booleans()):
+            events.append(status(when(draw(minutes)), 9, **facts))  # type: ignore[arg-type]
+        for _ in range(draw(st.integers(0, 2))):
+            events.append(
+                payment(
+                    when(draw(minutes)),
+                    draw(st.sampled_from(["online", "offline"])),
+                    amount=draw(st.sampled_from([0, 20_000])),
+                    **facts,  # type: ignore[arg-type]
+                )
+            )
     for _ in range(draw(st.integers(0, 10))):
         code = draw(st.sampled_from(list(ORGANS)))
         events.append(document(when(draw(minutes)), code, ORGANS[code][0], draw(st.booleans())))
@@ -154,8 +192,19 @@ def recount(events: list[Envelope], period: Period) -> dict[str, tuple[int, int]
         len({d.procedure_code for d in online_services if d.channel == 2}),
         len({d.procedure_code for d in online_services}),
     )
-    resolved = [d for d in changes if d.to_status == 9 and d.fee_bearing]
-    out["TT.1"] = (sum(bool(d.paid_online) for d in resolved), len(resolved))
+    # TT.1: fee-bearing dossiers resolved in the period with a fee transaction (amount > 0) at
+    # any time; of those, the ones with an online one.
+    paid = [
+        e.data
+        for e in events
+        if isinstance(e, PaymentRecorded) and e.data.amount > 0 and e.data.fee_bearing
+    ]
+    resolved = {d.code for d in changes if d.to_status == 9 and d.fee_bearing}
+    with_fee = {p.code for p in paid} & resolved
+    online = {p.code for p in paid if p.method == "online"} & resolved
+    out["TT.1"] = (len(online), len(with_fee))
+    used = {p.procedure_code for p in paid if p.method == "online" and in_period(p.paid_at, period)}
+    out["TT.2"] = (len(used), out["6.5"][0])
     return out
 
 
@@ -189,9 +238,9 @@ def test_random_streams_match_a_recount(
     clear(db)
     for batch in deliveries(events, random.Random(seed)):
         consumer.apply(batch)
-    for label in PERIODS:
-        period = parse_period(label)
+    for period in PERIODS:
         with db.session() as session:
             rows = {r.stt: r for r in service.build_report(session, period, tz=VN).rows}
         for stt, expected in recount(events, period).items():
-            assert (rows[stt].numerator, rows[stt].denominator) == expected, (label, stt)
+            got = (rows[stt].numerator, rows[stt].denominator)
+            assert got == expected, (period.label, period.basis, stt)

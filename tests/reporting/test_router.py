@@ -161,7 +161,7 @@ async def test_declaring_a_row_needs_reporting_declare(settings: Settings, mint:
         assert (
             await client.put("/v1/indicators/4/declared", json={"value": 2}, headers=keeper)
         ).status_code == 200
-        for organ in ("000.00.31.H06", "000.00.00.H06"):
+        for organ in ("000.00.31.H03", "000.00.00.H03"):
             writer = mint.headers(WRITE, client_id=f"app-{organ}", organ=organ)
             resp = await client.put("/v1/indicators/4/declared", json={"value": 0}, headers=writer)
             assert resp.status_code == 403, resp.text
@@ -214,7 +214,8 @@ async def test_metrics_are_exact_bounded_and_lint_clean(
     # All time: the 2023 dossiers plus the one of 2024.
     assert received_[(("channel", "online"), ("service_mode", "full"))] == 5
     assert received_[(("channel", "direct"), ("service_mode", "partial"))] == 3
-    assert m["lgsp_dossier_payments_total"][(("method", "online"),)] == 2
+    # R1, R3, R4 and R5 of the scenario paid online (R5 in 2024).
+    assert m["lgsp_dossier_payments_total"][(("method", "online"),)] == 4
     assert (
         m["lgsp_documents_sent_total"][(("electronic", "true"), ("sender_level", "province_organ"))]
         == 3

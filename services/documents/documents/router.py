@@ -31,7 +31,7 @@ OrganPath = Annotated[str, Path(pattern=ORGAN_CODE_PATTERN, description="mã đ�
 XML_EXAMPLE = (
     f'<edXML xmlns="{edxml.NS}"><edXMLEnvelope><edXMLHeader><MessageHeader>'
     "<From><OrganId>000.00.00.G22</OrganId><OrganName>Văn phòng Chính phủ</OrganName></From>"
-    "<To><OrganId>000.00.31.H06</OrganId></To>"
+    "<To><OrganId>000.00.31.H03</OrganId></To>"
     "<DocumentId>000.00.00.G22,2019/04/11,7816/VPCP-TTĐT</DocumentId>"
     "<Code><CodeNumber>7816</CodeNumber><CodeNotation>VPCP-TTĐT</CodeNotation></Code>"
     "<PromulgationInfo><Place>Hà Nội</Place><PromulgationDate>2019/04/11</PromulgationDate>"

@@ -23,8 +23,8 @@ from services.documents.organs.schemas import OrganCode
 _Strict = ConfigDict(extra="forbid")
 
 SEND_EXAMPLE: dict[str, Any] = {
-    "from_organ": "000.00.00.H06",
-    "to_organs": ["000.00.31.H06", "000.00.32.H06"],
+    "from_organ": "000.00.00.H03",
+    "to_organs": ["000.00.31.H03", "000.00.32.H03"],
     "code_number": "123",
     "code_notation": "UBND-KGVX",
     "document_type": "CV",

@@ -25,12 +25,12 @@ STATUS_EXAMPLE = f"""<edXML xmlns="{codec.NS}">
   <edXML:edXMLEnvelope xmlns:edXML="{codec.NS}">
     <edXML:edXMLHeader>
       <edXML:MessageHeader>
-        <edXML:From><edXML:OrganId>000.00.31.H06</edXML:OrganId></edXML:From>
+        <edXML:From><edXML:OrganId>000.00.31.H03</edXML:OrganId></edXML:From>
         <edXML:ResponseFor>
-          <edXML:OrganId>000.00.00.H06</edXML:OrganId>
+          <edXML:OrganId>000.00.00.H03</edXML:OrganId>
           <edXML:Code>123/UBND-KGVX</edXML:Code>
           <edXML:PromulgationDate>2023/11/20</edXML:PromulgationDate>
-          <edXML:DocumentId>000.00.00.H06,2023/11/20,123/UBND-KGVX</edXML:DocumentId>
+          <edXML:DocumentId>000.00.00.H03,2023/11/20,123/UBND-KGVX</edXML:DocumentId>
         </edXML:ResponseFor>
         <edXML:StatusCode>03</edXML:StatusCode>
         <edXML:Description>Đã tiếp nhận, vào sổ văn bản đến</edXML:Description>

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from lgsp_kit.fields import Instant, LocalTime
 
-# mã định danh, QCVN 102:2016: V1V2V3.Z1Z2.Y1Y2.Mxx (e.g. 000.00.31.H06)
+# mã định danh, QCVN 102:2016: V1V2V3.Z1Z2.Y1Y2.Mxx (e.g. 000.00.31.H03)
 ORGAN_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 OrganCode = Annotated[str, StringConstraints(pattern=ORGAN_CODE_PATTERN)]
 OrganLevel = Literal["province", "province_organ", "district", "commune", "national", "external"]

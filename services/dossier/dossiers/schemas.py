@@ -58,13 +58,13 @@ class DossierCreate(_In):
             "examples": [
                 {
                     "procedure_code": "1.001193",
-                    "organ_code": "000.01.31.H06",
+                    "organ_code": "000.01.31.H03",
                     "channel": 2,
                     "applicant": APPLICANT_EXAMPLE,
                 },
                 {
                     "procedure_code": "2.000884",
-                    "organ_code": "000.00.13.H06",
+                    "organ_code": "000.00.13.H03",
                     "channel": 1,
                     "applicant": {
                         "type": 2,
@@ -228,9 +228,9 @@ class SyncPayment(_In):
 
 
 SYNC_EXAMPLE: dict[str, Any] = {
-    "code": "000.01.31.H06-231120-000042",
+    "code": "000.01.31.H03-231120-000042",
     "procedure_code": "1.001193",
-    "organ_code": "000.01.31.H06",
+    "organ_code": "000.01.31.H03",
     "channel": 2,
     "applicant": APPLICANT_EXAMPLE,
     "submitted_at": "2023-11-20T08:30:00+07:00",

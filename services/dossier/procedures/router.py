@@ -27,7 +27,7 @@ CodePath = Annotated[
     Path(
         max_length=64,
         pattern=PROCEDURE_CODE_PATTERN,
-        description="MaTTHC, national `1.000894` or localised `1.000656.000.00.00.H06`",
+        description="MaTTHC, national `1.000894` or localised `1.000656.000.00.00.H03`",
         examples=["1.001193"],
     ),
 ]

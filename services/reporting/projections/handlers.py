@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, or_
 from sqlalchemy.orm import Session
 
 from contracts.events import (
@@ -25,19 +25,21 @@ from contracts.events import (
     PaymentRecorded,
     ProcedurePublished,
 )
+from contracts.events.dossier import DossierFacts
 from lgsp_kit.db import dialect_insert, table_of
 from services.reporting.models import (
     ALL_ORGANS,
     DocumentSentDay,
     DossierReceptionDay,
     EventTypeCount,
+    FeeDossier,
     Organ,
     OrganConnection,
     PaymentDay,
-    ProcedureReceptionMonth,
+    ProcedureHalfMonth,
     ProcedureVersion,
-    ResolutionDay,
 )
+from services.reporting.periods import half_start
 
 RECEIVED = 2  # TrangThaiHoSo: Được tiếp nhận
 RESOLVED = 9  # TrangThaiHoSo: Đã xử lý xong
@@ -83,7 +85,8 @@ class BatchCounts:
         self.tz = tz
         self.receptions: defaultdict[Key, Counter[str]] = defaultdict(Counter)
         self.procedures: defaultdict[Key, Counter[str]] = defaultdict(Counter)
-        self.resolutions: defaultdict[Key, Counter[str]] = defaultdict(Counter)
+        # MaHoSo → what the batch learnt about a fee-bearing dossier (row TT.1).
+        self.fee_dossiers: dict[str, dict[str, Any]] = {}
         self.payments: defaultdict[Key, Counter[str]] = defaultdict(Counter)
         self.documents: defaultdict[Key, Counter[str]] = defaultdict(Counter)
         self.types: Counter[str] = Counter()
@@ -91,6 +94,30 @@ class BatchCounts:
 
     def day(self, at: datetime) -> str:
         return at.astimezone(self.tz).date().isoformat()
+
+    def half(self, at: datetime) -> str:
+        return half_start(at.astimezone(self.tz).date())
+
+    def fee_dossier(
+        self, d: DossierFacts, *, resolved_day: str | None = None, paid_online: bool | None = None
+    ) -> None:
+        row = self.fee_dossiers.setdefault(
+            d.code,
+            {
+                "code": d.code,
+                "organ_level": d.organ_level,
+                "organ_code": d.organ_code,
+                "procedure_code": d.procedure_code,
+                "resolved_day": None,
+                "fee_paid": False,
+                "paid_online": False,
+            },
+        )
+        if resolved_day is not None:
+            row["resolved_day"] = resolved_day
+        if paid_online is not None:
+            row["fee_paid"] = True
+            row["paid_online"] = row["paid_online"] or paid_online
 
     def status_changed(self, event: DossierStatusChanged) -> None:
         d = event.data
@@ -101,14 +128,13 @@ class BatchCounts:
             for k in _both(key, 2):
                 self.receptions[k]["received"] += 1
             if d.service_mode != "none":  # row 6.2 counts online services (DVCTT) only
-                pkey = (day[:7], d.organ_level, d.organ_code, d.procedure_code)
+                pkey = (self.half(d.at), d.organ_level, d.organ_code, d.procedure_code)
                 for k in _both(pkey, 2):
                     self.procedures[k]["received"] += 1
                     self.procedures[k]["online"] += online
         elif d.to_status == RESOLVED and d.fee_bearing:
-            for k in _both((day, d.organ_level, d.organ_code), 2):
-                self.resolutions[k]["resolved_fee_bearing"] += 1
-                self.resolutions[k]["paid_online"] += int(bool(d.paid_online))
+            # TT.1 counts it in the period of its resolution; its payments may come later.
+            self.fee_dossier(d, resolved_day=day)
 
     def payment(self, event: PaymentRecorded) -> None:
         d = event.data
@@ -116,6 +142,14 @@ class BatchCounts:
         for k in _both(key, 2):
             self.payments[k]["payments"] += 1
             self.payments[k]["amount"] += d.amount
+        if d.amount > 0 and d.fee_bearing:
+            # A fee transaction (giao dịch phí, lệ phí), at whatever status it was made.
+            online = d.method == "online"
+            self.fee_dossier(d, paid_online=online)
+            if online:
+                pkey = (self.half(d.paid_at), d.organ_level, d.organ_code, d.procedure_code)
+                for k in _both(pkey, 2):
+                    self.procedures[k]["online_payments"] += 1
 
     def document(self, event: DocumentSent) -> None:
         d = event.data
@@ -132,11 +166,11 @@ class BatchCounts:
         )
         _add(
             session,
-            ProcedureReceptionMonth,
-            ("month", "organ_level", "organ_code", "procedure_code"),
+            ProcedureHalfMonth,
+            ("half_start", "organ_level", "organ_code", "procedure_code"),
             self.procedures,
         )
-        _add(session, ResolutionDay, ("day", "organ_level", "organ_code"), self.resolutions)
+        _merge_fee_dossiers(session, list(self.fee_dossiers.values()))
         _add(session, PaymentDay, ("day", "organ_level", "organ_code", "method"), self.payments)
         _add(
             session,
@@ -145,6 +179,24 @@ class BatchCounts:
             self.documents,
         )
         _add_types(session, self.types, self.last_time)
+
+
+def _merge_fee_dossiers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Upsert fee-bearing dossiers: a known resolution day stays, the flags only turn on."""
+    if not rows:
+        return
+    table = table_of(FeeDossier)
+    insert = dialect_insert(session)
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["code"],
+        set_={
+            "resolved_day": func.coalesce(stmt.excluded.resolved_day, table.c.resolved_day),
+            "fee_paid": or_(table.c.fee_paid, stmt.excluded.fee_paid),
+            "paid_online": or_(table.c.paid_online, stmt.excluded.paid_online),
+        },
+    )
+    session.execute(stmt, sorted(rows, key=lambda r: r["code"]))
 
 
 def _add_types(session: Session, types: Counter[str], last: dict[str, datetime]) -> None:
