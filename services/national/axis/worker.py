@@ -33,6 +33,8 @@ from services.national.axis import service
 from services.national.settings import Settings
 
 log = logging.getLogger("lgsp.national.axis")
+# A poll every few seconds: httpx's line per request would bury the log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass
