@@ -27,6 +27,7 @@ from gateway.consumers.router import router as consumers_router
 from gateway.consumers.service import (
     encrypt_plain_keys,
     ensure_admin_consumer,
+    ensure_axis_consumer,
     ensure_demo_consumer,
     ensure_signing_algorithm,
     find_consumer,
@@ -95,6 +96,8 @@ def _prepare(
                     )
                 if settings.admin_consumer:
                     ensure_admin_consumer(session, settings.data_dir / "admin-client.json")
+                if settings.axis_consumer and "documents" in settings.upstreams:
+                    ensure_axis_consumer(session, settings.data_dir / "axis-client.json")
             return keys
 
 

@@ -85,6 +85,9 @@ class Settings(AppSettings):
     # Refused outside the dev environment.
     demo_consumer: bool = True
     admin_consumer: bool = True
+    # The national axis's consumer (`<data_dir>/axis-client.json`, read by the national
+    # simulator in dev): the documents API with `documents:axis`.
+    axis_consumer: bool = True
 
     def checkpoint_file(self) -> Path:
         return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"

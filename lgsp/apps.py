@@ -1,4 +1,9 @@
-"""The four apps of the platform, named by import path so the kit never imports them eagerly."""
+"""The apps of the platform, named by import path so the kit never imports them eagerly.
+
+`published`: the gateway publishes the app's API to the province's consumers (the services);
+the national simulator stands for systems outside the province and is not published as a
+context of its own.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ class AppSpec:
     name: str
     module: str
     default_port: int
+    published: bool = True
 
     @property
     def factory(self) -> str:
@@ -43,5 +49,6 @@ APPS: dict[str, AppSpec] = {
         AppSpec("dossier", "services.dossier.main", 8001),
         AppSpec("documents", "services.documents.main", 8002),
         AppSpec("reporting", "services.reporting.main", 8003),
+        AppSpec("national", "services.national.main", 8004, published=False),
     )
 }

@@ -30,7 +30,8 @@ edxml_cli = typer.Typer(help="edXML packages (QCVN 102:2016).", no_args_is_help=
 cli.add_typer(edxml_cli, name="edxml")
 
 AppName = Annotated[
-    str | None, typer.Argument(help="gateway, dossier, documents or reporting; all when omitted")
+    str | None,
+    typer.Argument(help="gateway, dossier, documents, reporting or national; all when omitted"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""`lgsp run`: NATS and the four apps as child processes, in the foreground, stopped together."""
+"""`lgsp run`: NATS and the apps as child processes, in the foreground, stopped together."""
 
 from __future__ import annotations
 
@@ -106,10 +106,15 @@ class Launcher:
         ports this run uses (unless the operator said otherwise)."""
         ports = {c.spec.name: c.port for c in self.children}
         if "gateway" in ports:
-            env.setdefault(
-                "LGSP_JWKS_URL", f"http://127.0.0.1:{ports['gateway']}/.well-known/jwks.json"
-            )
-        services = {n: f"http://127.0.0.1:{p}" for n, p in ports.items() if n != "gateway"}
+            gateway = f"http://127.0.0.1:{ports['gateway']}"
+            env.setdefault("LGSP_JWKS_URL", f"{gateway}/.well-known/jwks.json")
+            # The national axis reaches the province through its gateway.
+            env.setdefault("NATIONAL_PROVINCE_URL", gateway)
+        services = {
+            c.spec.name: f"http://127.0.0.1:{c.port}"
+            for c in self.children
+            if c.spec.name != "gateway" and c.spec.published
+        }
         if services:
             env.setdefault("GATEWAY_UPSTREAMS", json.dumps(services))
 

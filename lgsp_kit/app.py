@@ -36,7 +36,7 @@ from lgsp_kit.health import router as health_router
 from lgsp_kit.metrics import HttpMetrics, MetricsMiddleware
 from lgsp_kit.relay import BacklogCollector, OutboxRelay
 from lgsp_kit.requestid import RequestIdMiddleware
-from lgsp_kit.responses import problem_responses
+from lgsp_kit.responses import Answered, problem_responses, send_answered
 from lgsp_kit.sessions import UnitRoute, check_routes
 from lgsp_kit.settings import AppSettings
 from lgsp_kit.tokens import JwksVerifier
@@ -204,6 +204,7 @@ def create_service_app(
     app.state.registry = registry
     app.state.readiness_checks = {}
     install_error_handlers(app)
+    app.add_exception_handler(Answered, send_answered)
     checks: dict[str, Check] = {"/v1": check_caller} if settings.auth_required else {}
     checks.update(early_checks or {})
     app.add_middleware(

@@ -1,10 +1,11 @@
-"""Declared error responses, so every operation's OpenAPI tells the truth."""
+"""Declared error responses, so every operation's OpenAPI tells the truth; `Answered`."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
 
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -33,3 +34,17 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+class Answered(Exception):
+    """Raised by a dependency that already has the request's whole answer (a refusal in a
+    protocol's own shape): the endpoint does not run, the answer is sent."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered")
+        self.response = response
+
+
+async def send_answered(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Answered)
+    return exc.response

@@ -3,3 +3,4 @@ CREATE DATABASE gateway;
 CREATE DATABASE dossier;
 CREATE DATABASE documents;
 CREATE DATABASE reporting;
+CREATE DATABASE national;

@@ -23,6 +23,9 @@ ADMIN_SCOPE = "lgsp:admin"
 TIERS = ("Bronze", "Silver", "Gold", "Unlimited")
 DEMO_NAME = "demo"
 ADMIN_NAME = "admin"
+AXIS_NAME = "national-axis"
+# The national document axis at the province: reads the axis outbox, imports its packages.
+AXIS_SCOPES = ["documents:read", "documents:write", "documents:axis"]
 DEMO_ORGAN = reference.province().organ_code  # the provincial UBND
 
 
@@ -225,6 +228,13 @@ def ensure_admin_consumer(session: Session, path: Path) -> Credentials:
     """Register the development administrator (scope `lgsp:admin`, no API subscription) and
     write its credentials to `path`."""
     return _ensure_dev_consumer(session, ADMIN_NAME, [], [ADMIN_SCOPE], "Unlimited", path)
+
+
+def ensure_axis_consumer(session: Session, path: Path) -> Credentials:
+    """Register the national axis (the province's organ, the documents API with
+    `documents:axis`: it takes the axis outbox and imports packages from national organs) and
+    write its credentials to `path`, which the national simulator reads in dev."""
+    return _ensure_dev_consumer(session, AXIS_NAME, ["documents"], AXIS_SCOPES, "Unlimited", path)
 
 
 def _ensure_dev_consumer(

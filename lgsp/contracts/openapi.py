@@ -1,4 +1,4 @@
-"""The OpenAPI documents of the four apps, built in-process from their FastAPI apps, and the
+"""The OpenAPI documents of the apps, built in-process from their FastAPI apps, and the
 platform's merged one built with the gateway's own catalogue merge."""
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from lgsp.apps import APPS as REGISTRY
 
 # The apps as the registry knows them (lgsp/apps.py): a new service is published here too.
 APPS = tuple(REGISTRY)
-SERVICES = tuple(name for name in REGISTRY if name != "gateway")
+# The APIs the gateway publishes (the national simulator is outside the province: its own
+# document only, not in the merged platform document).
+SERVICES = tuple(name for name, spec in REGISTRY.items() if name != "gateway" and spec.published)
 MODULES = {name: spec.module.removesuffix(".main") for name, spec in REGISTRY.items()}
 
 

@@ -18,7 +18,7 @@ import yaml
 from lgsp_kit.bus import server_urls
 from tests.deploy.promql import ROOT
 
-APPS = {"gateway": 8000, "dossier": 8001, "documents": 8002, "reporting": 8003}
+APPS = {"gateway": 8000, "dossier": 8001, "documents": 8002, "reporting": 8003, "national": 8004}
 NATS_SERVERS = ("nats-1", "nats-2", "nats-3")
 EXAMPLE_ENV = ROOT / "deploy" / "compose" / "example.env"
 MONITORING_PORTS = ROOT / "deploy" / "compose" / "monitoring-ports.yml"
@@ -33,6 +33,8 @@ SECRETS = {
     "NATS_REPORTING_PASSWORD": "nats-reporting-9f3a5c7e1d",
     "NATS_OPERATOR_PASSWORD": "nats-operator-4b6d8f0a2c",
     "NATS_TLS_DIR": "/srv/lgsp/nats-tls",
+    "NATIONAL_ADMIN_SECRET": "national-admin-6e2c8a0f4b",
+    "NATIONAL_CONSUMER_SECRET": "national-consumer-3a9d1f7b5e",
 }
 
 

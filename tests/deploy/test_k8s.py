@@ -348,7 +348,8 @@ def test_the_province_overlay_scales_out_in_its_namespace() -> None:
         for d in docs
         if "replicas" in d.get("spec", {})
     }
-    assert replicas == {"nats": 3, "redis": 1}
+    # The national simulator runs one replica (its axis worker polls the province).
+    assert replicas == {"nats": 3, "redis": 1, "national": 1}
     bounds = {
         d["metadata"]["name"]: (d["spec"]["minReplicas"], d["spec"]["maxReplicas"])
         for d in docs
@@ -534,3 +535,19 @@ def test_the_policies_reach_the_province_overlay() -> None:
     assert names == {"default-deny", "gateway", "services", "nats", "redis"}
     gateway = pod_template(docs, "gateway")
     assert allowed(docs, "Ingress", gateway, ("namespace", INGRESS_NAMESPACE)) == {8000}
+
+
+def test_the_national_simulator_runs_beside_the_services() -> None:
+    docs = kustomize(BASE)
+    deployment = find(docs, "Deployment", "national")
+    pod = deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["command"] == ["lgsp", "run", "national"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8004}]
+    assert pod["initContainers"][0]["command"] == ["lgsp", "db", "upgrade", "national"]
+    secrets = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
+    assert {"NATIONAL_DATABASE_URL", "NATIONAL_ADMIN_SECRET", "NATIONAL_CONSUMERS"} <= secrets
+    assert find(docs, "Service", "national")["spec"]["ports"][0]["port"] == 8004
+    config = find(docs, "ConfigMap", "lgsp-config")["data"]
+    assert config["NATIONAL_PROVINCE_URL"] == "http://gateway:8000"
+    assert "national" not in config["GATEWAY_UPSTREAMS"]

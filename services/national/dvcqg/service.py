@@ -1,0 +1,198 @@
+"""The portal's rules for the dossier-sync services, one unit of work each.
+
+Error codes (the official table is not public, DVCQG.md §1c; these are the simulator's):
+`"0"` done ("… thành công"), `"-1"` invalid data (the message names the dossier and the field),
+`"-2"` the dossier is not on DVCQG (an update or progress for an unknown `MaHoSo`), `"-3"` the
+dossier already exists (a create of a known `MaHoSo`: the message says "đã tồn tại", the cue
+the Thanh Hóa system resends on as an update). A call is all or nothing: one refused dossier and
+none is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, select
+
+from lgsp_kit.errors import NotFound
+from services.national.dvcqg.schemas import Answer, HoSo, LookupAnswer, TienDo
+from services.national.models import DvcqgCall, DvcqgHoSo, DvcqgTienDo
+
+OK = "0"
+INVALID = "-1"
+UNKNOWN = "-2"
+EXISTS = "-3"
+
+
+def _dump(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _log(
+    session: Session,
+    service: str,
+    consumer: str,
+    body: Any,
+    answer: Answer,
+    is_updating: str | None,
+) -> Answer:
+    session.add(
+        DvcqgCall(
+            service=service,
+            is_updating=is_updating,
+            consumer=consumer,
+            body=_dump(body),
+            error_code=answer.error_code,
+            message=answer.message,
+            received_at=datetime.now(UTC),
+        )
+    )
+    return answer
+
+
+def _duplicates(codes: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({c for c in codes if c in seen or seen.add(c)})  # type: ignore[func-returns-value]
+
+
+def sync(session: Session, dossiers: list[HoSo], *, is_updating: bool, consumer: str) -> Answer:
+    """`DongBoHoSoMC`: create (`isUpdating` "False") or replace (`"True"`) each dossier."""
+    records = [d.model_dump(mode="json", exclude_unset=True) for d in dossiers]
+    flag = "True" if is_updating else "False"
+
+    def answer(code: str, message: str) -> Answer:
+        return _log(
+            session,
+            "DongBoHoSoMC",
+            consumer,
+            records,
+            Answer(error_code=code, message=message),
+            flag,
+        )
+
+    if not dossiers:
+        return answer(INVALID, "Dữ liệu không hợp lệ: danh sách hồ sơ rỗng")
+    codes = [d.MaHoSo for d in dossiers]
+    if twice := _duplicates(codes):
+        return answer(INVALID, f"Dữ liệu không hợp lệ: hồ sơ {', '.join(twice)} gửi hai lần")
+    known = {
+        row.ma_ho_so: row
+        for row in session.exec(select(DvcqgHoSo).where(col(DvcqgHoSo.ma_ho_so).in_(codes)))
+    }
+    if not is_updating and known:
+        return answer(EXISTS, f"Hồ sơ {', '.join(sorted(known))} đã tồn tại trên hệ thống")
+    if is_updating and (missing := sorted(set(codes) - set(known))):
+        return answer(UNKNOWN, f"Hồ sơ {', '.join(missing)} không tồn tại trên hệ thống")
+    now = datetime.now(UTC)
+    for dossier, record in zip(dossiers, records, strict=True):
+        row = known.get(dossier.MaHoSo)
+        if row is None:
+            row = DvcqgHoSo(
+                ma_ho_so=dossier.MaHoSo,
+                ma_tthc=dossier.MaTTHC,
+                trang_thai=dossier.TrangThaiHoSo,
+                ngay_tiep_nhan=dossier.NgayTiepNhan,
+                record=_dump(record),
+                created_at=now,
+                updated_at=now,
+            )
+        else:
+            row.ma_tthc = dossier.MaTTHC
+            row.trang_thai = dossier.TrangThaiHoSo
+            row.ngay_tiep_nhan = dossier.NgayTiepNhan
+            row.record = _dump(record)
+            row.updated_at = now
+            row.updates += 1
+        session.add(row)
+    verb = "Cập nhật" if is_updating else "Đồng bộ"
+    return answer(OK, f"{verb} {len(dossiers)} hồ sơ thành công")
+
+
+def progress(session: Session, rows: list[TienDo], *, consumer: str) -> Answer:
+    """`CapNhatTienDoHoSoMC`: add progress rows to known dossiers. A row received again (the
+    same content) is counted on the row already there, not added twice."""
+    received = [r.model_dump(mode="json", exclude_unset=True) for r in rows]
+
+    def answer(code: str, message: str) -> Answer:
+        return _log(
+            session,
+            "CapNhatTienDoHoSoMC",
+            consumer,
+            received,
+            Answer(error_code=code, message=message),
+            None,
+        )
+
+    if not rows:
+        return answer(INVALID, "Dữ liệu không hợp lệ: danh sách tiến độ rỗng")
+    codes = sorted({r.MaHoSo for r in rows})
+    known = set(session.exec(select(DvcqgHoSo.ma_ho_so).where(col(DvcqgHoSo.ma_ho_so).in_(codes))))
+    if missing := [c for c in codes if c not in known]:
+        return answer(UNKNOWN, f"Hồ sơ {', '.join(missing)} không tồn tại trên hệ thống")
+    now = datetime.now(UTC)
+    for row, record in zip(rows, received, strict=True):
+        text = _dump(record)
+        digest = hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        existing = session.exec(
+            select(DvcqgTienDo).where(
+                col(DvcqgTienDo.ma_ho_so) == row.MaHoSo, col(DvcqgTienDo.digest) == digest
+            )
+        ).first()
+        if existing is not None:
+            existing.received += 1
+            existing.last_received_at = now
+            session.add(existing)
+            continue
+        session.add(
+            DvcqgTienDo(
+                ma_ho_so=row.MaHoSo,
+                digest=digest,
+                trang_thai=row.TrangThai,
+                thoi_diem_xu_ly=row.ThoiDiemXuLy,
+                row=text,
+                first_received_at=now,
+                last_received_at=now,
+            )
+        )
+        session.flush()
+    return answer(OK, f"Cập nhật tiến độ {len(rows)} bản ghi thành công")
+
+
+def lookup(session: Session, code: str, *, consumer: str) -> LookupAnswer:
+    """`TraCuuHoSo`: the dossier in `result`, or an empty `result`."""
+    row = session.get(DvcqgHoSo, code)
+    result = [orjson.loads(row.record)] if row is not None else []
+    message = "Tra cứu hồ sơ thành công" if result else f"Không tìm thấy hồ sơ {code}"
+    answer = LookupAnswer(error_code=OK, message=message, result=result)
+    _log(session, "TraCuuHoSo", consumer, {"mahoso": code}, answer, None)
+    return answer
+
+
+def record(session: Session, code: str) -> dict[str, Any]:
+    row = session.get(DvcqgHoSo, code)
+    if row is None:
+        raise NotFound(f"DVCQG has no dossier {code}", code="dossier_not_synced")
+    value: dict[str, Any] = orjson.loads(row.record)
+    return value
+
+
+def progress_rows(session: Session, code: str) -> list[DvcqgTienDo]:
+    if session.get(DvcqgHoSo, code) is None:
+        raise NotFound(f"DVCQG has no dossier {code}", code="dossier_not_synced")
+    query = (
+        select(DvcqgTienDo)
+        .where(col(DvcqgTienDo.ma_ho_so) == code)
+        .order_by(col(DvcqgTienDo.thoi_diem_xu_ly), col(DvcqgTienDo.id))
+    )
+    return list(session.exec(query))
+
+
+def dossiers(session: Session, *, after: str | None, limit: int) -> list[DvcqgHoSo]:
+    query = select(DvcqgHoSo).order_by(col(DvcqgHoSo.ma_ho_so)).limit(limit + 1)
+    if after is not None:
+        query = query.where(col(DvcqgHoSo.ma_ho_so) > after)
+    return list(session.exec(query))
