@@ -234,7 +234,7 @@ async def test_a_change_reaches_another_gateway_through_redis(
         assert await _until(lambda: _get(two, auth), 200) < 3.0
 
 
-async def _until(call: Any, status: int, timeout: float = 5.0) -> float:
+async def _until(call: Any, status: int, give_up: float = 5.0) -> float:
     """Seconds until `call()` answers `status`."""
     began = time.monotonic()
     while True:
@@ -242,7 +242,7 @@ async def _until(call: Any, status: int, timeout: float = 5.0) -> float:
         elapsed = time.monotonic() - began
         if got == status:
             return elapsed
-        assert elapsed < timeout, f"still {got} after {elapsed:.1f} s"
+        assert elapsed < give_up, f"still {got} after {elapsed:.1f} s"
         await asyncio.sleep(0.02)
 
 
