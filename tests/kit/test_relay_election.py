@@ -9,11 +9,12 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from lgsp_kit.bus import Bus
 from lgsp_kit.db import Database, new_metadata
 from lgsp_kit.outbox import add_events, define_outbox
 from lgsp_kit.relay import BacklogCollector, OutboxRelay
@@ -51,7 +52,7 @@ async def test_one_relay_of_several_replicas_publishes_and_another_takes_over(
     metadata.create_all(replicas[0].engine)
     buses = [RecordingBus() for _ in replicas]
     relays = [
-        OutboxRelay(db, outbox, bus, idle_poll=0.2) for db, bus in zip(replicas, buses, strict=True)
+        OutboxRelay(db, outbox, cast(Bus, bus), idle_poll=0.2) for db, bus in zip(replicas, buses, strict=True)
     ]
     try:
         for relay in relays:
@@ -92,7 +93,7 @@ async def test_on_sqlite_the_relay_always_publishes(tmp_path: Path) -> None:
     outbox = define_outbox(metadata)
     metadata.create_all(db.engine)
     bus = RecordingBus()
-    relay = OutboxRelay(db, outbox, bus, idle_poll=0.2)
+    relay = OutboxRelay(db, outbox, cast(Bus, bus), idle_poll=0.2)
     assert relay.leader
     relay.start()
     try:
