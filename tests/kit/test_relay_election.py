@@ -52,7 +52,8 @@ async def test_one_relay_of_several_replicas_publishes_and_another_takes_over(
     metadata.create_all(replicas[0].engine)
     buses = [RecordingBus() for _ in replicas]
     relays = [
-        OutboxRelay(db, outbox, cast(Bus, bus), idle_poll=0.2) for db, bus in zip(replicas, buses, strict=True)
+        OutboxRelay(db, outbox, cast(Bus, bus), idle_poll=0.2)
+        for db, bus in zip(replicas, buses, strict=True)
     ]
     try:
         for relay in relays:
