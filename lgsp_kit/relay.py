@@ -105,18 +105,23 @@ class OutboxRelay:
                 self._resign()
         try:
             conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except Exception:
-            log.exception("the relay cannot reach its database")
+        except Exception as exc:
+            log.warning("the relay cannot reach its database: %s", exc)
             return False
         try:
+            # A leader cut off from the server (not closed: a network fault) must not hold the
+            # lock for the kernel's two hours: the server probes this session after 10 s idle
+            # and drops it after 3 unanswered probes 5 s apart.
+            for name, value in (("idle", 10), ("interval", 5), ("count", 3)):
+                conn.execute(text(f"SET tcp_keepalives_{name} = {value}"))
             got = bool(
                 conn.execute(
                     text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}
                 ).scalar_one()
             )
-        except Exception:
+        except Exception as exc:
             conn.close()
-            log.exception("the relay cannot take its lock")
+            log.warning("the relay cannot take its lock: %s", exc)
             return False
         if not got:
             conn.close()
