@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,14 @@ from gateway.fastpath.audit import AuditLog, AuditMetrics, Checkpoints
 from gateway.fastpath.proxy import ConsumerView, Proxy, ProxyMetrics, consumer_view
 from gateway.fastpath.throttle import SharedThrottle, Throttle
 from gateway.settings import Settings, get_settings
-from gateway.shared import SharedMetrics, SharedState
+from gateway.shared import SharedMetrics, SharedState, redacted
 from gateway.state import GatewayState
 from lgsp_kit import db as dbmod
 from lgsp_kit import files
 from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.requestid import RequestIdMiddleware
 
+log = logging.getLogger("lgsp.gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
 # FastAPI's own schema and docs routes: the catalogue serves the merged ones at these paths.
 REPLACED_ROUTES = frozenset({"/openapi.json", "/docs"})
@@ -204,6 +206,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             shared=shared,
         )
         if shared is not None:
+            log.info("gateway state shared in Redis %s", redacted(settings.redis_url))
             tasks.append(asyncio.create_task(_follow_changes(shared, proxy, reload_keys)))
         for name, base in proxy.upstreams.items():
             api.state.readiness_checks[f"upstream:{name}"] = _readiness(proxy, base)

@@ -206,6 +206,14 @@ async def test_a_redis_outage_keeps_serving_with_per_process_limits(
         assert statuses == [200] * 4 + [429]
         metrics = (await gw.client.get("/metrics")).text
         assert _metric(metrics, up) == 1
+        # The changes channel subscribes again too (and drops what it cached meanwhile).
+        changes = 'lgsp_gateway_shared_state_up{part="changes"}'
+        for _ in range(100):
+            if _metric((await gw.client.get("/metrics")).text, changes) == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert _metric((await gw.client.get("/metrics")).text, changes) == 1
+        assert any("answers again for the changes" in r.getMessage() for r in caplog.records)
         import redis
 
         keys = redis.Redis(port=port).keys("lgsp:gateway:throttle:*")
