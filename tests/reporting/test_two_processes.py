@@ -73,8 +73,10 @@ async def reporting_process(env: dict[str, str], log: Path) -> AsyncIterator[htt
 
 
 def _applied_here(metrics: str) -> int:
-    found = re.search(r'^lgsp_events_applied_total\{app="reporting"\} ([0-9.e+]+)$', metrics, re.M)
-    assert found, "lgsp_events_applied_total missing"
+    found = re.search(
+        r'^lgsp_consumer_events_applied_total\{app="reporting"\} ([0-9.e+]+)$', metrics, re.M
+    )
+    assert found, "lgsp_consumer_events_applied_total missing"
     return int(float(found.group(1)))
 
 
