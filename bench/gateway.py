@@ -30,7 +30,7 @@ side by side at the end. The targets: gateway >= 0.6 x nginx's saturated req/s, 
 added over direct <= 10 ms. Everything it started is stopped.
 
 The result goes to `bench/results/gateway-<backend>.json` (`-<n>w` for n gateway workers,
-`-noaudit` without the audit log; `--results DIR`, `--no-results`).
+`-noaudit` without the audit log, `-redis` with `--redis URL`; `--results DIR`, `--no-results`).
 """
 
 from __future__ import annotations
@@ -252,9 +252,11 @@ def write_results(
 ) -> None:
     variant = f"-{args.workers}w" if args.workers != 1 else ""
     variant += "-noaudit" if args.no_audit else ""
+    variant += "-redis" if args.redis else ""
     for run in summary:
         figures = result_figures(run)
         figures["audit_records"] = audit_records
+        figures["redis"] = bool(args.redis)
         results.write_from_args(
             args,
             "gateway",
@@ -429,6 +431,12 @@ def main() -> int:
         "(default: half the lowest saturated req/s of each backend's three targets)",
     )
     parser.add_argument("--no-paced", action="store_true", help="skip the paced phase")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="run the gateway with LGSP_REDIS_URL=URL: throttling counted in Redis, a lease of "
+        "100 calls per request to it (the Gold consumer's limit is raised)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     results.add_arguments(parser)
     args = parser.parse_args()
@@ -460,6 +468,7 @@ def main() -> int:
             ),
             "DOCUMENTS_PORT": str(ports["documents"]),
             "GATEWAY_AUDIT_ENABLED": "false" if args.no_audit else "true",
+            "LGSP_REDIS_URL": args.redis or "",
         }
     )
     lgsp = [sys.executable, "-m", "lgsp.cli", "run"]
@@ -514,6 +523,7 @@ def main() -> int:
             f"GET {CALL} with a Bearer token; gateway workers {args.workers}, "
             f"nginx proxy workers {args.nginx_workers}, {os.cpu_count()} CPUs, "
             f"audit {'off' if args.no_audit else 'on'}, "
+            f"throttle {'in Redis' if args.redis else 'in process'}, "
             f"load average before {os.getloadavg()[0]:.2f}"
         )
         if not args.no_paced:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,16 @@ from gateway.consumers.service import (
 )
 from gateway.fastpath.audit import AuditLog, AuditMetrics, Checkpoints
 from gateway.fastpath.proxy import ConsumerView, Proxy, ProxyMetrics, consumer_view
-from gateway.fastpath.throttle import Throttle
+from gateway.fastpath.throttle import SharedThrottle, Throttle
 from gateway.settings import Settings, get_settings
+from gateway.shared import SharedMetrics, SharedState, redacted
 from gateway.state import GatewayState
 from lgsp_kit import db as dbmod
 from lgsp_kit import files
 from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.requestid import RequestIdMiddleware
 
+log = logging.getLogger("lgsp.gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
 # FastAPI's own schema and docs routes: the catalogue serves the merged ones at these paths.
 REPLACED_ROUTES = frozenset({"/openapi.json", "/docs"})
@@ -159,12 +162,31 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             )
             audit.start()
 
+        shared: SharedState | None = None
+        throttle: Throttle
+        if settings.redis_url:
+            shared = SharedState(
+                settings.redis_url,
+                SharedMetrics(runtime.registry),
+                timeout=settings.redis_timeout_seconds,
+            )
+            throttle = SharedThrottle(
+                settings.tier_limits,
+                settings.throttle_window_seconds,
+                shared,
+                lease=settings.throttle_lease_fraction,
+                lease_max=settings.throttle_lease_max,
+                retry_seconds=settings.redis_retry_seconds,
+                on_change=shared.throttle_changed,
+            )
+        else:
+            throttle = Throttle(settings.tier_limits, settings.throttle_window_seconds)
         proxy = Proxy(
             settings,
             keyring,
             load_consumer,
             ProxyMetrics(runtime.registry),
-            throttle=Throttle(settings.tier_limits, settings.throttle_window_seconds),
+            throttle=throttle,
             audit=audit,
         )
         await proxy.start()
@@ -184,7 +206,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             proxy=proxy,
             catalogue=catalogue,
             audit=audit,
+            shared=shared,
         )
+        if shared is not None:
+            log.info("gateway state shared in Redis %s", redacted(settings.redis_url))
+            tasks.append(asyncio.create_task(_follow_changes(shared, proxy, reload_keys)))
         for name, base in proxy.upstreams.items():
             api.state.readiness_checks[f"upstream:{name}"] = _readiness(proxy, base)
         tasks.append(asyncio.create_task(_refresh_keys(reload_keys, settings.key_refresh_seconds)))
@@ -198,6 +224,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         if state.audit is not None:
             await state.audit.stop()
         await state.proxy.close()
+        if state.shared is not None:
+            await state.shared.close()
 
     api = create_service_app(
         settings.model_copy(update={"migrate_on_start": False}),
@@ -258,3 +286,22 @@ async def _refresh_keys(reload: Any, every: float) -> None:
         await asyncio.sleep(every)
         with contextlib.suppress(Exception):
             await reload()
+
+
+async def _follow_changes(shared: SharedState, proxy: Proxy, reload_keys: Any) -> None:
+    """Act on the changes other gateway processes announce (and this one's own: harmless)."""
+
+    async def on_message(message: dict[str, Any]) -> None:
+        kind = message.get("kind")
+        if kind == "consumer" and isinstance(message.get("client_id"), str):
+            proxy.forget(message["client_id"])
+        elif kind == "keys":
+            await reload_keys()
+
+    def on_resubscribed() -> None:
+        # Changes announced while the subscription was down are lost: drop what may be stale.
+        proxy.forget_all()
+        task = asyncio.ensure_future(reload_keys())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    await shared.listen(on_message, on_resubscribed)

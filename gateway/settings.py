@@ -4,7 +4,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from lgsp_kit.settings import AppSettings, require_secret
@@ -65,6 +65,23 @@ class Settings(AppSettings):
         default_factory=lambda: {"Bronze": 1000, "Silver": 2000, "Gold": 5000, "Unlimited": None}
     )
     throttle_window_seconds: int = Field(default=60, ge=1)
+    # Redis shared by every gateway process (`LGSP_REDIS_URL`, e.g. redis://redis:6379/0):
+    # throttling counted once for all of them, consumer and key changes told to all at once
+    # (gateway.shared). Empty (the embedded default): each process on its own.
+    redis_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("redis_url", "GATEWAY_REDIS_URL", "LGSP_REDIS_URL"),
+    )
+    # How long a call waits for Redis before the throttle falls back to per-process limits, and
+    # how long it stays so before asking Redis again.
+    redis_timeout_seconds: float = Field(default=0.25, gt=0)
+    redis_retry_seconds: float = Field(default=1.0, gt=0)
+    # With Redis, each process takes the calls of a window from the shared counter a few at a
+    # time (this share of the limit, at most throttle_lease_max) and spends them locally: one
+    # Redis request per lease, not per call. Unspent leases at a window's end are lost: at most
+    # processes × lease calls of the limit.
+    throttle_lease_fraction: float = Field(default=0.005, gt=0, le=0.1)
+    throttle_lease_max: int = Field(default=100, ge=1)
     # Audit log: records are buffered in memory and written in batches off the hot path.
     audit_enabled: bool = True
     audit_batch_size: int = Field(default=500, ge=1)

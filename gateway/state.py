@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from gateway.fastpath.audit import AuditLog
     from gateway.fastpath.proxy import Proxy
     from gateway.settings import Settings
+    from gateway.shared import SharedState
 
 
 @dataclass
@@ -29,6 +30,8 @@ class GatewayState:
     catalogue: Catalogue
     # None when the audit log is switched off.
     audit: AuditLog | None
+    # Redis shared by the gateway processes; None when LGSP_REDIS_URL is not set.
+    shared: SharedState | None = None
 
     @property
     def settings(self) -> Settings:

@@ -227,7 +227,9 @@ class EventConsumer:
 
 class RefusedCollector(Collector):
     """`lgsp_events_refused_total{app, reason}`: events not applied because their producer
-    could not be trusted (a `source` not the subject's producer, a type not its subject)."""
+    could not be trusted (a `source` not the subject's producer, a type not its subject);
+    `lgsp_consumer_events_applied_total{app}`: events this process applied (new ones only), its
+    share of the work when replicas pull from one durable consumer."""
 
     def __init__(self, consumer: EventConsumer, app_name: str) -> None:
         self.consumer = consumer
@@ -242,6 +244,13 @@ class RefusedCollector(Collector):
         for reason in ("source_mismatch", "type_mismatch"):
             counter.add_metric([self.app_name, reason], self.consumer.refused[reason])
         yield counter
+        applied = CounterMetricFamily(
+            "lgsp_consumer_events_applied",
+            "Events this process applied (a replica's share of a shared durable consumer)",
+            labels=["app"],
+        )
+        applied.add_metric([self.app_name], self.consumer.applied)
+        yield applied
 
 
 async def _give_back(msgs: list[Any]) -> None:

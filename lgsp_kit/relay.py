@@ -1,16 +1,27 @@
-"""Publishes outbox rows to JetStream, deduplicated by `Nats-Msg-Id`; retries while NATS is down."""
+"""Publishes outbox rows to JetStream, deduplicated by `Nats-Msg-Id`; retries while NATS is down.
+
+With several replicas of a service on one PostgreSQL database, one relay publishes: the one
+holding the outbox's advisory lock (`pg_try_advisory_lock`, on a connection of its own; the
+server releases it when that connection ends, so a replica that dies hands over at once). The
+others wait and try again every `idle_poll`. On SQLite there is one process per database file,
+so its relay always publishes. Should a leader lose its lock mid-batch (its connection cut) and
+another take over, `Nats-Msg-Id` still makes JetStream drop what both sent.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, text
 
 from lgsp_kit.bus import Bus
 from lgsp_kit.db import Database
@@ -42,6 +53,11 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll = idle_poll
         self.published = 0
+        # Whether this relay publishes: always on SQLite; on PostgreSQL while it holds the lock.
+        self.leader = db.is_sqlite
+        self._lock_key = lock_key(outbox.name)
+        self._lock_conn: Any = None
+        self._lock_checked = 0.0
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -70,6 +86,59 @@ class OutboxRelay:
                 await asyncio.gather(self._task, return_exceptions=True)
         if self.notify in self.db.commit_hooks:
             self.db.commit_hooks.remove(self.notify)
+        await asyncio.to_thread(self._resign)
+
+    def _lead(self) -> bool:
+        """Hold the outbox's advisory lock (PostgreSQL), or learn that the one held is lost."""
+        if self.db.is_sqlite:
+            return True
+        now = time.monotonic()
+        if self._lock_conn is not None:
+            if now - self._lock_checked < 1.0:
+                return True
+            try:
+                self._lock_conn.execute(text("SELECT 1"))
+                self._lock_checked = now
+                return True
+            except Exception:
+                log.warning("the relay lock's connection is lost; this relay stops publishing")
+                self._resign()
+        try:
+            conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except Exception as exc:
+            log.warning("the relay cannot reach its database: %s", exc)
+            return False
+        try:
+            # A leader cut off from the server (not closed: a network fault) must not hold the
+            # lock for the kernel's two hours: the server probes this session after 10 s idle
+            # and drops it after 3 unanswered probes 5 s apart.
+            for name, value in (("idle", 10), ("interval", 5), ("count", 3)):
+                conn.execute(text(f"SET tcp_keepalives_{name} = {value}"))
+            got = bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}
+                ).scalar_one()
+            )
+        except Exception as exc:
+            conn.close()
+            log.warning("the relay cannot take its lock: %s", exc)
+            return False
+        if not got:
+            conn.close()
+            return False
+        self._lock_conn = conn
+        self._lock_checked = now
+        log.info("this relay publishes %s (it holds the lock)", self.outbox.name)
+        return True
+
+    def _resign(self) -> None:
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._lock_key})
+            with contextlib.suppress(Exception):
+                conn.close()
+        self.leader = self.db.is_sqlite
 
     def backlog(self) -> int:
         with self.db.reader.connect() as conn:
@@ -104,6 +173,13 @@ class OutboxRelay:
                     return
                 await self._sleep(delay)
                 delay = min(delay * 2, 5.0)
+                continue
+            self.leader = await asyncio.to_thread(self._lead)
+            if not self.leader:
+                # Another replica publishes: wait for its lock to come free.
+                if self._stopping:
+                    return
+                await self._sleep(self.idle_poll)
                 continue
             try:
                 batch = await asyncio.to_thread(self._fetch)
@@ -143,8 +219,14 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
 
+def lock_key(table: str) -> int:
+    """The advisory lock's key of an outbox table: a stable signed 64-bit number."""
+    return zlib.crc32(f"lgsp.outbox-relay.{table}".encode())
+
+
 class BacklogCollector(Collector):
-    """`lgsp_outbox_backlog{app}`: events written but not yet acknowledged by JetStream."""
+    """`lgsp_outbox_backlog{app}`: events written but not yet acknowledged by JetStream;
+    `lgsp_outbox_relay_leader{app}`: 1 when this replica's relay is the one publishing."""
 
     def __init__(self, relay: OutboxRelay, app_name: str) -> None:
         self.relay = relay
@@ -158,3 +240,10 @@ class BacklogCollector(Collector):
         )
         gauge.add_metric([self.app_name], self.relay.backlog())
         yield gauge
+        leader = GaugeMetricFamily(
+            "lgsp_outbox_relay_leader",
+            "1 when this replica's relay publishes the outbox (it holds the database lock)",
+            labels=["app"],
+        )
+        leader.add_metric([self.app_name], 1 if self.relay.leader else 0)
+        yield leader

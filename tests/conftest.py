@@ -28,6 +28,8 @@ from jwt.algorithms import OKPAlgorithm
 from lgsp_kit.natsserver import free_port, start_nats
 
 POSTGRES_URL = os.environ.get("LGSP_TEST_POSTGRES_URL", "")
+# A database of the machine's Redis that tests may empty (CI sets redis://127.0.0.1:6379/13).
+REDIS_URL = os.environ.get("LGSP_TEST_REDIS_URL", "")
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -54,6 +56,23 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
 
 def _admin_url() -> str:
     return POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The Redis database LGSP_TEST_REDIS_URL names, emptied before and after the test (that
+    database only: FLUSHDB)."""
+    if not REDIS_URL:
+        pytest.skip("LGSP_TEST_REDIS_URL is not set")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    try:
+        yield REDIS_URL
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture

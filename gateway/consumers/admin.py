@@ -54,10 +54,16 @@ def switch(
     session: Session, gateway: GatewayState, client_id: str, enabled: bool, caller: str
 ) -> ConsumerOut:
     row = service.set_enabled(session, client_id, enabled, caller=caller)
-    # This process stops honouring the consumer's tokens once the change is stored; others
-    # within the cache time.
-    after_commit(session, lambda: gateway.proxy.forget(client_id))
+    # This process stops honouring the consumer's tokens once the change is stored; the others
+    # when told through Redis (gateway.shared), else within the cache time.
+    after_commit(session, lambda: _forget_everywhere(gateway, client_id))
     return ConsumerOut.from_row(row)
+
+
+def _forget_everywhere(gateway: GatewayState, client_id: str) -> None:
+    gateway.proxy.forget(client_id)
+    if gateway.shared is not None:
+        gateway.shared.announce("consumer", client_id=client_id)
 
 
 def new_secret(session: Session, client_id: str) -> NewSecret:
@@ -79,10 +85,16 @@ def keys(session: Session, gateway: GatewayState) -> SigningKeys:
 
 def _reload_ring_after_commit(session: Session, gateway: GatewayState) -> None:
     """Once the change is stored, this process signs with, publishes and accepts the keys it
-    leaves (its JWKS and its remembered tokens); other processes do so within
-    GATEWAY_KEY_REFRESH_SECONDS."""
+    leaves (its JWKS and its remembered tokens); other processes do so when told through
+    Redis (gateway.shared), else within GATEWAY_KEY_REFRESH_SECONDS."""
     active = service.signing_keys(session, passphrase=gateway.passphrase)
-    after_commit(session, lambda: gateway.keyring.load(active))
+
+    def effect() -> None:
+        gateway.keyring.load(active)
+        if gateway.shared is not None:
+            gateway.shared.announce("keys")
+
+    after_commit(session, effect)
 
 
 def rotate_key(session: Session, gateway: GatewayState) -> SigningKeyOut:

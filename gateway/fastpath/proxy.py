@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.auth.tokens import ConsumerDisabled, KeyRing
 from gateway.catalogue.service import Catalogue
 from gateway.fastpath.audit import AuditLog, CallRecord, now_utc
-from gateway.fastpath.throttle import Decision, Throttle
+from gateway.fastpath.throttle import ASK, Decision, Throttle
 from gateway.fastpath.upstream import Answer, Pool, UpstreamError
 from gateway.settings import Settings
 from lgsp_kit import db as dbmod
@@ -260,6 +260,10 @@ class Proxy:
         # A read begun before the change may bring back the old state: do not wait for it.
         self._loading.pop(client_id, None)
 
+    def forget_all(self) -> None:
+        self._consumers.clear()
+        self._loading.clear()
+
     async def _authorise(self, scope: Scope, api: str, rec: CallRecord) -> ConsumerView:
         authorization = None
         for name, value in scope["headers"]:
@@ -314,6 +318,9 @@ class Proxy:
                     **{"retry-after": "1"},
                 ) from exc
             decision = self.throttle.hit(consumer.client_id, consumer.tier)
+            if decision is ASK:
+                # A shared throttle whose lease for this consumer is spent: ask the store.
+                decision = await self.throttle.ask(consumer.client_id, consumer.tier)
             if decision is not None:
                 rate = decision.headers()
                 if not decision.allowed:

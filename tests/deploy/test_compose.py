@@ -35,6 +35,7 @@ SECRETS = {
     "NATS_TLS_DIR": "/srv/lgsp/nats-tls",
     "NATIONAL_ADMIN_SECRET": "national-admin-6e2c8a0f4b",
     "NATIONAL_CONSUMER_SECRET": "national-consumer-3a9d1f7b5e",
+    "REDIS_PASSWORD": "redis-6e0c2a8f4b",
 }
 
 
@@ -98,6 +99,7 @@ def test_services(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == {
         "postgres",
         *NATS_SERVERS,
+        "redis",
         "prometheus",
         "grafana",
         *APPS,
@@ -112,7 +114,8 @@ def test_each_app_has_its_database_nats_and_a_readiness_check(compose: dict[str,
         assert url == f"postgresql://lgsp:{SECRETS['POSTGRES_PASSWORD']}@postgres:5432/{app}"
         assert server_urls(env["NATS_URL"]) == [f"nats://{n}:4222" for n in NATS_SERVERS]
         assert env["LGSP_STREAM_REPLICAS"] == "3"
-        assert set(service["depends_on"]) == {"postgres", *NATS_SERVERS}
+        redis = {"redis"} if app == "gateway" else set()
+        assert set(service["depends_on"]) == {"postgres", *NATS_SERVERS, *redis}
         assert service["command"] == ["lgsp", "run", app]
         assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
 
@@ -214,6 +217,21 @@ def test_the_apps_run_in_production_mode_with_the_given_secrets(compose: dict[st
     assert gateway["GATEWAY_KEY_PASSPHRASE"] == SECRETS["GATEWAY_KEY_PASSPHRASE"]
     documents = services["documents"]["environment"]
     assert documents["DOCUMENTS_KEY_PASSPHRASE"] == SECRETS["DOCUMENTS_KEY_PASSPHRASE"]
+
+
+def test_the_gateway_shares_its_state_in_redis_with_its_password(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    password = SECRETS["REDIS_PASSWORD"]
+    assert (
+        services["gateway"]["environment"]["LGSP_REDIS_URL"] == f"redis://:{password}@redis:6379/0"
+    )
+    redis = services["redis"]
+    assert redis["command"][:3] == ["redis-server", "--requirepass", password]
+    assert redis["environment"]["REDISCLI_AUTH"] == password
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert published(redis) == []
+    for app in APPS.keys() - {"gateway"}:
+        assert "LGSP_REDIS_URL" not in services[app]["environment"], app
 
 
 def test_prometheus_cannot_be_reloaded_or_stopped_over_http(compose: dict[str, Any]) -> None:
