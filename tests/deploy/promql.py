@@ -35,7 +35,7 @@ GAUGES = {
     "lgsp_projection_lag_seconds",
     # 1 while the gateway's audit writer is halted on a missing or stale chain head.
     "lgsp_gateway_audit_chain_broken",
-    # 0 while a gateway process is without Redis (LGSP_REDIS_URL set), per `part` (gateway/shared.py).
+    # 0 while a gateway process is without Redis (LGSP_REDIS_URL set), per `part`.
     "lgsp_gateway_shared_state_up",
 }
 HISTOGRAMS = {"lgsp_gateway_request_duration_seconds", "lgsp_http_request_duration_seconds"}
