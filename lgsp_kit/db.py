@@ -139,7 +139,9 @@ def make_engine(url: str, *, pool_size: int = 10, immediate: bool = True) -> Eng
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
+            # On the driver's connection: through SQLAlchemy's execution path this statement
+            # cost a third of a one-row read.
+            conn.connection.driver_connection.execute(begin)
 
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite.
         @event.listens_for(engine, "connect", insert=True)
