@@ -30,6 +30,7 @@ from gateway.consumers.service import (
     ensure_admin_consumer,
     ensure_axis_consumer,
     ensure_demo_consumer,
+    ensure_dvcqg_sync_consumer,
     ensure_signing_algorithm,
     find_consumer,
     signing_keys,
@@ -95,12 +96,14 @@ def _prepare(
             if settings.environment == "dev":
                 if settings.demo_consumer:
                     ensure_demo_consumer(
-                        session, list(settings.upstreams), settings.data_dir / "demo-client.json"
+                        session, settings.published(), settings.data_dir / "demo-client.json"
                     )
                 if settings.admin_consumer:
                     ensure_admin_consumer(session, settings.data_dir / "admin-client.json")
                 if settings.axis_consumer and "documents" in settings.upstreams:
                     ensure_axis_consumer(session, settings.data_dir / "axis-client.json")
+                if settings.dvcqg_sync_consumer and "dvcqg" in settings.national():
+                    ensure_dvcqg_sync_consumer(session, settings.data_dir / "dvcqg-client.json")
             return keys
 
 

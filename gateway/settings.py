@@ -10,6 +10,9 @@ from pydantic_settings import SettingsConfigDict
 from lgsp_kit.settings import AppSettings, require_secret
 
 DEV_KEY_PASSPHRASE = "dev-only-gateway-key-passphrase"
+# The province's consumer at the national gateway in dev (the national simulator's default).
+DEV_NATIONAL_CLIENT_ID = "lgsp-province"
+DEV_NATIONAL_CLIENT_SECRET = "dev-only-national-consumer-secret"
 
 
 class Settings(AppSettings):
@@ -49,6 +52,20 @@ class Settings(AppSettings):
             "reporting": "http://127.0.0.1:8003",
         }
     )
+    # The national side (NGSP, DVCQG), published to the province's consumers as API contexts of
+    # their own: context → path prefix at `national_url`. `/{context}/<path>` goes to
+    # `<national_url><prefix>/<path>` (the national APIs' own paths: no version segment), with
+    # the province's token at the national gateway in place of the caller's. Empty
+    # `national_url`: no national context.
+    national_url: str = ""
+    national_contexts: dict[str, str] = Field(
+        default_factory=lambda: {"dvcqg": "/dvcqg", "ngsp": ""}
+    )
+    # The province's consumer at the national gateway (OAuth 2.0 client credentials at
+    # `<national_url><national_token_path>`).
+    national_client_id: str = DEV_NATIONAL_CLIENT_ID
+    national_client_secret: SecretStr = SecretStr(DEV_NATIONAL_CLIENT_SECRET)
+    national_token_path: str = "/token"
     # Time allowed for the backend to start answering (and between two chunks of its body).
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 5.0
@@ -105,6 +122,20 @@ class Settings(AppSettings):
     # The national axis's consumer (`<data_dir>/axis-client.json`, read by the national
     # simulator in dev): the documents API with `documents:axis`.
     axis_consumer: bool = True
+    # The dossier service's DVCQG sync (`<data_dir>/dvcqg-client.json`, read by the dossier
+    # service in dev): the national `dvcqg` context, when it is published.
+    dvcqg_sync_consumer: bool = True
+
+    def national(self) -> dict[str, str]:
+        """The national contexts and their base URLs (none without `national_url`)."""
+        if not self.national_url:
+            return {}
+        base = self.national_url.rstrip("/")
+        return {api: base + prefix.rstrip("/") for api, prefix in self.national_contexts.items()}
+
+    def published(self) -> list[str]:
+        """Every published API context: the province's services, then the national ones."""
+        return [*self.upstreams, *(a for a in self.national() if a not in self.upstreams)]
 
     def checkpoint_file(self) -> Path:
         return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
@@ -124,6 +155,16 @@ class Settings(AppSettings):
         require_secret(
             self.environment, "GATEWAY_KEY_PASSPHRASE", passphrase, dev_default=DEV_KEY_PASSPHRASE
         )
+        if self.national_url:
+            require_secret(
+                self.environment,
+                "GATEWAY_NATIONAL_CLIENT_SECRET",
+                self.national_client_secret.get_secret_value(),
+                dev_default=DEV_NATIONAL_CLIENT_SECRET,
+            )
+            clash = sorted(set(self.national_contexts) & set(self.upstreams))
+            if clash:
+                raise ValueError(f"national contexts also upstreams: {', '.join(clash)}")
         return self
 
 

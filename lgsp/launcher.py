@@ -110,6 +110,10 @@ class Launcher:
             env.setdefault("LGSP_JWKS_URL", f"{gateway}/.well-known/jwks.json")
             # The national axis reaches the province through its gateway.
             env.setdefault("NATIONAL_PROVINCE_URL", gateway)
+            # The dossier service syncs to DVCQG through the gateway's national context.
+            env.setdefault("DOSSIER_DVCQG_GATEWAY_URL", gateway)
+        if "national" in ports:
+            env.setdefault("GATEWAY_NATIONAL_URL", f"http://127.0.0.1:{ports['national']}")
         services = {
             c.spec.name: f"http://127.0.0.1:{c.port}"
             for c in self.children

@@ -195,3 +195,27 @@ def modes(root: Path) -> dict[str, int]:
     for path in root.rglob("*"):
         found[str(path.relative_to(root))] = stat.S_IMODE(path.stat().st_mode)
     return found
+
+
+@asynccontextmanager
+async def serve_tcp(app: Any) -> AsyncIterator[str]:
+    """Run an app on a real port of 127.0.0.1 in this event loop (uvicorn, its lifespan
+    included), for what reaches it over TCP (the gateway's proxy); its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -148,7 +148,7 @@ async def metadata(request: Request, gateway: GatewayDep) -> AuthorizationServer
         grant_types_supported=["client_credentials"],
         token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
         response_types_supported=[],
-        scopes_supported=[*grantable_scopes(list(settings.upstreams)), ADMIN_SCOPE],
+        scopes_supported=[*grantable_scopes(settings.published()), ADMIN_SCOPE],
         access_token_signing_alg_values_supported=algorithms,
         service_documentation=f"{base}/docs",
     )

@@ -25,7 +25,7 @@ from lgsp_kit.sessions import after_commit
 def register(session: Session, gateway: GatewayState, body: ConsumerCreate) -> ConsumerCreated:
     apis = list(dict.fromkeys(body.apis))
     scopes = list(dict.fromkeys(body.scopes)) if body.scopes is not None else None
-    published = list(gateway.proxy.upstreams)
+    published = gateway.settings.published()
     scopes = scopes if scopes is not None else service.api_scopes(apis)
     service.check_grants(apis, scopes, published)
     row, creds = service.create_consumer(

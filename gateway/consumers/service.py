@@ -26,6 +26,9 @@ ADMIN_NAME = "admin"
 AXIS_NAME = "national-axis"
 # The national document axis at the province: reads the axis outbox, imports its packages.
 AXIS_SCOPES = ["documents:read", "documents:write", "documents:axis"]
+# The dossier service's sync of its dossiers to DVCQG: the national `dvcqg` context only.
+DVCQG_SYNC_NAME = "dvcqg-sync"
+DVCQG_SYNC_SCOPES = ["dvcqg:read", "dvcqg:write"]
 DEMO_ORGAN = reference.province().organ_code  # the provincial UBND
 
 
@@ -235,6 +238,14 @@ def ensure_axis_consumer(session: Session, path: Path) -> Credentials:
     `documents:axis`: it takes the axis outbox and imports packages from national organs) and
     write its credentials to `path`, which the national simulator reads in dev."""
     return _ensure_dev_consumer(session, AXIS_NAME, ["documents"], AXIS_SCOPES, "Unlimited", path)
+
+
+def ensure_dvcqg_sync_consumer(session: Session, path: Path) -> Credentials:
+    """Register the dossier service's DVCQG sync (the province's organ, the `dvcqg` context)
+    and write its credentials to `path`, which the dossier service reads in dev."""
+    return _ensure_dev_consumer(
+        session, DVCQG_SYNC_NAME, ["dvcqg"], DVCQG_SYNC_SCOPES, "Unlimited", path
+    )
 
 
 def _ensure_dev_consumer(

@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.auth.tokens import ConsumerDisabled, KeyRing
 from gateway.catalogue.service import Catalogue
 from gateway.fastpath.audit import AuditLog, CallRecord, now_utc
+from gateway.fastpath.national import NationalToken, NationalTokenError
 from gateway.fastpath.throttle import ASK, Decision, Throttle
 from gateway.fastpath.upstream import Answer, Pool, UpstreamError
 from gateway.settings import Settings
@@ -187,6 +188,11 @@ class Proxy:
         self._prefix: dict[str, bytes] = {}
         for api, base in self.upstreams.items():
             self._add_upstream(api, base)
+        # The national contexts (NGSP, DVCQG): their own paths, the province's national token.
+        self.national = settings.national()
+        self.national_token = NationalToken(settings) if self.national else None
+        for api, base in self.national.items():
+            self._add_upstream(api, base, version=b"")
         self._consumers: dict[str, ConsumerView] = {}
         self._loading: dict[str, asyncio.Future[ConsumerView | None]] = {}
         self._consumer_ttl = settings.consumer_cache_seconds
@@ -197,7 +203,7 @@ class Proxy:
             sock_read=settings.upstream_timeout_seconds,
         )
 
-    def _add_upstream(self, api: str, base: str) -> None:
+    def _add_upstream(self, api: str, base: str, version: bytes = b"/v1") -> None:
         url = urlsplit(base)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"upstream of {api}: not an http(s) URL: {base!r}")
@@ -211,7 +217,7 @@ class Proxy:
             tls=tls,
         )
         self._host_line[api] = b"host: " + url.netloc.rpartition("@")[2].encode("ascii") + b"\r\n"
-        self._prefix[api] = url.path.rstrip("/").encode() + b"/v1"
+        self._prefix[api] = url.path.rstrip("/").encode() + version
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, ttl_dns_cache=300)
@@ -221,6 +227,8 @@ class Proxy:
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
         )
+        if self.national_token is not None:
+            self.national_token.session = self.session
 
     async def close(self) -> None:
         for pool in self.pools.values():
@@ -230,7 +238,7 @@ class Proxy:
 
     def matches(self, path: str) -> bool:
         context = path[1:].split("/", 1)[0]
-        return context in self.upstreams
+        return context in self.upstreams or context in self.national
 
     async def consumer(self, client_id: str) -> ConsumerView | None:
         """The consumer's subscriptions, cached for a few seconds (a disable bites quickly).
@@ -293,7 +301,7 @@ class Proxy:
             request_id=current_request_id(),
             at=now_utc(),
         )
-        if self.catalogue is not None:
+        if self.catalogue is not None and api not in self.national:
             rec.route = self.catalogue.route(api, path)
         sent = _Sent()
         rate: list[tuple[bytes, bytes]] = []
@@ -302,7 +310,7 @@ class Proxy:
                 # `..` (or `%2e%2e`, `.%2E`, decoded here) would climb out of the published
                 # API on a backend or proxy that resolves it: refused, never forwarded.
                 raise refused(400, "the path has a '.' or '..' segment", "dot_segment_in_path")
-            if not rest or rest[0] != VERSION:
+            if (not rest or rest[0] != VERSION) and api not in self.national:
                 version = rest[0] if rest else ""
                 raise refused(404, f"the {api} API has no version {version!r}", "unknown_version")
             try:
@@ -369,10 +377,12 @@ class Proxy:
                 return
 
     def _request_head(
-        self, scope: Scope, api: str, rec: CallRecord
+        self, scope: Scope, api: str, rec: CallRecord, national: bytes | None = None
     ) -> tuple[bytes, int | None, bool]:
         """The upstream request's head as bytes (the caller's header bytes as they came, less
-        hop-by-hop and spoofable ones), its body length when declared, and whether chunked."""
+        hop-by-hop and spoofable ones), its body length when declared, and whether chunked.
+        To a national context (`national`: the province's `Authorization` there) neither the
+        caller's credentials nor the province's internal headers go."""
         raw: list[tuple[bytes, bytes]] = scope["headers"]
         named = connection_tokens(raw) if any(n == b"connection" for n, _ in raw) else None
         parts = [scope["method"].encode(), b" ", self._target(scope, api), b" HTTP/1.1\r\n"]
@@ -391,12 +401,17 @@ class Proxy:
                 continue
             if named is not None and name in named:
                 continue
+            if national is not None and name == b"authorization":
+                continue
             parts += (name, b": ", value, b"\r\n")
-        parts += (b"x-lgsp-client: ", (rec.client_id or "").encode(), b"\r\n")
-        parts += (b"x-lgsp-organ: ", (rec.organ_code or "").encode(), b"\r\n")
-        client = scope.get("client")
-        if client:
-            parts += (b"x-forwarded-for: ", client[0].encode(), b"\r\n")
+        if national is not None:
+            parts += (b"authorization: ", national, b"\r\n")
+        else:
+            parts += (b"x-lgsp-client: ", (rec.client_id or "").encode(), b"\r\n")
+            parts += (b"x-lgsp-organ: ", (rec.organ_code or "").encode(), b"\r\n")
+            client = scope.get("client")
+            if client:
+                parts += (b"x-forwarded-for: ", client[0].encode(), b"\r\n")
         if length is not None and not chunked:
             parts += (b"content-length: ", b"%d" % length, b"\r\n")
         elif chunked:
@@ -405,17 +420,39 @@ class Proxy:
         return b"".join(parts), (None if chunked else length), chunked
 
     def _target(self, scope: Scope, api: str) -> bytes:
-        """`/v1/...?query` on the backend, from the path bytes as the caller sent them."""
+        """`/v1/...?query` on the backend, from the path bytes as the caller sent them (a
+        national context: its path after `/{api}`, under the national prefix)."""
         raw_path: bytes | None = scope.get("raw_path")
         lead = 1 + len(api)  # "/{api}"
         if raw_path is not None:
             # Some servers (httpx's ASGI transport) include the query in raw_path.
             raw_path = raw_path.split(b"?", 1)[0]
+        if api in self.national:
+            if raw_path is None or raw_path[lead : lead + 1] != b"/":
+                raw_path = quote(scope["path"], safe="/:@!$&'()*+,;=~").encode()
+            target = self._prefix[api] + raw_path[lead:]
+            query: bytes = scope.get("query_string", b"")
+            return target + b"?" + query if query else target
         if raw_path is None or raw_path[lead : lead + 4] not in (b"/v1/", b"/v1"):
             raw_path = quote(scope["path"], safe="/:@!$&'()*+,;=~").encode()
         target = self._prefix[api] + raw_path[lead + 3 :]
-        query: bytes = scope.get("query_string", b"")
+        query = scope.get("query_string", b"")
         return target + b"?" + query if query else target
+
+    async def _national_header(self, api: str) -> bytes | None:
+        if self.national_token is None or api not in self.national:
+            return None
+        try:
+            return await self.national_token.header()
+        except NationalTokenError as exc:
+            log.warning("%s", exc)
+            self.metrics.upstream_errors.labels(api, "national_token").inc()
+            raise refused(
+                503,
+                f"the national side gives the province no token for {api} now; retry",
+                "national_unavailable",
+                **{"retry-after": "5"},
+            ) from exc
 
     async def _forward(
         self,
@@ -427,7 +464,8 @@ class Proxy:
         rate: list[tuple[bytes, bytes]],
         sent: _Sent,
     ) -> None:
-        head, length, chunked = self._request_head(scope, api, rec)
+        national = await self._national_header(api)
+        head, length, chunked = self._request_head(scope, api, rec, national)
         limit = self.settings.max_body_bytes
         if length is not None and length > limit:
             raise refused(413, f"request body over {limit} bytes", "body_too_large")
@@ -449,6 +487,10 @@ class Proxy:
             rec.upstream_ms = round(upstream * 1000, 3)
             upstream_hist.observe(upstream)
             rec.status = answer.status
+            if national is not None and answer.status == 401:
+                # The national side no longer takes the province's token: a new one next time.
+                assert self.national_token is not None
+                self.national_token.forget()
             await send(
                 {
                     "type": "http.response.start",

@@ -13,14 +13,17 @@ from services.dossier.dossiers.router import router as dossiers_router
 from services.dossier.dossiers.router import sync_router
 from services.dossier.dossiers.schemas import DossierRecord
 from services.dossier.models import outbox
+from services.dossier.national.sync import SyncCollector, SyncWorker
 from services.dossier.procedures.router import router as procedures_router
 from services.dossier.procedures.service import seed_demo_catalogue
 from services.dossier.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The DVCQG sync of each running app (by its runtime), stopped with it.
+SYNCS: dict[int, SyncWorker] = {}
 
 
-async def _seed(runtime: Runtime[Settings]) -> None:
+async def _start(runtime: Runtime[Settings]) -> None:
     if runtime.settings.seed_procedures:
 
         def work() -> None:
@@ -28,6 +31,17 @@ async def _seed(runtime: Runtime[Settings]) -> None:
                 seed_demo_catalogue(session)
 
         await asyncio.to_thread(work)
+    sync = SyncWorker(runtime.db, runtime.settings)
+    runtime.registry.register(SyncCollector(sync, runtime.settings.app_name))
+    if runtime.settings.dvcqg_gateway_url:
+        sync.start()
+    SYNCS[id(runtime)] = sync
+
+
+async def _stop(runtime: Runtime[Settings]) -> None:
+    sync = SYNCS.pop(id(runtime), None)
+    if sync is not None:
+        await sync.stop()
 
 
 def _with_record_schema(app: FastAPI) -> None:
@@ -56,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[procedures_router, sync_router, dossiers_router],
         migrations_dir=MIGRATIONS,
         outbox=outbox,
-        on_startup=_seed,
+        on_startup=_start,
+        on_shutdown=_stop,
     )
     _with_record_schema(app)
     return app

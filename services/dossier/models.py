@@ -10,10 +10,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Integer,
     String,
     UniqueConstraint,
+    event,
     false,
 )
 from sqlalchemy.orm import registry
@@ -158,3 +160,70 @@ class DossierSequence(Base, table=True):
 
 # The first successful answer to a POST carrying an Idempotency-Key, per calling client.
 idempotency_record = define_idempotency(Base.metadata)
+
+
+class DvcqgSync(Base, table=True):
+    """A dossier's sync to DVCQG: a change (a history entry or a payment) marks it pending in
+    the same transaction (the triggers below), the sync worker clears the mark once DVCQG has
+    what the dossier was when it read it (services/dossier/national/sync.py)."""
+
+    __tablename__ = "dvcqg_sync"
+
+    dossier_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("dossier.id"), primary_key=True, autoincrement=False)
+    )
+    changes: int = Field(default=0, description="changes made to the dossier so far")
+    pending_since: float | None = Field(
+        default=None,
+        sa_column=Column(Float, index=True),
+        description="epoch seconds of the oldest change DVCQG has not got; null when synced",
+    )
+    on_dvcqg: bool = Field(default=False, description="DVCQG holds the record")
+    progress_sent: int = Field(default=0, description="the last history id sent as progress")
+    attempts: int = Field(default=0, description="failed attempts since the last success")
+    next_attempt: float | None = Field(
+        default=None, sa_column=Column(Float), description="epoch seconds; null: at once"
+    )
+    last_error: str | None = Field(default=None, max_length=500)
+    synced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+# The mark, in the transaction of the change, whoever writes it (the endpoints, the batch sync).
+_MARK = (
+    "INSERT INTO dvcqg_sync (dossier_id, changes, pending_since, on_dvcqg, progress_sent, "
+    "attempts) VALUES (NEW.dossier_id, 1, {now}, {false}, 0, 0) ON CONFLICT (dossier_id) DO "
+    "UPDATE SET changes = dvcqg_sync.changes + 1, "
+    "pending_since = coalesce(dvcqg_sync.pending_since, excluded.pending_since)"
+)
+SQLITE_NOW = "(julianday('now') - 2440587.5) * 86400.0"
+MARKED_TABLES = ("dossier_history", "dossier_payment")
+
+
+def sync_triggers(dialect: str) -> list[str]:
+    """The statements creating the triggers that mark a changed dossier pending."""
+    if dialect == "sqlite":
+        mark = _MARK.format(now=SQLITE_NOW, false="0")
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS dvcqg_mark_{table} AFTER INSERT ON {table} "
+            f"BEGIN {mark}; END"
+            for table in MARKED_TABLES
+        ]
+    mark = _MARK.format(now="extract(epoch from clock_timestamp())", false="false")
+    return [
+        "CREATE OR REPLACE FUNCTION dvcqg_mark() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN {mark}; RETURN NULL; END $$",
+        *(
+            f"CREATE OR REPLACE TRIGGER dvcqg_mark_{table} AFTER INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION dvcqg_mark()"
+            for table in MARKED_TABLES
+        ),
+    ]
+
+
+def _create_triggers(target: Any, connection: Any, **kw: Any) -> None:
+    for statement in sync_triggers(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# A schema made without the migrations (metadata.create_all) gets them too.
+event.listen(Base.metadata, "after_create", _create_triggers)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from lgsp_kit.settings import AppSettings
@@ -16,6 +18,24 @@ class Settings(AppSettings):
     port: int = 8001
     # Seed the demo procedures catalogue when the catalogue is empty.
     seed_procedures: bool = True
+    # The sync of every dossier change to DVCQG, through the gateway's `dvcqg` context
+    # (`<dvcqg_gateway_url>/dvcqg/DongBoHoSoMC`...), as the gateway's consumer `dvcqg_client_id`
+    # (else, in dev, the credentials the gateway writes to `<data_dir>/dvcqg-client.json`).
+    # Empty URL: no sync (changes stay marked pending, nothing is lost).
+    dvcqg_gateway_url: str = ""
+    dvcqg_client_id: str = ""
+    dvcqg_client_secret: SecretStr = SecretStr("")
+    dvcqg_client_file: Path | None = None
+    # Dossiers per call (DVCQG takes at most 100), how often to look when idle, the back-off
+    # after a failure (doubling from `dvcqg_retry_seconds` up to `dvcqg_retry_max_seconds`).
+    dvcqg_batch: int = Field(default=50, ge=1, le=100)
+    dvcqg_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    dvcqg_retry_seconds: float = Field(default=1.0, gt=0)
+    dvcqg_retry_max_seconds: float = Field(default=60.0, gt=0)
+    dvcqg_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    def dvcqg_credentials_file(self) -> Path:
+        return self.dvcqg_client_file or self.data_dir / "dvcqg-client.json"
 
 
 @cache

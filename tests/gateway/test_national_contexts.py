@@ -1,0 +1,127 @@
+"""The national side published by the gateway (issue 17): `/ngsp/...` and `/dvcqg/...` go to
+the national simulator under its own paths, with the province's national token in place of
+the caller's; the caller needs the gateway's own token, subscription and scope, and each call
+is throttled and audited as every other."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.national.main import create_app as create_national
+from services.national.settings import DEV_ADMIN_SECRET
+from services.national.settings import Settings as NationalSettings
+from tests.conftest import serve_tcp
+from tests.gateway.conftest import Gateway, gateway_settings, open_gateway
+
+pytestmark = pytest.mark.anyio
+
+DANCU = "/ngsp/apiCSDLDanCu/ChiaSeThongTinCongDan"
+DKDN = "/ngsp/apiCSDLDKDN/1.0/chiTietDoanhNghiep"
+CITIZEN = {
+    "HoVaTen": "",
+    "SoDinhDanh": "024090001234",
+    "SoCMND": "",
+    "NgayThangNam": "",
+    "Nam": "",
+    "MaTichHop": "LGSP_BGG",
+    "MaDVC": "BGG_DVC",
+    "MaCanBo": "canbo01",
+    "MaYeuCau": "BGG_DVC_0001",
+}
+RECORD = {
+    "MaHoSo": "000.00.31.H03-250107-000001",
+    "MaTTHC": "1.001612.000.00.00.H03",
+    "TenTTHC": "Đăng ký thành lập hộ kinh doanh",
+    "MaLinhVuc": "Đăng ký kinh doanh",
+    "TenLinhVuc": "Đăng ký kinh doanh",
+    "LoaiDoiTuong": "1",
+    "NgayTiepNhan": "20250107083000",
+    "TrangThaiHoSo": "2",
+    "HinhThuc": "0",
+    "DonViXuLy": "UBND Thành phố Bắc Giang",
+}
+
+
+@pytest.fixture
+async def national(tmp_path: Path) -> AsyncIterator[str]:
+    # The national side on a SQLite file of its own, whatever the gateway's database.
+    (tmp_path / "national").mkdir()
+    settings = NationalSettings(data_dir=tmp_path / "national", axis_enabled=False)
+    async with serve_tcp(create_national(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+async def gw(tmp_path: Path, database_url: str, national: str) -> AsyncIterator[Gateway]:
+    settings = gateway_settings(
+        tmp_path / "gw", database_url, {}, national_url=national, upstream_timeout_seconds=5.0
+    )
+    async with open_gateway(settings) as gateway:
+        yield gateway
+
+
+async def test_ngsp_and_dvcqg_through_the_gateway_with_a_token_audited(gw: Gateway) -> None:
+    _, auth = await gw.bearer(apis=["ngsp", "dvcqg"], tier="Gold")
+    assert (await gw.client.post(DANCU, json=CITIZEN)).status_code == 401
+
+    found = await gw.client.post(DANCU, json=CITIZEN, headers=auth)
+    assert found.status_code == 200, found.text
+    assert found.json()["error_code"] == "0"
+    assert "<CongDan>" in found.json()["message"] or "CongDan" in found.json()["message"]
+    firm = await gw.client.get(DKDN, params={"msdn": "0100109106"}, headers=auth)
+    assert firm.status_code == 200, firm.text
+    assert firm.json()["Status"] == 1
+
+    created = await gw.client.post(
+        "/dvcqg/DongBoHoSoMC", params={"isUpdating": "False"}, json=[RECORD], headers=auth
+    )
+    assert created.json()["error_code"] == "0", created.text
+    shown = await gw.client.get(f"/dvcqg/hoso/{RECORD['MaHoSo']}", headers=auth)
+    assert shown.json() == RECORD
+
+    calls = await gw.audit()
+    seen = {(c["api"], c["method"], c["status"]) for c in calls}
+    assert {("ngsp", "POST", 200), ("ngsp", "GET", 200), ("dvcqg", "POST", 200)} <= seen
+    assert ("ngsp", "POST", 401) in seen
+
+
+async def test_subscription_and_scope_are_those_of_every_api(gw: Gateway) -> None:
+    _, only_ngsp = await gw.bearer(apis=["ngsp"])
+    refused = await gw.client.post("/dvcqg/TraCuuHoSo", json={"mahoso": "X"}, headers=only_ngsp)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_subscribed"
+    _, reader = await gw.bearer(apis=["ngsp"], scopes=["ngsp:read"])
+    assert (
+        await gw.client.get(DKDN, params={"msdn": "0100109106"}, headers=reader)
+    ).status_code == 200
+    assert (await gw.client.post(DANCU, json=CITIZEN, headers=reader)).status_code == 403
+    listed = await gw.client.get("/.well-known/oauth-authorization-server")
+    assert {"ngsp:read", "dvcqg:write"} <= set(listed.json()["scopes_supported"])
+    # The Bronze tier of these tests allows 3 calls a window (a call refused for its scope is
+    # not counted): the reader's fourth is refused.
+    statuses = [
+        (await gw.client.get(DKDN, params={"msdn": "0100109106"}, headers=reader)).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+async def test_the_national_side_down_is_told_to_the_caller(gw: Gateway, national: str) -> None:
+    _, auth = await gw.bearer(apis=["dvcqg"], tier="Gold")
+    async with httpx.AsyncClient(base_url=national) as admin:
+        fault: dict[str, Any] = {"mode": "down", "targets": ["dvcqg"], "duration_seconds": 60}
+        put = await admin.put(
+            "/admin/fault", json=fault, headers={"Authorization": f"Bearer {DEV_ADMIN_SECRET}"}
+        )
+        assert put.status_code == 200, put.text
+        down = await gw.client.post("/dvcqg/TraCuuHoSo", json={"mahoso": "X"}, headers=auth)
+        assert down.status_code == 503
+        assert down.json()["code"] == "national_unavailable"
+        await admin.delete("/admin/fault", headers={"Authorization": f"Bearer {DEV_ADMIN_SECRET}"})
+    back = await gw.client.post("/dvcqg/TraCuuHoSo", json={"mahoso": "X"}, headers=auth)
+    assert back.json() == {"error_code": "0", "message": back.json()["message"], "result": []}

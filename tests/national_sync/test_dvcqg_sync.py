@@ -1,0 +1,187 @@
+"""The dossier service's sync to DVCQG, end to end: the dossier service (in process), the
+gateway and the national simulator (each on a port of its own). Dossiers submitted and moved
+through statuses appear at `GET /dvcqg/hoso/{MaHoSo}` with their last status and their whole
+progress; with the national side down, then answering errors, nothing is lost, nothing is
+there twice, and every record at DVCQG equals the province's once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.main import create_app as create_gateway
+from lgsp_kit.natsserver import free_port
+from services.dossier.main import create_app as create_dossier
+from services.dossier.settings import Settings as DossierSettings
+from services.national.main import create_app as create_national
+from services.national.settings import DEV_ADMIN_SECRET
+from services.national.settings import Settings as NationalSettings
+from tests.conftest import TokenMint, serve, serve_tcp, service_settings
+from tests.gateway.conftest import gateway_settings
+
+pytestmark = pytest.mark.anyio
+
+ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_SECRET}"}
+BODY: dict[str, Any] = {
+    "procedure_code": "1.001193",
+    "organ_code": "000.01.31.H03",
+    "channel": 2,
+    "applicant": {"type": 1, "name": "Nguyễn Văn An", "identifier": "024090001234"},
+}
+SCOPES = ["dossier:read", "dossier:write"]
+
+
+@dataclass
+class Stack:
+    dossier: httpx.AsyncClient
+    national: httpx.AsyncClient
+    mint: TokenMint
+
+    def headers(self) -> dict[str, str]:
+        return self.mint.headers(SCOPES, client_id="one-stop")
+
+    async def submit(self) -> str:
+        resp = await self.dossier.post("/v1/dossiers", json=BODY, headers=self.headers())
+        assert resp.status_code == 201, resp.text
+        code: str = resp.json()["code"]
+        return code
+
+    async def move(self, code: str, *statuses: int) -> None:
+        for status in statuses:
+            resp = await self.dossier.post(
+                f"/v1/dossiers/{code}/status", json={"status": status}, headers=self.headers()
+            )
+            assert resp.status_code == 200, resp.text
+
+    async def province(self, code: str) -> dict[str, Any]:
+        resp = await self.dossier.get(f"/v1/dossiers/{code}", headers=self.headers())
+        out: dict[str, Any] = resp.json()
+        return out
+
+    async def at_dvcqg(self, code: str) -> dict[str, Any] | None:
+        resp = await self.national.get(f"/dvcqg/hoso/{code}")
+        return resp.json() if resp.status_code == 200 else None
+
+    async def metric(self, name: str) -> float:
+        text = (await self.dossier.get("/metrics")).text
+        for line in text.splitlines():
+            if line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no {name} in /metrics")
+
+    async def settled(self, codes: list[str], within: float = 30.0) -> None:
+        """Wait until DVCQG has each dossier with its last status and its whole history."""
+        deadline = time.monotonic() + within
+        while True:
+            missing = []
+            for code in codes:
+                mine = await self.province(code)
+                theirs = await self.at_dvcqg(code)
+                rows = (await self.national.get(f"/dvcqg/hoso/{code}/tiendo")).json()
+                if (
+                    theirs is None
+                    or theirs["TrangThaiHoSo"] != str(mine["status"])
+                    or len(rows) != len(mine["history"])
+                ):
+                    missing.append(code)
+            if not missing:
+                return
+            assert time.monotonic() < deadline, f"not at DVCQG in {within} s: {missing}"
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, mint: TokenMint) -> AsyncIterator[Stack]:
+    for name in ("national", "gateway", "dossier"):
+        (tmp_path / name).mkdir()
+    national = create_national(NationalSettings(data_dir=tmp_path / "national", axis_enabled=False))
+    async with serve_tcp(national) as national_url:
+        gw = gateway_settings(
+            tmp_path / "gateway",
+            "",
+            {},
+            national_url=national_url,
+            upstream_timeout_seconds=10.0,
+            data_dir=tmp_path / "gateway",
+        )
+        async with serve_tcp(create_gateway(gw)) as gateway_url:
+            settings = service_settings(
+                DossierSettings,
+                tmp_path / "dossier",
+                "",
+                f"nats://127.0.0.1:{free_port()}",
+                mint,
+                dvcqg_gateway_url=gateway_url,
+                dvcqg_client_file=tmp_path / "gateway" / "dvcqg-client.json",
+                dvcqg_poll_seconds=0.2,
+                dvcqg_retry_seconds=0.2,
+                dvcqg_retry_max_seconds=1.0,
+                dvcqg_batch=4,
+            )
+            async with (
+                serve(create_dossier(settings)) as dossier,
+                httpx.AsyncClient(base_url=national_url) as nat,
+            ):
+                yield Stack(dossier, nat, mint)
+
+
+async def test_changes_reach_dvcqg_with_the_last_status_and_survive_an_outage(
+    stack: Stack,
+) -> None:
+    codes = [await stack.submit() for _ in range(6)]
+    await stack.move(codes[0], 2)
+    await stack.move(codes[1], 2, 4, 9, 10)
+    await stack.move(codes[2], 3)
+    await stack.move(codes[3], 2, 5)
+    # codes[4] and codes[5] stay submitted (1): DVCQG takes a dossier at its reception.
+    await stack.settled(codes[:4])
+    first = await stack.at_dvcqg(codes[0])
+    assert first is not None
+    assert (first["MaHoSo"], first["MaTTHC"], first["TrangThaiHoSo"]) == (
+        codes[0],
+        "1.001193",
+        "2",
+    )
+    assert len(first["NgayTiepNhan"]) == 14 and first["NgayTiepNhan"].isdigit()
+    assert (await stack.at_dvcqg(codes[1]) or {})["NgayTra"] != ""
+    assert await stack.at_dvcqg(codes[4]) is None
+    assert await stack.metric("lgsp_dvcqg_sync_backlog") == 0
+
+    # The national side down: changes keep coming, nothing reaches it, nothing is lost.
+    down = {"mode": "down", "targets": ["dvcqg"], "duration_seconds": 4}
+    assert (await stack.national.put("/admin/fault", json=down, headers=ADMIN)).status_code == 200
+    more = [await stack.submit() for _ in range(5)]
+    for code in more:
+        await stack.move(code, 2)
+    await stack.move(codes[0], 4, 9)
+    await stack.move(codes[4], 2, 4)
+    await stack.move(codes[3], 4)
+    await asyncio.sleep(1.0)
+    assert await stack.metric("lgsp_dvcqg_sync_backlog") >= 8
+    assert await stack.metric("lgsp_dvcqg_sync_lag_seconds") > 0
+    assert (await stack.at_dvcqg(codes[0]) or {})["TrangThaiHoSo"] == "2"
+
+    # Back, then answering an error code for a few calls: all arrive in the end.
+    await stack.national.delete("/admin/fault", headers=ADMIN)
+    error = {"mode": "error", "targets": ["dvcqg"], "error_code": "99", "calls": 3}
+    assert (await stack.national.put("/admin/fault", json=error, headers=ADMIN)).status_code == 200
+    everything = codes[:5] + more
+    await stack.settled(everything, within=60)
+    assert await stack.metric("lgsp_dvcqg_sync_backlog") == 0
+
+    listed = (await stack.national.get("/dvcqg/hoso")).json()["items"]
+    at_dvcqg = [item["MaHoSo"] for item in listed]
+    assert sorted(at_dvcqg) == sorted(everything)  # each once, the unreceived one not at all
+    for code in everything:
+        mine = await stack.province(code)
+        theirs = await stack.at_dvcqg(code)
+        assert theirs is not None and theirs["TrangThaiHoSo"] == str(mine["status"])
+        rows = (await stack.national.get(f"/dvcqg/hoso/{code}/tiendo")).json()
+        assert [r["row"]["TrangThai"] for r in rows] == [str(h["status"]) for h in mine["history"]]
