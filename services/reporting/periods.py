@@ -62,7 +62,7 @@ class Period:
         year, month = self.last_day.year, self.last_day.month
         # Walk back from the month holding the last day (on the Decree 09 basis the month
         # labelled 2023-12 ends on 14/12/2023).
-        while True:
+        while year >= 1900:  # the first year a period may name (its months end there too)
             p = parse_period(f"{year}-{month:02d}", self.basis)
             if p.last_day < self.first_day:
                 break

@@ -62,6 +62,14 @@ def test_decree_09_months_make_the_year_and_halves_cut_on_the_15th() -> None:
         parse_period("2023", "fiscal")  # type: ignore[arg-type]
 
 
+def test_the_first_year_on_the_decree_09_basis_has_its_twelve_months() -> None:
+    # 1900's first month begins on 15/12/1899: the walk back stops at the first year a period
+    # may name instead of asking for 1899-12 (found by a plain Schemathesis run: 422).
+    months = parse_period("1900", "decree09").months()
+    assert [m.label for m in months] == [f"1900-{m:02d}" for m in range(1, 13)]
+    assert months[0].first_day == date(1899, 12, 15)
+
+
 def report(db: Database, label: str, basis: str = "calendar", **kw: Any) -> dict[str, Any]:
     with db.session() as session:
         rep = service.build_report(session, parse_period(label, basis), tz=VN, **kw)  # type: ignore[arg-type]
