@@ -33,13 +33,14 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nats
 
-from bench.drills import Drill, Row, say, table
+from bench import results
+from bench.drills import Drill, Row, result_rows, say, table
 from bench.drills import parser as drills_parser
 from lgsp_kit.natsserver import (
     CONFIG_FILE,
@@ -312,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown faults: {', '.join(sorted(unknown))} (known: {FAULTS})")
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    started = results.start()
     rows: list[Row] = []
     copies: list[str] = []
+    agree: dict[str, bool] = {}
     for backend in backends:
         got, drill = run(args, backend)
         rows += got
@@ -321,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {backend} | {phase.split('#')[0]} | {'yes' if ok else 'no'} | {state} |"
             for phase, (ok, state) in drill.replicas.items()
         ]
+        agree.update({f"{backend} {phase}": ok for phase, (ok, _) in drill.replicas.items()})
     print(table(rows))
     print()
     print("| backend | after phase | 3 copies current | stream |")
@@ -329,7 +333,27 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         for note in r.notes:
             print(f"- {r.fault} ({r.backend}): {note}")
-    return 0 if rows and all(r.ok for r in rows) else 1
+    readme = [
+        replace(
+            row,
+            what=row.what.replace("fault drills", "NATS cluster drill (three servers, stream R3)"),
+            measured=row.measured
+            + f"; the three copies {'agree' if all(agree.values()) else '**differ**'} after "
+            "every phase",
+            met=bool(row.met) and all(agree.values()),
+            where="`python -m bench.nats_cluster`",
+        )
+        for row in result_rows(args, rows)
+    ]
+    results.write_from_args(
+        args,
+        "nats_cluster",
+        started=started,
+        variant=args.backend,
+        figures={"phases": [asdict(r) for r in rows], "copies_agree": agree},
+        rows=readme,
+    )
+    return 0 if rows and all(r.ok for r in rows) and all(agree.values()) else 1
 
 
 if __name__ == "__main__":
