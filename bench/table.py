@@ -25,11 +25,14 @@ README = results.ROOT / "README.md"
 # The order of the table; a benchmark not named here comes after these, by name.
 ORDER = (
     "gateway",
+    "service_reads",
+    "dossier_writes",
     "dossier_sync",
     "reporting_freshness",
     "reporting_query",
     "soak",
     "drills",
+    "nats_cluster",
     "hostile",
 )
 

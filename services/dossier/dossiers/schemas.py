@@ -165,7 +165,11 @@ class PaymentOut(BaseModel):
 class DossierSummary(BaseModel):
     """A dossier as listed."""
 
-    code: str = Field(description="MaHoSo")
+    code: str = Field(
+        description="MaHoSo, `<organ code>-<yyMMdd>-<number>`: the number is unique for the "
+        "organ and day and grows within a process; on PostgreSQL a process reserves numbers 20 "
+        "at a time, so a restart or a refused submit may skip some"
+    )
     status: int = Field(description="TrangThaiHoSo")
     procedure_code: str = Field(description="MaTTHC")
     organ_code: str = Field(description="DonViXuLy")
