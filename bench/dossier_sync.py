@@ -86,7 +86,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_service(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_service(
+    database_url: str, data_dir: Path, *, nats_url: str | None = None, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`lgsp run dossier` on its own port, token checks off; with no `nats_url` the relay is
+    pointed at a port nobody listens on (nothing published). Returns once it listens."""
     port = free_port()
     env = dict(
         os.environ,
@@ -94,7 +98,8 @@ def _start_service(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[
         DOSSIER_PORT=str(port),
         DOSSIER_DATABASE_URL=database_url,
         DOSSIER_AUTH_REQUIRED="false",
-        NATS_URL=f"nats://127.0.0.1:{free_port()}",
+        DOSSIER_WORKERS=str(workers),
+        NATS_URL=nats_url or f"nats://127.0.0.1:{free_port()}",
         LGSP_LOG_LEVEL="warning",
     )
     cli = [sys.executable, "-m", "lgsp.cli"]
@@ -108,7 +113,7 @@ def _start_service(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[
 async def run(
     database_url: str, data_dir: Path, payloads: list[bytes], concurrency: int
 ) -> tuple[int, float, float]:
-    proc, port = _start_service(database_url, data_dir)
+    proc, port = start_service(database_url, data_dir)
     created = 0
     try:
         queue = iter(payloads)

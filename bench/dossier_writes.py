@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,8 @@ import aiohttp
 import psycopg
 
 from bench import results
-from lgsp_kit.natsserver import free_port, start_nats, wait_for_port
+from bench.dossier_sync import start_service
+from lgsp_kit.natsserver import free_port, start_nats
 
 DOSSIER = {
     "procedure_code": "1.001193",
@@ -62,28 +62,6 @@ def _tree_cpu_seconds(pid: int) -> float:
         if this == pid or parent == pid:
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
-
-
-def _start_service(
-    database_url: str, data_dir: Path, nats_port: int, workers: int
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = dict(
-        os.environ,
-        LGSP_DATA_DIR=str(data_dir),
-        DOSSIER_PORT=str(port),
-        DOSSIER_DATABASE_URL=database_url,
-        DOSSIER_AUTH_REQUIRED="false",
-        DOSSIER_WORKERS=str(workers),
-        NATS_URL=f"nats://127.0.0.1:{nats_port}",
-        LGSP_LOG_LEVEL="warning",
-    )
-    cli = [sys.executable, "-m", "lgsp.cli"]
-    subprocess.run([*cli, "db", "upgrade", "dossier"], env=env, check=True, capture_output=True)
-    log = (data_dir / "dossier.log").open("ab")
-    proc = subprocess.Popen([*cli, "run", "dossier"], env=env, stdout=log, stderr=log)
-    wait_for_port(port, timeout=60)
-    return proc, port
 
 
 BACKLOG = re.compile(r"^lgsp_outbox_backlog\{[^}]*\} ([0-9.e+]+)$", re.M)
@@ -146,7 +124,9 @@ async def drive(port: int, concurrency: int, duration: float) -> dict[str, Any]:
 def measure(
     args: argparse.Namespace, backend: str, database_url: str, data_dir: Path, nats_port: int
 ) -> dict[str, Any]:
-    proc, port = _start_service(database_url, data_dir, nats_port, args.workers)
+    proc, port = start_service(
+        database_url, data_dir, nats_url=f"nats://127.0.0.1:{nats_port}", workers=args.workers
+    )
     try:
         # A short warm-up: the first calls load the catalogue and fill the connection pools.
         asyncio.run(drive(port, min(4, args.concurrency), 1.0))

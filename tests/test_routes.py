@@ -61,11 +61,12 @@ def test_every_route_runs_its_unit_in_one_thread(name: str) -> None:
         assert list(plain_def_dependencies(route.dependant)) == [], route.path
 
 
-def test_a_session_on_a_plain_route_is_refused_when_the_app_starts(tmp_path: Path) -> None:
+def bare_service(tmp_path: Path) -> FastAPI:
+    """A service app of the kit with no router of its own, no bus and no token checks."""
     settings = AppSettings(
         app_name="kit", data_dir=tmp_path, migrate_on_start=False, auth_required=False
     )
-    app = create_service_app(
+    return create_service_app(
         settings,
         title="kit",
         description="kit",
@@ -73,6 +74,10 @@ def test_a_session_on_a_plain_route_is_refused_when_the_app_starts(tmp_path: Pat
         migrations_dir=tmp_path,
         uses_bus=False,
     )
+
+
+def test_a_session_on_a_plain_route_is_refused_when_the_app_starts(tmp_path: Path) -> None:
+    app = bare_service(tmp_path)
 
     def plain(session: WriteSession) -> None:
         assert isinstance(session, Session)
@@ -83,17 +88,7 @@ def test_a_session_on_a_plain_route_is_refused_when_the_app_starts(tmp_path: Pat
 
 
 async def test_a_plain_def_endpoint_still_answers_through_a_unit_route(tmp_path: Path) -> None:
-    settings = AppSettings(
-        app_name="kit", data_dir=tmp_path, migrate_on_start=False, auth_required=False
-    )
-    app = create_service_app(
-        settings,
-        title="kit",
-        description="kit",
-        routers=[],
-        migrations_dir=tmp_path,
-        uses_bus=False,
-    )
+    app = bare_service(tmp_path)
 
     @app.get("/v1/answer")
     def answer(n: int = 1) -> dict[str, int]:

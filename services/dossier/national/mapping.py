@@ -34,25 +34,22 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.dossier.dossiers.lifecycle import (
+    RECEIVED,
+    REFUSED,
+    RESOLVED,
+    STATUS_NAMES,
+    STOPPED,
+    WITHDRAWN,
+)
+
 TIME_FORMAT = "%Y%m%d%H%M%S"
-RECEIVED, REFUSED, WITHDRAWN, STOPPED, RESOLVED = 2, 3, 7, 8, 9
 RECEPTION = frozenset({RECEIVED, REFUSED})
 ENDS = (WITHDRAWN, STOPPED, RESOLVED)
 ACTOR_LIMIT = 50
 SUMMARY_LIMIT = 1000
-# TrangThaiHoSo (DVCQG.md §3): what a progress row says when the change has no note.
-STATUS_NAMES: dict[int, str] = {
-    1: "Mới đăng ký",
-    2: "Được tiếp nhận",
-    3: "Không được tiếp nhận",
-    4: "Đang xử lý",
-    5: "Yêu cầu bổ sung giấy tờ",
-    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    7: "Công dân yêu cầu rút hồ sơ",
-    8: "Dừng xử lý",
-    9: "Đã xử lý xong",
-    10: "Đã trả kết quả",
-}
+# TrangThaiHoSo (DVCQG.md §3): a progress row without a note says the status's name
+# (`STATUS_NAMES`, the dossier lifecycle's).
 
 
 @dataclass(frozen=True)
