@@ -18,7 +18,7 @@ from services.documents.documents.schemas import (
     Signer,
     TraceOut,
 )
-from services.documents.models import Document, Organ, Recipient
+from services.documents.models import Attachment, Document, Organ, Recipient, TraceEntry
 from services.documents.signing import canonical
 
 XMLDSIG_ALGORITHM = "XML-DSig {} (edXML package)"
@@ -65,6 +65,21 @@ def verification(document: Document) -> Literal["verified", "unverified", "refus
 def document_out(
     session: Session, document: Document, rows: list[tuple[Recipient, Organ]]
 ) -> DocumentOut:
+    return document_out_of(
+        document,
+        rows,
+        repository.attachments(session, document.id),
+        repository.trace(session, document.id),
+    )
+
+
+def document_out_of(
+    document: Document,
+    rows: list[tuple[Recipient, Organ]],
+    attachments: list[Attachment],
+    trace: list[TraceEntry],
+) -> DocumentOut:
+    """The answer from the rows themselves: recipients in their order, the trace in its."""
     return DocumentOut(
         id=document.id,
         edxml_document_id=document.edxml_id,
@@ -108,7 +123,7 @@ def document_out(
                 size=a.size,
                 sha256=a.sha256,
             )
-            for a in repository.attachments(session, document.id)
+            for a in attachments
         ],
         recipients=[recipient_out(r, o) for r, o in rows],
         trace=[
@@ -120,6 +135,6 @@ def document_out(
                 at=t.at,
                 note=t.note,
             )
-            for t in repository.trace(session, document.id)
+            for t in trace
         ],
     )
