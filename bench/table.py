@@ -26,6 +26,7 @@ README = results.ROOT / "README.md"
 ORDER = (
     "gateway",
     "dossier_sync",
+    "documents",
     "reporting_freshness",
     "reporting_query",
     "soak",
