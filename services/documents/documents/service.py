@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from contracts.events.documents import (
@@ -39,6 +40,7 @@ from services.documents.documents.schemas import (
     InboxPage,
     RecipientOut,
     StatusChange,
+    TraceOut,
 )
 from services.documents.documents.views import document_out, document_out_of, recipient_out
 from services.documents.models import (
@@ -70,11 +72,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_HELD = "documents.organs"
+
+
 def load_organs(session: Session, codes: Iterable[str]) -> None:
-    """Load these organs into the session in one query (later `session.get`s find them there)."""
-    wanted = sorted(set(codes))
+    """Load these organs into the session in one query, held for the session's life (its
+    identity map holds rows weakly: unreferenced, a later `session.get` would query again)."""
+    held: dict[str, Organ | None] = session.info.setdefault(_HELD, {})
+    wanted = sorted(set(codes) - held.keys())
     if wanted:
-        list(session.exec(select(Organ).where(col(Organ.code).in_(wanted))))
+        found = {o.code: o for o in session.exec(select(Organ).where(col(Organ.code).in_(wanted)))}
+        held.update({c: found.get(c) for c in wanted})
 
 
 def known_organs(session: Session, codes: Sequence[str]) -> dict[str, Organ]:
@@ -162,37 +170,42 @@ class Prepared:
     def out(self) -> DocumentOut:
         status = ARRIVED if self.reason is None else REFUSED
         at = self.document.sent_at
-        rows = [
-            (
-                Recipient(
-                    document_id=self.document.id,
-                    organ_code=o.code,
-                    status=status,
-                    reason=self.reason,
-                    changed_at=at,
-                ),
-                o,
+        recipients = [
+            RecipientOut(
+                organ_code=o.code,
+                organ_name=o.name,
+                status=status,
+                status_name=STATUS_NAMES[status],
+                reason=self.reason,
+                changed_at=at,
+                allowed_next=list(allowed_next(status)),
             )
             for o in self.recipients
         ]
-        return document_out_of(self.document, rows, self.files, trace_of(self))
+        trace = [
+            TraceOut(**{k: v for k, v in t.items() if k != "document_id"}) for t in trace_of(self)
+        ]
+        return document_out_of(self.document, recipients, self.files, trace)
 
 
-def trace_of(prepared: Prepared) -> list[TraceEntry]:
-    """The trace a send writes: sent by the sender, then each recipient's first status."""
+def trace_of(prepared: Prepared) -> list[dict[str, Any]]:
+    """The trace rows a send writes: sent by the sender, then each recipient's first status."""
     document, at, reason = prepared.document, prepared.document.sent_at, prepared.reason
     status = ARRIVED if reason is None else REFUSED
+    action = "refused" if status == REFUSED else "delivered"
+    sent = {
+        "document_id": document.id,
+        "organ_code": document.from_organ,
+        "action": "sent",
+        "from_status": None,
+        "to_status": None,
+        "at": at,
+        "note": None,
+    }
     return [
-        TraceEntry(document_id=document.id, organ_code=document.from_organ, action="sent", at=at),
+        sent,
         *(
-            TraceEntry(
-                document_id=document.id,
-                organ_code=o.code,
-                action="refused" if status == REFUSED else "delivered",
-                to_status=status,
-                at=at,
-                note=reason,
-            )
+            {**sent, "organ_code": o.code, "action": action, "to_status": status, "note": reason}
             for o in prepared.recipients
         ),
     ]
@@ -287,9 +300,14 @@ def prepare(
     )
 
 
-DOCUMENT_COLUMNS = tuple(c.name for c in Document.__table__.columns)  # type: ignore[attr-defined]
-ATTACHMENT_COLUMNS = tuple(c.name for c in Attachment.__table__.columns)  # type: ignore[attr-defined]
-TRACE_COLUMNS = ("document_id", "organ_code", "action", "from_status", "to_status", "at", "note")
+# The tables themselves: Core inserts of plain rows, without the ORM's bulk bookkeeping.
+DOCUMENT_TABLE: Table = Document.__table__  # type: ignore[attr-defined]
+ATTACHMENT_TABLE: Table = Attachment.__table__  # type: ignore[attr-defined]
+TRACE_TABLE: Table = TraceEntry.__table__  # type: ignore[attr-defined]
+RECIPIENT_TABLE: Table = Recipient.__table__  # type: ignore[attr-defined]
+AXIS_TABLE: Table = AxisPackage.__table__  # type: ignore[attr-defined]
+DOCUMENT_COLUMNS = tuple(c.name for c in DOCUMENT_TABLE.columns)
+ATTACHMENT_COLUMNS = tuple(c.name for c in ATTACHMENT_TABLE.columns)
 
 
 def write(session: Session, prepared: Sequence[Prepared]) -> None:
@@ -298,16 +316,13 @@ def write(session: Session, prepared: Sequence[Prepared]) -> None:
     if not prepared:
         return
     session.execute(
-        insert(Document),
+        insert(DOCUMENT_TABLE),
         [{c: getattr(p.document, c) for c in DOCUMENT_COLUMNS} for p in prepared],
     )
     files = [{c: getattr(a, c) for c in ATTACHMENT_COLUMNS} for p in prepared for a in p.files]
     if files:
-        session.execute(insert(Attachment), files)
-    session.execute(
-        insert(TraceEntry),
-        [{c: getattr(t, c) for c in TRACE_COLUMNS} for p in prepared for t in trace_of(p)],
-    )
+        session.execute(insert(ATTACHMENT_TABLE), files)
+    session.execute(insert(TRACE_TABLE), [t for p in prepared for t in trace_of(p)])
     recipients = []
     events: list[DocumentSent | RecipientStatusChanged] = []
     for p in prepared:
@@ -325,7 +340,7 @@ def write(session: Session, prepared: Sequence[Prepared]) -> None:
             )
             events.append(status_event(p.document.id, organ.code, None, status, at))
         events.append(p.event)
-    session.execute(insert(Recipient), recipients)
+    session.execute(insert(RECIPIENT_TABLE), recipients)
     axis = [
         {
             "document_id": p.document.id,
@@ -336,7 +351,7 @@ def write(session: Session, prepared: Sequence[Prepared]) -> None:
         if p.outside
     ]
     if axis:
-        session.execute(insert(AxisPackage), axis)
+        session.execute(insert(AXIS_TABLE), axis)
     add_events(session, outbox, events)
 
 

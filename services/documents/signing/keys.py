@@ -96,7 +96,7 @@ def signing_key(session: Session, organ: Organ, passphrase: bytes) -> SigningKey
     # FOR NO KEY UPDATE: it serialises first signatures without conflicting with the KEY SHARE
     # locks that concurrent sends take on the same organ row through their foreign keys (a plain
     # FOR UPDATE deadlocks two organs sending to each other at once).
-    row = session.get(OrganKey, organ.code)
+    row = certificate_of(session, organ.code)
     if row is None:
         session.execute(
             select(Organ.code).where(col(Organ.code) == organ.code).with_for_update(key_share=True)
@@ -148,8 +148,16 @@ def _load_private(fingerprint: str, pem: bytes, passphrase: bytes) -> rsa.RSAPri
     return key
 
 
+_HELD = "documents.organ_keys"
+
+
 def certificate_of(session: Session, organ_code: str) -> OrganKey | None:
-    return session.get(OrganKey, organ_code)
+    """The organ's key row, held for the session's life: the identity map holds rows weakly,
+    and a batch signs and verifies for the same organs many times."""
+    row = session.get(OrganKey, organ_code)
+    if row is not None:
+        session.info.setdefault(_HELD, {})[organ_code] = row
+    return row
 
 
 def parse_certificate(pem: str, organ_code: str) -> x509.Certificate:
