@@ -28,6 +28,7 @@ ORDER = (
     "service_reads",
     "dossier_writes",
     "dossier_sync",
+    "documents",
     "reporting_freshness",
     "reporting_query",
     "soak",

@@ -38,6 +38,8 @@ class Settings(AppSettings):
     # An edXML package carries its attachments base64-encoded (4/3 of their size).
     max_package_bytes: int = Field(default=40 * 1024 * 1024, ge=1024)
     allowed_content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
+    # Documents in one `POST /v1/documents:batch` (the body limit applies too).
+    max_batch_documents: int = Field(default=500, ge=1, le=5000)
     # Accept RSA-SHA1 XML-DSig signatures on imported packages (legacy edXML SDKs); the
     # algorithm is recorded on the document either way. RSA-SHA256 is always accepted.
     allow_sha1_signatures: bool = False

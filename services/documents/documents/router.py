@@ -8,18 +8,22 @@ from fastapi import Depends, Path, Query, Request, Response
 
 from lgsp_kit.errors import ProblemError
 from lgsp_kit.fields import Instant
+from lgsp_kit.idempotency import CallerId
 from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.documents.dependencies import Idempotent, ScopeDep, SettingsDep
-from services.documents.documents import edxml, importing, repository, service
+from services.documents.documents import batch, edxml, importing, repository, service
 from services.documents.documents.exchange import DocumentTypeCode, StatusCode
 from services.documents.documents.schemas import (
+    BatchResponse,
+    DocumentBatchIn,
     DocumentIn,
     DocumentOut,
     InboxPage,
     RecipientOut,
     StatusChange,
 )
+from services.documents.models import idempotency_record
 from services.documents.organs.schemas import ORGAN_CODE_PATTERN
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -92,6 +96,39 @@ def send_document(
     """Gửi văn bản: signed for the sending organ when electronic, delivered to each recipient."""
     document = service.send_document(session, body, scope=scope, settings=settings)
     return idem.answer(document, status_code=201)
+
+
+@router.post(
+    ":batch",
+    response_model=BatchResponse,
+    summary="Send documents in a batch",
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 429),
+)
+def send_batch(
+    body: DocumentBatchIn,
+    session: WriteSession,
+    caller: CallerId,
+    settings: SettingsDep,
+    scope: ScopeDep,
+) -> BatchResponse:
+    """Gửi nhiều văn bản: each item (`{key, document}`) is sent as `POST /v1/documents` with
+    `Idempotency-Key: key` would send it, on its own: the results say, item by item, what that
+    call would have answered (201 sent with its `id`; 200 `replayed`, the key already used for
+    the same document, in a batch or alone; 4xx with the problem `code`, `detail` and `errors`
+    and nothing stored). The documents accepted are stored together in one transaction. Keys
+    are per calling client; a key twice in one batch → the second item 422 `duplicate_key`;
+    more than `DOCUMENTS_MAX_BATCH_DOCUMENTS` items → 422 `batch_too_large`; a concurrent
+    request storing one of the keys first → 409 `concurrent_batch`, nothing stored (send it
+    again). A document of a batch cannot answer (`response_for`) another of the same batch.
+    """
+    return batch.send_batch(
+        session,
+        body.items,
+        table=idempotency_record,
+        caller=caller,
+        scope=scope,
+        settings=settings,
+    )
 
 
 @router.post(

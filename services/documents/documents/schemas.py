@@ -276,3 +276,57 @@ class AxisItem(BaseModel):
 class AxisOutbox(BaseModel):
     items: list[AxisItem] = Field(description="oldest first")
     more: bool = Field(description="more packages wait beyond this page")
+
+
+class BatchItemIn(BaseModel):
+    """One document of a batch send, with the `Idempotency-Key` it would carry sent alone."""
+
+    model_config = _Strict
+
+    key: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="this document's idempotency key: the same key and document again replay "
+        "its first answer (in a batch or as `POST /v1/documents` with `Idempotency-Key`)"
+    )
+    document: DocumentIn
+
+
+class DocumentBatchIn(BaseModel):
+    """Gửi nhiều văn bản: each item is checked on its own and stored or refused on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"key": "cv-123-2023", "document": SEND_EXAMPLE}]}]
+        },
+    )
+
+    # Each item is validated on its own (an invalid one is refused, the others go on), so the
+    # list is read as raw objects; their shape is `BatchItemIn`.
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="the documents, each `{key, document}` (BatchItemIn, document: DocumentIn)",
+    )
+
+
+class BatchResult(BaseModel):
+    index: int = Field(description="the item's position in the batch, from 0")
+    key: str | None = Field(description="the item's key, when it had one")
+    ok: bool
+    status: int = Field(
+        description="what `POST /v1/documents` would have answered: 201 sent, 200 the first "
+        "answer replayed, 4xx refused"
+    )
+    id: str | None = Field(default=None, description="the document's id (sent or replayed)")
+    replayed: bool = Field(default=False, description="sent before under this key: unchanged")
+    code: str | None = Field(default=None, description="why it was refused (problem code)")
+    detail: str | None = Field(default=None, description="why it was refused, in words")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="the fields at fault of an invalid document"
+    )
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchResult] = Field(description="one per item, in order")
+    created: int
+    replayed: int
+    failed: int

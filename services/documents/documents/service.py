@@ -6,10 +6,13 @@ import base64
 import binascii
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Table, insert
+from sqlmodel import Session, col, select
 
 from contracts.events.documents import (
     DocumentSent,
@@ -37,8 +40,9 @@ from services.documents.documents.schemas import (
     InboxPage,
     RecipientOut,
     StatusChange,
+    TraceOut,
 )
-from services.documents.documents.views import document_out, recipient_out
+from services.documents.documents.views import document_out, document_out_of, recipient_out
 from services.documents.models import (
     Attachment,
     AxisPackage,
@@ -68,7 +72,21 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_HELD = "documents.organs"
+
+
+def load_organs(session: Session, codes: Iterable[str]) -> None:
+    """Load these organs into the session in one query, held for the session's life (its
+    identity map holds rows weakly: unreferenced, a later `session.get` would query again)."""
+    held: dict[str, Organ | None] = session.info.setdefault(_HELD, {})
+    wanted = sorted(set(codes) - held.keys())
+    if wanted:
+        found = {o.code: o for o in session.exec(select(Organ).where(col(Organ.code).in_(wanted)))}
+        held.update({c: found.get(c) for c in wanted})
+
+
 def known_organs(session: Session, codes: Sequence[str]) -> dict[str, Organ]:
+    """The organs by code (from the session's identity map when already loaded), or 422."""
     found = {c: o for c in codes if (o := session.get(Organ, c)) is not None}
     missing = [c for c in codes if c not in found]
     if missing:
@@ -136,8 +154,70 @@ def edxml_id(from_organ: str, day: date, number: str, notation: str) -> str:
     return f"{from_organ},{day:%Y/%m/%d},{number}/{notation}"
 
 
-def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings) -> str:
-    """Gửi văn bản: record, sign (electronic), deliver to each recipient; the new id."""
+@dataclass
+class Prepared:
+    """A document checked, signed and verified, with its rows not yet written: `write` stores
+    it (one insert per table), `out` is the answer, built from what was written (no read)."""
+
+    document: Document
+    sender: Organ
+    recipients: list[Organ]
+    files: list[Attachment]
+    reason: str | None
+    outside: list[str]
+    event: DocumentSent
+
+    def out(self) -> DocumentOut:
+        status = ARRIVED if self.reason is None else REFUSED
+        at = self.document.sent_at
+        recipients = [
+            RecipientOut(
+                organ_code=o.code,
+                organ_name=o.name,
+                status=status,
+                status_name=STATUS_NAMES[status],
+                reason=self.reason,
+                changed_at=at,
+                allowed_next=list(allowed_next(status)),
+            )
+            for o in self.recipients
+        ]
+        trace = [
+            TraceOut(**{k: v for k, v in t.items() if k != "document_id"}) for t in trace_of(self)
+        ]
+        return document_out_of(self.document, recipients, self.files, trace)
+
+
+def trace_of(prepared: Prepared) -> list[dict[str, Any]]:
+    """The trace rows a send writes: sent by the sender, then each recipient's first status."""
+    document, at, reason = prepared.document, prepared.document.sent_at, prepared.reason
+    status = ARRIVED if reason is None else REFUSED
+    action = "refused" if status == REFUSED else "delivered"
+    sent = {
+        "document_id": document.id,
+        "organ_code": document.from_organ,
+        "action": "sent",
+        "from_status": None,
+        "to_status": None,
+        "at": at,
+        "note": None,
+    }
+    return [
+        sent,
+        *(
+            {**sent, "organ_code": o.code, "action": action, "to_status": status, "note": reason}
+            for o in prepared.recipients
+        ),
+    ]
+
+
+def prepare(
+    session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings
+) -> Prepared:
+    """Gửi văn bản up to the writes: every check (a refusal raises before anything is written,
+    but a sender's first signing key), the row of the document, signed once and verified once
+    as its recipients' system does on arrival."""
+    load_organs(session, [body.from_organ, *body.to_organs])
     sender = known_organs(session, [body.from_organ])[body.from_organ]
     scope.require(session, sender.code, acting_as="the sending organ")
     if body.from_organ in body.to_organs:
@@ -186,26 +266,15 @@ def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Set
         )
         for i, (item, content) in enumerate(zip(body.attachments, contents, strict=True))
     ]
+    form = None
     if body.electronic:
         key = keys.signing_key(session, sender, settings.key_passphrase.get_secret_value().encode())
         form = canonical.canonical_form(document, body.to_organs, files)
         document.signature = canonical.sign(form, key.private_key)
         document.signed_digest = canonical.digest(form)
         document.key_fingerprint = key.fingerprint
-    session.add(document)
-    session.flush()  # no ORM relationships: the parent row goes first, explicitly
-    session.add_all(files)
-    session.add(
-        TraceEntry(document_id=document.id, organ_code=sender.code, action="sent", at=sent_at)
-    )
-    session.flush()
-    reason = verify_on_receipt(session, document, body.to_organs, files)
-    deliver(session, document, body.to_organs, reason=reason, at=sent_at)
+    reason = verify_on_receipt(session, document, body.to_organs, files, form=form)
     outside = [c for c in body.to_organs if recipients[c].level in OUTSIDE]
-    if outside and document.electronic and reason is None:
-        session.add(
-            AxisPackage(document_id=document.id, organs=" ".join(outside), queued_at=sent_at)
-        )
     event = DocumentSent(
         source=SOURCE,
         subject=document.id,
@@ -220,8 +289,77 @@ def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Set
             sent_at=sent_at,
         ),
     )
-    add_events(session, outbox, [event])
-    return document.id
+    return Prepared(
+        document=document,
+        sender=sender,
+        recipients=[recipients[c] for c in body.to_organs],
+        files=files,
+        reason=reason,
+        outside=outside if document.electronic and reason is None else [],
+        event=event,
+    )
+
+
+# The tables themselves: Core inserts of plain rows, without the ORM's bulk bookkeeping.
+DOCUMENT_TABLE: Table = Document.__table__  # type: ignore[attr-defined]
+ATTACHMENT_TABLE: Table = Attachment.__table__  # type: ignore[attr-defined]
+TRACE_TABLE: Table = TraceEntry.__table__  # type: ignore[attr-defined]
+RECIPIENT_TABLE: Table = Recipient.__table__  # type: ignore[attr-defined]
+AXIS_TABLE: Table = AxisPackage.__table__  # type: ignore[attr-defined]
+DOCUMENT_COLUMNS = tuple(c.name for c in DOCUMENT_TABLE.columns)
+ATTACHMENT_COLUMNS = tuple(c.name for c in ATTACHMENT_TABLE.columns)
+
+
+def write(session: Session, prepared: Sequence[Prepared]) -> None:
+    """Store prepared documents: one multi-row insert per table (documents first, then what
+    refers to them), their events in the outbox in the same transaction."""
+    if not prepared:
+        return
+    session.execute(
+        insert(DOCUMENT_TABLE),
+        [{c: getattr(p.document, c) for c in DOCUMENT_COLUMNS} for p in prepared],
+    )
+    files = [{c: getattr(a, c) for c in ATTACHMENT_COLUMNS} for p in prepared for a in p.files]
+    if files:
+        session.execute(insert(ATTACHMENT_TABLE), files)
+    session.execute(insert(TRACE_TABLE), [t for p in prepared for t in trace_of(p)])
+    recipients = []
+    events: list[DocumentSent | RecipientStatusChanged] = []
+    for p in prepared:
+        status = ARRIVED if p.reason is None else REFUSED
+        at = p.document.sent_at
+        for organ in p.recipients:
+            recipients.append(
+                {
+                    "document_id": p.document.id,
+                    "organ_code": organ.code,
+                    "status": status,
+                    "reason": p.reason,
+                    "changed_at": at,
+                }
+            )
+            events.append(status_event(p.document.id, organ.code, None, status, at))
+        events.append(p.event)
+    session.execute(insert(RECIPIENT_TABLE), recipients)
+    axis = [
+        {
+            "document_id": p.document.id,
+            "organs": " ".join(p.outside),
+            "queued_at": p.document.sent_at,
+        }
+        for p in prepared
+        if p.outside
+    ]
+    if axis:
+        session.execute(insert(AXIS_TABLE), axis)
+    add_events(session, outbox, events)
+
+
+def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings) -> str:
+    """Gửi văn bản: record, sign (electronic), deliver to each recipient; the new id."""
+    prepared = prepare(session, body, scope=scope, settings=settings)
+    write(session, [prepared])
+    return prepared.document.id
 
 
 def answered_document(session: Session, document_id: str | None, sender: str) -> Document | None:
@@ -240,10 +378,16 @@ def answered_document(session: Session, document_id: str | None, sender: str) ->
 
 
 def verify_on_receipt(
-    session: Session, document: Document, to_organs: list[str], files: list[Attachment]
+    session: Session,
+    document: Document,
+    to_organs: list[str],
+    files: list[Attachment],
+    *,
+    form: bytes | None = None,
 ) -> str | None:
     """What the recipient's system checks on arrival: None when the document is intact and
-    signed by the sender's key, otherwise the reason it is refused (status 02)."""
+    signed by the sender's key, otherwise the reason it is refused (status 02). `form` is the
+    canonical form when the caller has just built it from these same rows (a send)."""
     if not document.electronic:
         return None
     if document.signature is None:
@@ -253,7 +397,8 @@ def verify_on_receipt(
     certificate = keys.certificate_of(session, document.from_organ)
     if certificate is None or certificate.fingerprint != document.key_fingerprint:
         return f"the signing certificate is not the one registered for {document.from_organ}"
-    form = canonical.canonical_form(document, to_organs, files)
+    if form is None:
+        form = canonical.canonical_form(document, to_organs, files)
     return canonical.verify(form, document.signature, certificate.certificate_pem)
 
 
@@ -336,9 +481,11 @@ def get(session: Session, document_id: str, *, scope: OrganScope) -> DocumentOut
 def send_document(
     session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings
 ) -> DocumentOut:
-    """Send, and answer with the document as its sender sees it."""
-    document_id = send(session, body, scope=scope, settings=settings)
-    return get(session, document_id, scope=scope)
+    """Send, and answer with the document as its sender sees it (built from what was written:
+    the sender is in the caller's scope, so it may read it)."""
+    prepared = prepare(session, body, scope=scope, settings=settings)
+    write(session, [prepared])
+    return prepared.out()
 
 
 def change_status(

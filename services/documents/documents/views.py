@@ -18,7 +18,7 @@ from services.documents.documents.schemas import (
     Signer,
     TraceOut,
 )
-from services.documents.models import Document, Organ, Recipient
+from services.documents.models import Attachment, Document, Organ, Recipient
 from services.documents.signing import canonical
 
 XMLDSIG_ALGORITHM = "XML-DSig {} (edXML package)"
@@ -65,13 +65,38 @@ def verification(document: Document) -> Literal["verified", "unverified", "refus
 def document_out(
     session: Session, document: Document, rows: list[tuple[Recipient, Organ]]
 ) -> DocumentOut:
+    return document_out_of(
+        document,
+        [recipient_out(r, o) for r, o in rows],
+        repository.attachments(session, document.id),
+        [
+            TraceOut(
+                organ_code=t.organ_code,
+                action=t.action,
+                from_status=t.from_status,
+                to_status=t.to_status,
+                at=t.at,
+                note=t.note,
+            )
+            for t in repository.trace(session, document.id)
+        ],
+    )
+
+
+def document_out_of(
+    document: Document,
+    recipients: list[RecipientOut],
+    attachments: list[Attachment],
+    trace: list[TraceOut],
+) -> DocumentOut:
+    """The answer from its parts: recipients in their order, the trace in its."""
     return DocumentOut(
         id=document.id,
         edxml_document_id=document.edxml_id,
         origin=document.origin,
         from_organ=document.from_organ,
         sender_level=document.sender_level,
-        to_organs=[r.organ_code for r, _ in rows],
+        to_organs=[r.organ_code for r in recipients],
         code_number=document.code_number,
         code_notation=document.code_notation,
         document_type=document.document_type,
@@ -108,18 +133,8 @@ def document_out(
                 size=a.size,
                 sha256=a.sha256,
             )
-            for a in repository.attachments(session, document.id)
+            for a in attachments
         ],
-        recipients=[recipient_out(r, o) for r, o in rows],
-        trace=[
-            TraceOut(
-                organ_code=t.organ_code,
-                action=t.action,
-                from_status=t.from_status,
-                to_status=t.to_status,
-                at=t.at,
-                note=t.note,
-            )
-            for t in repository.trace(session, document.id)
-        ],
+        recipients=recipients,
+        trace=trace,
     )

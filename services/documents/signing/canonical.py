@@ -8,6 +8,7 @@ field or to an attachment's bytes changes it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from datetime import UTC
@@ -17,6 +18,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from services.documents.models import Attachment, Document
 
@@ -77,10 +79,16 @@ def sign(form: bytes, key: rsa.RSAPrivateKey) -> str:
     return base64.b64encode(key.sign(form, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
+@functools.lru_cache(maxsize=1024)
+def public_key_of(certificate_pem: str) -> PublicKeyTypes:
+    """The public key of a PEM certificate, parsed once per certificate (they are few: one per
+    organ) instead of once per verification."""
+    return x509.load_pem_x509_certificate(certificate_pem.encode()).public_key()
+
+
 def verify(form: bytes, signature_b64: str, certificate_pem: str) -> str | None:
     """None when the signature holds; otherwise why it does not."""
-    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
-    public = certificate.public_key()
+    public = public_key_of(certificate_pem)
     if not isinstance(public, rsa.RSAPublicKey):
         return "the sender's certificate does not carry an RSA key"
     try:
