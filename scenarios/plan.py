@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
+from contracts import reference
 from scenarios.targets import Targets
 
 Mode = Literal["full", "partial"]
@@ -143,6 +144,9 @@ def build_plan(targets: Targets, seed: int) -> list[ProcedurePlan]:
     fee_rank = {i: r for r, i in enumerate(order[start : start + p.fee_bearing])}
     partial_seen = 0
     plans = []
+    # A local variant's code in the national catalogue's form (`1.001612.000.00.00.H03`), so
+    # that DVCQG takes the dossiers: numbers from 100000 up, the province's suffix.
+    suffix = reference.province().organ_suffix
     for i, (mode, on, off) in enumerate(counts):
         eligible = mode == "full"
         if mode == "partial":
@@ -154,7 +158,7 @@ def build_plan(targets: Targets, seed: int) -> list[ProcedurePlan]:
         field = FIELDS[i % len(FIELDS)]
         plans.append(
             ProcedurePlan(
-                code=f"{1 + i % 3}.{100000 + i:06d}.000.00.00.SIM",
+                code=f"{1 + i % 3}.{100000 + i:06d}.000.00.00.{suffix}",
                 name=f"{SUBJECTS[i % len(SUBJECTS)]} thuộc lĩnh vực {field.lower()} (số {i + 1})",
                 field=field,
                 level=level,
