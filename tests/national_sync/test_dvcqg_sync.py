@@ -185,3 +185,16 @@ async def test_changes_reach_dvcqg_with_the_last_status_and_survive_an_outage(
         assert theirs is not None and theirs["TrangThaiHoSo"] == str(mine["status"])
         rows = (await stack.national.get(f"/dvcqg/hoso/{code}/tiendo")).json()
         assert [r["row"]["TrangThai"] for r in rows] == [str(h["status"]) for h in mine["history"]]
+
+
+def test_progress_rows_go_in_packs_of_whole_dossiers_of_at_most_100_rows() -> None:
+    from services.dossier.national.sync import Item, _packs
+
+    def item(rows: int) -> Item:
+        return Item(0, f"HS{rows}", 1, 0.0, True, {}, [{"n": str(n)} for n in range(rows)])
+
+    sizes = [
+        [len(i.rows) for i in pack] for pack in _packs([item(n) for n in (60, 50, 120, 10, 90, 5)])
+    ]
+    # 60+50 > 100: apart; 120 alone (sent in calls of 100); 10+90 = 100 together.
+    assert sizes == [[60], [50], [120], [10, 90], [5]]

@@ -50,6 +50,8 @@ PROGRESS = "/dvcqg/CapNhatTienDoHoSoMC"
 DONE, INVALID, NOT_THERE, ALREADY_THERE = "0", "-1", "-2", "-3"
 ABOUT_RECORDS = frozenset({INVALID, NOT_THERE, ALREADY_THERE})
 ERROR_LIMIT = 500
+# Rows a CapNhatTienDoHoSoMC call carries at most (the portal's limit, as the simulator has it).
+PROGRESS_ROWS = 100
 
 
 class Unavailable(Exception):
@@ -237,30 +239,42 @@ class SyncWorker:
         return False
 
     async def _progress(self, items: list[Item]) -> None:
-        with_rows = [i for i in items if i.rows]
+        """The items' fresh progress rows, whole items packed into calls of at most
+        `PROGRESS_ROWS` rows (an item with more goes alone, in calls of that size, in order);
+        a call refused for its records is retried item by item."""
         for item in items:
             item.on_dvcqg = True
-        rows = [r for i in with_rows for r in i.rows]
-        if rows and len(rows) <= 100:
-            answer = await self.gateway.call(PROGRESS, rows)
+        done = [i for i in items if not i.rows]
+        for pack in _packs([i for i in items if i.rows]):
+            rows = [r for i in pack for r in i.rows]
+            answer = await self._send_rows(rows)
             if answer["error_code"] == DONE:
                 self.sent["progress"] += len(rows)
-                await asyncio.to_thread(self._done_all, items)
-                return
+                done += pack
+                continue
             if answer["error_code"] not in ABOUT_RECORDS:
                 raise Unavailable(f"CapNhatTienDoHoSoMC: {answer}")
-        for item in items:
-            if item.rows:
-                answer = await self.gateway.call(PROGRESS, item.rows)
-                if answer["error_code"] != DONE:
-                    if answer["error_code"] not in ABOUT_RECORDS:
-                        raise Unavailable(f"CapNhatTienDoHoSoMC: {answer}")
+            for item in pack:
+                if len(pack) > 1:
+                    answer = await self._send_rows(item.rows)
+                if answer["error_code"] == DONE:
+                    self.sent["progress"] += len(item.rows)
+                    done.append(item)
+                elif answer["error_code"] in ABOUT_RECORDS:
                     await asyncio.to_thread(
                         self._failed, item, f"CapNhatTienDoHoSoMC: {answer['message']}"
                     )
-                    continue
-                self.sent["progress"] += len(item.rows)
-            await asyncio.to_thread(self._done, item, True)
+                else:
+                    raise Unavailable(f"CapNhatTienDoHoSoMC: {answer}")
+        await asyncio.to_thread(self._done_all, done)
+
+    async def _send_rows(self, rows: list[dict[str, str]]) -> dict[str, Any]:
+        answer: dict[str, Any] = {"error_code": DONE, "message": ""}
+        for start in range(0, len(rows), PROGRESS_ROWS):
+            answer = await self.gateway.call(PROGRESS, rows[start : start + PROGRESS_ROWS])
+            if answer["error_code"] != DONE:
+                break
+        return answer
 
     # -- storage
 
@@ -283,31 +297,52 @@ class SyncWorker:
             )
 
     def _read(self, ids: list[int]) -> list[Item]:
+        """The pending dossiers' records and fresh progress rows, read in one query a table."""
         tz = self.settings.zone
         organs = reference.organs()
         items = []
         with Session(self.db.reader) as session:
+            read_at = time.time()
+            marks = {
+                m.dossier_id: m
+                for m in session.execute(
+                    select(DvcqgSync).where(col(DvcqgSync.dossier_id).in_(ids))
+                ).scalars()
+            }
+            dossiers = {
+                d.id: d
+                for d in session.execute(select(Dossier).where(col(Dossier.id).in_(ids))).scalars()
+            }
+            codes = {d.procedure_code for d in dossiers.values()}
+            procedures = {
+                p.code: p
+                for p in session.execute(
+                    select(Procedure).where(col(Procedure.code).in_(codes))
+                ).scalars()
+            }
+            steps: dict[int, list[mapping.Step]] = {i: [] for i in ids}
+            for h in session.execute(
+                select(DossierHistory)
+                .where(col(DossierHistory.dossier_id).in_(ids))
+                .order_by(col(DossierHistory.id))
+            ).scalars():
+                steps[h.dossier_id].append(
+                    mapping.Step(h.id or 0, h.from_status, h.to_status, h.at, h.actor, h.note)
+                )
+            online: dict[int, list[int | None]] = {i: [] for i in ids}
+            for p in session.execute(
+                select(DossierPayment)
+                .where(col(DossierPayment.dossier_id).in_(ids))
+                .order_by(col(DossierPayment.id))
+            ).scalars():
+                if p.method == "online":
+                    online[p.dossier_id].append(p.online_gateway)
             for dossier_id in ids:
-                read_at = time.time()
-                mark = session.get(DvcqgSync, dossier_id)
-                dossier = session.get(Dossier, dossier_id)
+                mark = marks.get(dossier_id)
+                dossier = dossiers.get(dossier_id)
                 if mark is None or dossier is None:
                     continue
-                procedure = session.get(Procedure, dossier.procedure_code)
-                history = session.execute(
-                    select(DossierHistory)
-                    .where(col(DossierHistory.dossier_id) == dossier_id)
-                    .order_by(col(DossierHistory.id))
-                ).scalars()
-                payments = session.execute(
-                    select(DossierPayment)
-                    .where(col(DossierPayment.dossier_id) == dossier_id)
-                    .order_by(col(DossierPayment.id))
-                ).scalars()
-                steps = [
-                    mapping.Step(h.id or 0, h.from_status, h.to_status, h.at, h.actor, h.note)
-                    for h in history
-                ]
+                procedure = procedures.get(dossier.procedure_code)
                 organ = organs.get(dossier.organ_code)
                 facts = mapping.Facts(
                     code=dossier.code,
@@ -326,10 +361,12 @@ class SyncWorker:
                     due_at=dossier.due_at,
                     resolved_at=dossier.resolved_at,
                     returned_at=dossier.returned_at,
-                    online_payments=[p.online_gateway for p in payments if p.method == "online"],
+                    online_payments=online[dossier_id],
                 )
-                record = mapping.record(facts, steps, tz)
-                fresh = [s for s in steps if s.id > mark.progress_sent] if record else []
+                record = mapping.record(facts, steps[dossier_id], tz)
+                fresh = (
+                    [s for s in steps[dossier_id] if s.id > mark.progress_sent] if record else []
+                )
                 items.append(
                     Item(
                         dossier_id=dossier_id,
@@ -344,23 +381,28 @@ class SyncWorker:
                 )
         return items
 
-    def _done_all(self, items: list[Item]) -> None:
-        for item in items:
-            self._done(item, True)
+    def _done_all(self, items: list[Item], sent: bool = True) -> None:
+        """Clear the marks in one transaction, each unless its dossier changed after the read."""
+        if not items:
+            return
+        t = sync_table()
+        with self.db.writing(), self.db.engine.begin() as conn:
+            for item in items:
+                values: dict[str, Any] = {
+                    "attempts": 0,
+                    "next_attempt": None,
+                    "last_error": None,
+                    "pending_since": _case_pending(t, item),
+                }
+                if sent:
+                    values.update(
+                        on_dvcqg=True, progress_sent=item.last_step, synced_at=datetime.now(UTC)
+                    )
+                conn.execute(update(t).where(t.c.dossier_id == item.dossier_id).values(**values))
 
     def _done(self, item: Item, sent: bool) -> None:
         """Clear the mark, unless the dossier changed after it was read."""
-        t = sync_table()
-        values: dict[str, Any] = {
-            "attempts": 0,
-            "next_attempt": None,
-            "last_error": None,
-            "pending_since": _case_pending(t, item),
-        }
-        if sent:
-            values.update(on_dvcqg=True, progress_sent=item.last_step, synced_at=datetime.now(UTC))
-        with self.db.writing(), self.db.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.dossier_id == item.dossier_id).values(**values))
+        self._done_all([item], sent)
 
     def _failed(self, item: Item, error: str) -> None:
         t = sync_table()
@@ -397,6 +439,20 @@ class SyncWorker:
                 )
             ).one()
         return int(count), oldest, int(failing)
+
+
+def _packs(items: list[Item]) -> Iterator[list[Item]]:
+    """Whole items, in order, in packs of at most `PROGRESS_ROWS` rows (a bigger item alone)."""
+    pack: list[Item] = []
+    size = 0
+    for item in items:
+        if pack and size + len(item.rows) > PROGRESS_ROWS:
+            yield pack
+            pack, size = [], 0
+        pack.append(item)
+        size += len(item.rows)
+    if pack:
+        yield pack
 
 
 def sync_table() -> Any:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from lgsp_kit.errors import NotFound
@@ -88,26 +89,36 @@ def sync(session: Session, dossiers: list[HoSo], *, is_updating: bool, consumer:
     if is_updating and (missing := sorted(set(codes) - set(known))):
         return answer(UNKNOWN, f"Hồ sơ {', '.join(missing)} không tồn tại trên hệ thống")
     now = datetime.now(UTC)
-    for dossier, record in zip(dossiers, records, strict=True):
-        row = known.get(dossier.MaHoSo)
-        if row is None:
-            row = DvcqgHoSo(
-                ma_ho_so=dossier.MaHoSo,
-                ma_tthc=dossier.MaTTHC,
-                trang_thai=dossier.TrangThaiHoSo,
-                ngay_tiep_nhan=dossier.NgayTiepNhan,
-                record=_dump(record),
-                created_at=now,
-                updated_at=now,
-            )
-        else:
-            row.ma_tthc = dossier.MaTTHC
-            row.trang_thai = dossier.TrangThaiHoSo
-            row.ngay_tiep_nhan = dossier.NgayTiepNhan
-            row.record = _dump(record)
-            row.updated_at = now
-            row.updates += 1
-        session.add(row)
+    table = DvcqgHoSo.__table__  # type: ignore[attr-defined]
+    values = [
+        {
+            "ma_ho_so": d.MaHoSo,
+            "ma_tthc": d.MaTTHC,
+            "trang_thai": d.TrangThaiHoSo,
+            "ngay_tiep_nhan": d.NgayTiepNhan,
+            "record": _dump(record),
+            "updated_at": now,
+        }
+        for d, record in zip(dossiers, records, strict=True)
+    ]
+    # One statement for the whole call, executed for every dossier (executemany).
+    if is_updating:
+        session.execute(
+            update(table)
+            .where(table.c.ma_ho_so == bindparam("key"))
+            .values(
+                ma_tthc=bindparam("ma_tthc"),
+                trang_thai=bindparam("trang_thai"),
+                ngay_tiep_nhan=bindparam("ngay_tiep_nhan"),
+                record=bindparam("record"),
+                updated_at=bindparam("updated_at"),
+                updates=table.c.updates + 1,
+            ),
+            [{**v, "key": v["ma_ho_so"]} for v in values],
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        session.execute(insert(table), [{**v, "created_at": now, "updates": 0} for v in values])
     verb = "Cập nhật" if is_updating else "Đồng bộ"
     return answer(OK, f"{verb} {len(dossiers)} hồ sơ thành công")
 
@@ -134,31 +145,43 @@ def progress(session: Session, rows: list[TienDo], *, consumer: str) -> Answer:
     if missing := [c for c in codes if c not in known]:
         return answer(UNKNOWN, f"Hồ sơ {', '.join(missing)} không tồn tại trên hệ thống")
     now = datetime.now(UTC)
-    for row, record in zip(rows, received, strict=True):
-        text = _dump(record)
-        digest = hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        existing = session.exec(
-            select(DvcqgTienDo).where(
-                col(DvcqgTienDo.ma_ho_so) == row.MaHoSo, col(DvcqgTienDo.digest) == digest
-            )
-        ).first()
-        if existing is not None:
-            existing.received += 1
-            existing.last_received_at = now
-            session.add(existing)
-            continue
-        session.add(
-            DvcqgTienDo(
-                ma_ho_so=row.MaHoSo,
-                digest=digest,
-                trang_thai=row.TrangThai,
-                thoi_diem_xu_ly=row.ThoiDiemXuLy,
-                row=text,
-                first_received_at=now,
-                last_received_at=now,
-            )
+    table = DvcqgTienDo.__table__  # type: ignore[attr-defined]
+    there = {
+        (code, digest): row_id
+        for row_id, code, digest in session.execute(
+            select(table.c.id, table.c.ma_ho_so, table.c.digest).where(table.c.ma_ho_so.in_(codes))
         )
-        session.flush()
+    }
+    again: dict[int, int] = {}
+    new: dict[tuple[str, str], dict[str, Any]] = {}
+    for row, record in zip(rows, received, strict=True):
+        digest = hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        key = (row.MaHoSo, digest)
+        if key in there:
+            again[there[key]] = again.get(there[key], 0) + 1
+        elif key in new:
+            new[key]["received"] += 1
+        else:
+            new[key] = {
+                "ma_ho_so": row.MaHoSo,
+                "digest": digest,
+                "trang_thai": row.TrangThai,
+                "thoi_diem_xu_ly": row.ThoiDiemXuLy,
+                "row": _dump(record),
+                "received": 1,
+                "first_received_at": now,
+                "last_received_at": now,
+            }
+    if new:
+        session.execute(insert(table), list(new.values()))
+    if again:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("key"))
+            .values(received=table.c.received + bindparam("times"), last_received_at=now),
+            [{"key": k, "times": n} for k, n in again.items()],
+            execution_options={"synchronize_session": False},
+        )
     return answer(OK, f"Cập nhật tiến độ {len(rows)} bản ghi thành công")
 
 
