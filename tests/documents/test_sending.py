@@ -148,3 +148,33 @@ async def test_a_batch_outside_the_callers_scope_or_too_large_stores_nothing(
     resp = await client.post("/v1/documents:batch", json={"items": []}, headers=headers)
     assert resp.status_code == 422
     assert await count(client, headers, PROVINCE) == 0
+
+
+async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """The keys of a batch's first-time senders are made side by side (keys.make_keys): each
+    sender still signs with a key of its own, whose certificate verifies its documents."""
+    from services.documents.signing import canonical
+
+    await connect(client, headers, PROVINCE, DISTRICT, DISTRICT_2, COMMUNE)
+    senders = [DISTRICT, DISTRICT_2, COMMUNE]
+    items = [
+        {"key": f"first-{n}", "document": document(organ, [PROVINCE], code_number=str(n))}
+        for n, organ in enumerate(senders * 2)
+    ]
+    answer = await batch(client, headers, items)
+    assert answer["created"] == 6
+    fingerprints = set()
+    for organ in senders:
+        resp = await client.get(f"/v1/organs/{organ}/certificate", headers=headers)
+        assert resp.status_code == 200, resp.text
+        fingerprints.add(resp.json()["fingerprint_sha256"])
+        public = canonical.public_key_of(resp.json()["certificate_pem"])
+        assert public.key_size == 3072  # type: ignore[union-attr]
+    assert len(fingerprints) == 3
+    inbox = await client.get(f"/v1/organs/{PROVINCE}/inbox", headers=headers)
+    assert {i["status"] for i in inbox.json()["items"]} == {
+        "01"
+    }  # arrived: each signature verified
+    assert len(inbox.json()["items"]) == 6

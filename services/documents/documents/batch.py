@@ -30,8 +30,10 @@ from lgsp_kit.idempotency import fingerprint
 from lgsp_kit.sessions import unit_of
 from services.documents.documents import service
 from services.documents.documents.schemas import BatchItemIn, BatchResponse, BatchResult
+from services.documents.models import Organ
 from services.documents.scope import OrganScope
 from services.documents.settings import Settings
+from services.documents.signing import keys
 
 # The single send whose answers a batch item shares (its key, its fingerprint).
 SEND_METHOD, SEND_PATH = "POST", "/v1/documents"
@@ -126,6 +128,16 @@ def send_batch(
     service.load_organs(
         session,
         {c for _, i, _ in valid for c in (i.document.from_organ, *i.document.to_organs)},
+    )
+    # The first signatures of the batch's senders (those this caller may send for), side by side.
+    senders = {i.document.from_organ for _, i, _ in valid if i.document.electronic}
+    keys.make_keys(
+        session,
+        [
+            organ
+            for code in sorted(senders)
+            if (organ := session.get(Organ, code)) is not None and scope.covers(session, code)
+        ],
     )
     accepted: list[tuple[int, str, str, service.Prepared]] = []
     for index, item, printed in valid:
