@@ -1,9 +1,9 @@
 """`lgsp simulate`: replay a year through the gateway, resumable, then compare the report.
 
 Stages, each resumable from the state file: the procedures catalogue, organ connections, the
-declared rows, the dossiers (batch sync of 1,000 whole records per call, with a sample sent as
-ordinary interactive calls), the documents (batch sends of 200); then wait for reporting and
-compare row by row.
+declared rows; then at once the dossiers (batch sync of 1,000 whole records per call, with a
+sample sent as ordinary interactive calls) and the documents (batch sends of 200); then wait for
+reporting and compare row by row.
 Every write carries an `Idempotency-Key` derived from the seed, so a stage replayed after an
 interruption creates nothing twice.
 """
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import time as dtime
 from itertools import islice
@@ -54,35 +55,55 @@ class _Rate(ProgressColumn):
 
 
 class Progress:
-    """One line on stderr: done/total, rate and time left; counts from `done` on a resume."""
+    """One line on stderr: done/total, rate and time left; counts from `done` on a resume.
+    Stages running at once share one display (a terminal holds one live display)."""
+
+    _display: RichProgress | None = None
+    _users = 0
+    _lock = threading.Lock()
 
     def __init__(self, label: str, total: int, done: int = 0) -> None:
-        self._display = RichProgress(
-            TextColumn(f"{label:<12}", markup=False),
-            TextColumn("{task.completed:>9,.0f}/{task.total:<9,.0f}", markup=False),
-            _Rate(),
-            TextColumn(" ETA", markup=False),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            refresh_per_second=2,
-        )
-        self._task = self._display.add_task(label, total=total, completed=done)
+        self._label, self._total, self._done = label, total, done
 
     def __enter__(self) -> Progress:
-        self._display.start()
+        with Progress._lock:
+            if Progress._display is None:
+                Progress._display = RichProgress(
+                    TextColumn("{task.description:<12}", markup=False),
+                    TextColumn("{task.completed:>9,.0f}/{task.total:<9,.0f}", markup=False),
+                    _Rate(),
+                    TextColumn(" ETA", markup=False),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                    refresh_per_second=2,
+                )
+                Progress._display.start()
+            Progress._users += 1
+            self._task = Progress._display.add_task(
+                self._label, total=self._total, completed=self._done
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._display.stop()
+        with Progress._lock:
+            Progress._users -= 1
+            if Progress._users == 0 and Progress._display is not None:
+                Progress._display.stop()
+                Progress._display = None
 
     def advance(self, n: int) -> None:
-        self._display.advance(self._task, n)
+        assert Progress._display is not None
+        Progress._display.advance(self._task, n)
 
 
 def batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(islice(it, n)):
         yield chunk
+
+
+class Stopped(RuntimeError):
+    """A stage stopped because the one running beside it failed."""
 
 
 @dataclass
@@ -101,10 +122,14 @@ class State:
                 return cls(path, fingerprint, saved["done"])
         return cls(path, fingerprint, {})
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "done": self.done}))
-        tmp.replace(self.path)
+        """Stages running at once save one after the other."""
+        with self.lock:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "done": dict(self.done)}))
+            tmp.replace(self.path)
 
 
 class Simulation:
@@ -133,6 +158,7 @@ class Simulation:
         self.workers = workers
         self.say = say
         self.tally = Tally(targets, self.plans)
+        self._stop = threading.Event()
 
     def start_of_year(self, day: int = 1) -> str:
         return datetime.combine(
@@ -142,11 +168,25 @@ class Simulation:
     # -- stages -------------------------------------------------------------------------------
 
     def run(self) -> None:
+        """The catalogue, connections and declared rows first (dossiers and documents need
+        them), then the dossiers and the documents at once: they go to two services, each
+        with a core of its own to use."""
         self.catalogue()
         self.connections()
         self.declared()
-        self.dossiers()
-        self.documents()
+        self._stop.clear()
+        with ThreadPoolExecutor(2, thread_name_prefix="stage") as stages:
+            running = [stages.submit(self.dossiers), stages.submit(self.documents)]
+            try:
+                for stage in running:
+                    stage.result()
+            except BaseException:
+                self._stop.set()  # the other stage stops after its call in flight
+                raise
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise Stopped("another stage failed")
 
     def _stage(self, name: str, items: list[Any], send: Callable[[Any], None]) -> None:
         done = self.state.done.get(name, 0)
@@ -236,6 +276,7 @@ class Simulation:
                     self.tally.dossier(record)
                 if (index + 1) * SYNC_BATCH <= done:
                     continue
+                self._check_stop()
                 interactive = [r for r in batch if hash_pick(r["code"], self.interactive_every)]
                 bulk = [r for r in batch if not hash_pick(r["code"], self.interactive_every)]
                 if bulk:
@@ -271,6 +312,7 @@ class Simulation:
             # In order: the state counts only documents whose batch and every earlier one
             # were answered.
             for chunk, _ in zip(chunks, pool.map(self.send_documents, chunks), strict=True):
+                self._check_stop()
                 self.state.done["documents"] = self.state.done.get("documents", 0) + len(chunk)
                 self.state.save()
                 progress.advance(len(chunk))
