@@ -27,6 +27,8 @@ from lgsp_kit.bus import Bus
 from lgsp_kit.db import Database
 
 log = logging.getLogger("lgsp.relay")
+# Seconds a batch's acks may take, and a publish may wait for a place among the pending ones.
+PUBLISH_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -158,11 +160,38 @@ class OutboxRelay:
         with self.db.writing(), self.db.engine.begin() as conn:
             conn.execute(delete(self.outbox).where(self.outbox.c.seq.in_(seqs)))
 
-    async def _publish(self, item: _Pending) -> int:
-        await self.bus.js.publish(
-            item.subject, item.payload, headers={"Nats-Msg-Id": item.event_id}, timeout=5
-        )
-        return item.seq
+    async def _publish_all(self, batch: list[_Pending]) -> tuple[list[int], list[str]]:
+        """Publish a batch without awaiting each ack in turn (JetStream's async publish: the
+        acks come back on one reply subscription, no request and timer per event): the seqs
+        whose ack came within `PUBLISH_TIMEOUT`, and the names of the errors of the others."""
+        js = self.bus.js
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        errors: list[str] = []
+        for item in batch:
+            try:
+                future = await js.publish_async(
+                    item.subject,
+                    item.payload,
+                    headers={"Nats-Msg-Id": item.event_id},
+                    wait_stall=PUBLISH_TIMEOUT,
+                )
+            except Exception as exc:  # the connection lost or stalled: the rest waits
+                errors.append(type(exc).__name__)
+                break
+            sent.append((item.seq, future))
+        if sent:
+            _, late = await asyncio.wait([f for _, f in sent], timeout=PUBLISH_TIMEOUT)
+            for future in late:
+                future.cancel()  # frees its place among the pending publishes
+        done = []
+        for seq, future in sent:
+            if future.cancelled():
+                errors.append("TimeoutError")
+            elif (failure := future.exception()) is not None:
+                errors.append(type(failure).__name__)
+            else:
+                done.append(seq)
+        return done, errors
 
     async def _run(self) -> None:
         delay = 0.2
@@ -193,19 +222,15 @@ class OutboxRelay:
                     return
                 await self._sleep(self.idle_poll)
                 continue
-            results = await asyncio.gather(
-                *(self._publish(item) for item in batch), return_exceptions=True
-            )
-            done = [r for r in results if isinstance(r, int)]
+            done, errors = await self._publish_all(batch)
             if done:
                 await asyncio.to_thread(self._forget, done)
                 self.published += len(done)
             if len(done) < len(batch):
-                errors = {type(r).__name__ for r in results if isinstance(r, BaseException)}
                 log.warning(
                     "%d events not published (%s); retrying",
                     len(batch) - len(done),
-                    ", ".join(sorted(errors)),
+                    ", ".join(sorted(set(errors))) or "not sent",
                 )
                 if self._stopping:
                     return

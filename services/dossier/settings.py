@@ -28,7 +28,7 @@ class Settings(AppSettings):
     dvcqg_client_file: Path | None = None
     # Dossiers per call (DVCQG takes at most 100), how often to look when idle, the back-off
     # after a failure (doubling from `dvcqg_retry_seconds` up to `dvcqg_retry_max_seconds`).
-    dvcqg_batch: int = Field(default=50, ge=1, le=100)
+    dvcqg_batch: int = Field(default=100, ge=1, le=100)
     dvcqg_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     dvcqg_retry_seconds: float = Field(default=1.0, gt=0)
     dvcqg_retry_max_seconds: float = Field(default=60.0, gt=0)

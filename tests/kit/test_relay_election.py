@@ -24,16 +24,20 @@ pytestmark = pytest.mark.anyio
 
 
 class RecordingBus:
-    """What the relay needs of a Bus: `connected` and `js.publish`, each call recorded."""
+    """What the relay needs of a Bus: `connected` and `js.publish_async`, each call recorded
+    (and acknowledged at once)."""
 
     def __init__(self) -> None:
         self.connected = True
         self.sent: list[str] = []
         self.js = self
 
-    async def publish(self, subject: str, payload: bytes, **kw: Any) -> None:
+    async def publish_async(self, subject: str, payload: bytes, **kw: Any) -> asyncio.Future[None]:
         self.sent.append(kw["headers"]["Nats-Msg-Id"])
         await asyncio.sleep(0)
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ack.set_result(None)
+        return ack
 
 
 def _write(db: Database, outbox: Any, first: int, n: int) -> None:

@@ -33,9 +33,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlmodel import Session, col
 
 from contracts import reference
@@ -117,10 +118,14 @@ class Gateway:
 
     async def call(self, path: str, body: list[Any], **params: str) -> dict[str, Any]:
         """DVCQG's `{error_code, message}` answer; `Unavailable` when there is none."""
+        payload = orjson.dumps(body)
         for _ in range(2):
-            headers = {"Authorization": f"Bearer {await self._bearer()}"}
+            headers = {
+                "Authorization": f"Bearer {await self._bearer()}",
+                "Content-Type": "application/json",
+            }
             try:
-                resp = await self.client.post(path, json=body, params=params, headers=headers)
+                resp = await self.client.post(path, content=payload, params=params, headers=headers)
             except httpx.HTTPError as exc:
                 raise Unavailable(f"{path}: {exc!r}") from exc
             if resp.status_code == 401:
@@ -382,23 +387,35 @@ class SyncWorker:
         return items
 
     def _done_all(self, items: list[Item], sent: bool = True) -> None:
-        """Clear the marks in one transaction, each unless its dossier changed after the read."""
+        """Clear the marks in one statement run for each item, each unless its dossier changed
+        after the read (its `changes` moved on: then still pending, since the read)."""
         if not items:
             return
         t = sync_table()
+        values: dict[str, Any] = {
+            "attempts": 0,
+            "next_attempt": None,
+            "last_error": None,
+            "pending_since": case(
+                (t.c.changes == bindparam("read_changes"), None), else_=bindparam("read_at")
+            ),
+        }
+        if sent:
+            values.update(
+                on_dvcqg=True, progress_sent=bindparam("last_step"), synced_at=datetime.now(UTC)
+            )
+        statement = update(t).where(t.c.dossier_id == bindparam("id")).values(**values)
+        rows = [
+            {
+                "id": i.dossier_id,
+                "read_changes": i.changes,
+                "read_at": i.read_at,
+                "last_step": i.last_step,
+            }
+            for i in items
+        ]
         with self.db.writing(), self.db.engine.begin() as conn:
-            for item in items:
-                values: dict[str, Any] = {
-                    "attempts": 0,
-                    "next_attempt": None,
-                    "last_error": None,
-                    "pending_since": _case_pending(t, item),
-                }
-                if sent:
-                    values.update(
-                        on_dvcqg=True, progress_sent=item.last_step, synced_at=datetime.now(UTC)
-                    )
-                conn.execute(update(t).where(t.c.dossier_id == item.dossier_id).values(**values))
+            conn.execute(statement, rows)
 
     def _done(self, item: Item, sent: bool) -> None:
         """Clear the mark, unless the dossier changed after it was read."""
@@ -457,11 +474,6 @@ def _packs(items: list[Item]) -> Iterator[list[Item]]:
 
 def sync_table() -> Any:
     return DvcqgSync.__table__  # type: ignore[attr-defined]
-
-
-def _case_pending(t: Any, item: Item) -> Any:
-    # Changed after the read (`changes` moved on): still pending, since the read at the latest.
-    return case((t.c.changes == item.changes, None), else_=item.read_at)
 
 
 class SyncCollector(Collector):
