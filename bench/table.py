@@ -24,6 +24,7 @@ END = "<!-- bench:table:end -->"
 README = results.ROOT / "README.md"
 # The order of the table; a benchmark not named here comes after these, by name.
 ORDER = (
+    "replay",
     "gateway",
     "service_reads",
     "dossier_writes",
