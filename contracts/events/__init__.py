@@ -18,6 +18,8 @@ from contracts.events.dossier import (
     DossierStatusChanged,
     DossierSubmitted,
     DossierSubmittedData,
+    DvcqgAccepted,
+    DvcqgBacklog,
     PaymentRecorded,
     ProcedurePublished,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "DossierStatusChanged",
     "DossierSubmitted",
     "DossierSubmittedData",
+    "DvcqgAccepted",
+    "DvcqgBacklog",
     "Envelope",
     "OrganConnectionChanged",
     "OrganRegistered",

@@ -119,9 +119,56 @@ class PaymentRecorded(Envelope):
     data: PaymentRecordedData
 
 
+class DvcqgDossier(_Data):
+    """A dossier DVCQG now holds, as reporting counts it."""
+
+    code: str = Field(description="MaHoSo")
+    organ_code: str = Field(description="DonViXuLy, the handling organ")
+    organ_level: OrganLevel
+    received_at: AwareDatetime | None = Field(
+        description="NgayTiepNhan; null for a dossier refused at reception (status 3)"
+    )
+
+
+class DvcqgAcceptedData(_Data):
+    """DVCQG (the national public-service portal) accepted the first record of these dossiers
+    (`DongBoHoSoMC` answered "0"): one event per batch of the dossier service's sync, each
+    dossier in it once in its life. At least once: a dossier may come again in a later event
+    (the sync stopped between this event and clearing its marks); reporting counts it once."""
+
+    accepted_at: AwareDatetime = Field(description="when DVCQG answered")
+    dossiers: list[DvcqgDossier] = Field(min_length=1)
+
+
+class DvcqgAccepted(Envelope):
+    event_type: ClassVar[str] = "lgsp.dossier.dvcqg_accepted"
+    type: Literal["lgsp.dossier.dvcqg_accepted"] = "lgsp.dossier.dvcqg_accepted"
+    data: DvcqgAcceptedData
+
+
+class DvcqgBacklogData(_Data):
+    """How far behind the sync to DVCQG is, as read at `at`: written every few seconds while
+    it changes (and at least once a minute while the sync runs)."""
+
+    at: AwareDatetime = Field(description="when the backlog was read")
+    pending: int = Field(ge=0, description="dossiers with a change DVCQG has not got")
+    refused: int = Field(ge=0, description="among them, dossiers DVCQG refused at their last try")
+    oldest_change_at: AwareDatetime | None = Field(
+        description="when the oldest change DVCQG has not got was recorded; null when none"
+    )
+
+
+class DvcqgBacklog(Envelope):
+    event_type: ClassVar[str] = "lgsp.dossier.dvcqg_backlog"
+    type: Literal["lgsp.dossier.dvcqg_backlog"] = "lgsp.dossier.dvcqg_backlog"
+    data: DvcqgBacklogData
+
+
 EVENTS: tuple[type[Envelope], ...] = (
     ProcedurePublished,
     DossierSubmitted,
     DossierStatusChanged,
     PaymentRecorded,
+    DvcqgAccepted,
+    DvcqgBacklog,
 )

@@ -13,6 +13,7 @@ from services.dossier.dossiers.router import router as dossiers_router
 from services.dossier.dossiers.router import sync_router
 from services.dossier.dossiers.schemas import DossierRecord
 from services.dossier.models import outbox
+from services.dossier.national.report import BacklogReporter
 from services.dossier.national.sync import SyncCollector, SyncWorker
 from services.dossier.procedures.router import router as procedures_router
 from services.dossier.procedures.service import seed_demo_catalogue
@@ -21,6 +22,8 @@ from services.dossier.settings import Settings, get_settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The DVCQG sync of each running app (by its runtime), stopped with it.
 SYNCS: dict[int, SyncWorker] = {}
+# What reporting is told of the sync's backlog, beside each running sync.
+BACKLOGS: dict[int, BacklogReporter] = {}
 
 
 async def _start(runtime: Runtime[Settings]) -> None:
@@ -35,10 +38,16 @@ async def _start(runtime: Runtime[Settings]) -> None:
     runtime.registry.register(SyncCollector(sync, runtime.settings.app_name))
     if runtime.settings.dvcqg_gateway_url:
         sync.start()
+        reporter = BacklogReporter(runtime.db, runtime.settings)
+        reporter.start()
+        BACKLOGS[id(runtime)] = reporter
     SYNCS[id(runtime)] = sync
 
 
 async def _stop(runtime: Runtime[Settings]) -> None:
+    reporter = BACKLOGS.pop(id(runtime), None)
+    if reporter is not None:
+        await reporter.stop()
     sync = SYNCS.pop(id(runtime), None)
     if sync is not None:
         await sync.stop()

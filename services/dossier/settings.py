@@ -33,6 +33,11 @@ class Settings(AppSettings):
     dvcqg_retry_seconds: float = Field(default=1.0, gt=0)
     dvcqg_retry_max_seconds: float = Field(default=60.0, gt=0)
     dvcqg_timeout_seconds: float = Field(default=30.0, gt=0)
+    # What reporting is told of the sync's backlog (services/dossier/national/report.py): a
+    # `dvcqg_backlog` event every `dvcqg_report_seconds` while it changes, every
+    # `dvcqg_report_idle_seconds` while it does not.
+    dvcqg_report_seconds: float = Field(default=10.0, gt=0, le=3600)
+    dvcqg_report_idle_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     def dvcqg_credentials_file(self) -> Path:
         return self.dvcqg_client_file or self.data_dir / "dvcqg-client.json"

@@ -77,6 +77,14 @@ class ProjectionCollector(Collector):
         consumed = CounterMetricFamily(
             "lgsp_events_consumed", "Events applied to the projections, by type", labels=["type"]
         )
+        synced = CounterMetricFamily(
+            "lgsp_dvcqg_dossiers_synced",
+            "Dossiers received (status 2) that DVCQG, the national public-service portal, holds",
+        )
+        synced_ratio = GaugeMetricFamily(
+            "lgsp_dvcqg_sync_ratio",
+            "Dossiers received in the current year that DVCQG holds, 0 to 1",
+        )
         # A read-only snapshot that, on SQLite, waits for no writer (see Database.reader).
         with Session(self.db.reader) as session:
             conn = session.connection()
@@ -100,4 +108,9 @@ class ProjectionCollector(Collector):
                     ratio.add_metric([row.stt], (row.numerator or 0) / row.denominator)
             for type_, n, _ in repo.event_types(conn):
                 consumed.add_metric([type_], n)
-        return [received, paid, sent, connected, registered, ratio, consumed]
+            synced.add_metric([], repo.dvcqg_dossiers(conn, None, repo.Scope()))
+            year = current_year(self.tz)
+            of_year = sum(repo.receptions(conn, year, repo.Scope()).values())
+            if of_year:
+                synced_ratio.add_metric([], repo.dvcqg_dossiers(conn, year, repo.Scope()) / of_year)
+        return [received, paid, sent, connected, registered, ratio, consumed, synced, synced_ratio]

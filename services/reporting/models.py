@@ -111,6 +111,40 @@ class DocumentSentDay(Base, table=True):
     sent: int = 0
 
 
+class DvcqgDossier(Base, table=True):
+    """A dossier DVCQG (the national public-service portal) holds, as the dossier service's
+    sync told it (`lgsp.dossier.dvcqg_accepted`): one row per dossier, so a dossier told twice
+    counts once. Counted in the period of its reception, like Phụ lục II's dossiers."""
+
+    __tablename__ = "dvcqg_dossier"
+    __table_args__ = (
+        Index("ix_dvcqg_dossier_received_day", "received_day"),
+        Index("ix_dvcqg_dossier_organ_day", "organ_code", "received_day"),
+    )
+
+    code: str = Field(primary_key=True, max_length=64, description="MaHoSo")
+    organ_level: str = Field(max_length=16)
+    organ_code: str = Field(max_length=32)
+    received_day: str | None = Field(
+        default=None, max_length=10, description="NgayTiepNhan, local; null: refused at reception"
+    )
+    accepted_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class DvcqgBacklog(Base, table=True):
+    """The DVCQG sync's backlog as last read by the dossier service (one row, id 1)."""
+
+    __tablename__ = "dvcqg_backlog"
+
+    id: int = Field(default=1, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False), description="read at")
+    pending: int = Field(description="dossiers with a change DVCQG has not got")
+    refused: int = Field(description="among them, refused by DVCQG at their last try")
+    oldest_change_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime), description="the oldest change not sent"
+    )
+
+
 class ProcedureVersion(Base, table=True):
     """Each published state of a procedure (TTHC), so the catalogue is known at any time."""
 

@@ -8,10 +8,11 @@ templates in `templates/`; the browser reloads it every `refresh` seconds throug
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from urllib.parse import urlencode
 
 from services.reporting.export import html_table
-from services.reporting.schemas import Report
+from services.reporting.schemas import DvcqgSyncReport, Report
 from services.reporting.templates import render
 
 Series = list[tuple[str, float | None, float | None]]
@@ -71,7 +72,13 @@ def chart(series: Series, width: int = 720, height: int = 240) -> Chart:
 
 
 def render_page(
-    report: Report, series: Series, *, periods: list[str], refresh: int | None, xlsx_path: str
+    report: Report,
+    series: Series,
+    *,
+    periods: list[str],
+    refresh: int | None,
+    xlsx_path: str,
+    dvcqg: DvcqgSyncReport | None = None,
 ) -> str:
     """The whole page; without `refresh` it is a static document (the report's html format)."""
     query = {"period": report.period, "format": "xlsx"}
@@ -94,7 +101,34 @@ def render_page(
         xlsx=f"{xlsx_path}?{urlencode(query)}",
         chart=chart(series),
         table=html_table(report),
+        dvcqg=dvcqg_cells(dvcqg, report.generated_at.tzinfo) if dvcqg else None,
     )
+
+
+def dvcqg_cells(sync: DvcqgSyncReport, tz: tzinfo | None) -> dict[str, str]:
+    """The DVCQG sync's line under the table, as text in the report's zone."""
+
+    def local(at: datetime | None) -> str:
+        return at.astimezone(tz).isoformat(timespec="seconds") if at is not None else ""
+
+    cells = {
+        "received": f"{sync.received:,}",
+        "synced": f"{sync.synced:,}",
+        "value": "—" if sync.value is None else f"{sync.value:.2f} %",
+        "pending": "",
+        "oldest": "",
+        "as_of": "chưa có số liệu đồng bộ",
+    }
+    b = sync.backlog
+    if b is not None:
+        cells["pending"] = f"{b.pending:,}" + (f" ({b.refused:,} bị từ chối)" if b.refused else "")
+        cells["oldest"] = (
+            f"{local(b.oldest_unsynced_change_at)} ({b.lag_seconds:,.0f} giây)"
+            if b.oldest_unsynced_change_at is not None and b.pending
+            else "không có"
+        )
+        cells["as_of"] = local(b.as_of)
+    return cells
 
 
 def period_choices(year: int) -> list[str]:

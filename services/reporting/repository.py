@@ -14,6 +14,8 @@ from services.reporting.models import (
     ALL_ORGANS,
     DocumentSentDay,
     DossierReceptionDay,
+    DvcqgBacklog,
+    DvcqgDossier,
     EventTypeCount,
     FeeDossier,
     Organ,
@@ -36,6 +38,8 @@ VERSION = _t(ProcedureVersion)
 ORGAN = _t(Organ)
 CONNECTION = _t(OrganConnection)
 EVENT_TYPES = _t(EventTypeCount)
+DVCQG_DOSSIER = _t(DvcqgDossier)
+DVCQG_BACKLOG = _t(DvcqgBacklog)
 
 
 @dataclass(frozen=True)
@@ -265,3 +269,24 @@ def event_types(conn: Connection) -> list[tuple[str, int, datetime | None]]:
     t = EVENT_TYPES
     rows = conn.execute(select(t.c.type, t.c.consumed, t.c.last_time).order_by(t.c.type)).all()
     return [(type_, int(n), last) for type_, n, last in rows]
+
+
+def dvcqg_dossiers(conn: Connection, period: Period | None, scope: Scope) -> int:
+    """Dossiers received in the period (by NgayTiepNhan) that DVCQG holds."""
+    t = DVCQG_DOSSIER
+    conds: list[ColumnElement[bool]] = [t.c.received_day.is_not(None)]
+    if period is not None:
+        conds += [t.c.received_day >= period.first, t.c.received_day <= period.last]
+    if scope.organs is not None:
+        conds.append(t.c.organ_code.in_(sorted(scope.organs)))
+    if scope.level is not None:
+        conds.append(t.c.organ_level == scope.level)
+    return int(conn.execute(select(func.count()).select_from(t).where(and_(*conds))).scalar_one())
+
+
+def dvcqg_backlog(conn: Connection) -> Any:
+    """The last backlog reading of the DVCQG sync (a row), or None before the first."""
+    t = DVCQG_BACKLOG
+    return conn.execute(
+        select(t.c.at, t.c.pending, t.c.refused, t.c.oldest_change_at).where(t.c.id == 1)
+    ).first()

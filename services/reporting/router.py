@@ -12,7 +12,7 @@ from lgsp_kit.access import DECLARE_SCOPE, needs_scope
 from lgsp_kit.auth import Caller
 from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
-from services.reporting import documents_online, export, service
+from services.reporting import documents_online, export, national, service
 from services.reporting.dependencies import ProgressDep, SettingsDep
 from services.reporting.page import period_choices, render_page
 from services.reporting.periods import PERIOD_PATTERN, PeriodBasis, current_year, parse_period
@@ -21,6 +21,7 @@ from services.reporting.schemas import (
     DeclaredList,
     DeclaredOut,
     DocumentsOnlineReport,
+    DvcqgSyncReport,
     IndicatorList,
     OrganLevel,
     Report,
@@ -112,7 +113,10 @@ def report_response(
         )
     if fmt == "html":
         choices = period_choices(per.first_day.year)
-        html = render_page(report, series, periods=choices, refresh=refresh, xlsx_path=xlsx_path)
+        dvcqg = national.build(session, per, tz=settings.zone, level=level, organ=organ)
+        html = render_page(
+            report, series, periods=choices, refresh=refresh, xlsx_path=xlsx_path, dvcqg=dvcqg
+        )
         return HTMLResponse(html)
     return Response(report.model_dump_json(), media_type="application/json")
 
@@ -187,6 +191,27 @@ def get_documents_online(
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return Response(report.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/reports/dvcqg-sync",
+    response_model=DvcqgSyncReport,
+    summary="Dossiers of a period synced to DVCQG",
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+def get_dvcqg_sync(
+    session: ReadSession,
+    settings: SettingsDep,
+    period: PeriodQuery,
+    level: LevelQuery = None,
+    organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
+) -> DvcqgSyncReport:
+    """Đồng bộ hồ sơ lên Cổng DVCQG: of the dossiers received in the period, those DVCQG
+    holds, and the sync's backlog (dossiers waiting, the oldest change not sent, its age).
+    404 for an unknown organ."""
+    per = parse_period(period, basis)
+    return national.build(session, per, tz=settings.zone, level=level, organ=organ)
 
 
 @router.get(

@@ -163,3 +163,38 @@ class DocumentsOnlineReport(BaseModel):
     levels: list[LevelDocumentsOnline]
     organs: list[OrganDocumentsOnline]
     basis: list[BasisNote] = Field(description="the counting basis, printed under the table")
+
+
+class DvcqgBacklogOut(BaseModel):
+    """How far behind DVCQG's copy is: the dossier service's sync backlog as last read
+    (platform-wide, whatever the period and filters)."""
+
+    as_of: LocalTime = Field(description="when the dossier service read it")
+    pending: int = Field(description="dossiers with a change DVCQG has not got")
+    refused: int = Field(description="among them, dossiers DVCQG refused at their last try")
+    oldest_unsynced_change_at: LocalTime | None = Field(
+        description="when the oldest change DVCQG has not got was recorded; null when none"
+    )
+    lag_seconds: float = Field(
+        description="age of that change now (0 when none was pending at `as_of`)"
+    )
+
+
+class DvcqgSyncReport(BaseModel):
+    """How complete and how fresh the sync of dossiers to DVCQG (Cổng Dịch vụ công quốc gia)
+    is, beside Phụ lục II: the period's dossiers are those received in it (NgayTiepNhan), as in
+    rows 6.2–6.4."""
+
+    period: str = Field(description="2023, 2023-H1, 2023-Q4 or 2023-11")
+    period_basis: PeriodBasis
+    first_day: str
+    last_day: str
+    level: OrganLevel | None
+    organ: str | None
+    generated_at: datetime
+    received: int = Field(description="dossiers received in the period")
+    synced: int = Field(description="of those, dossiers DVCQG holds")
+    value: float | None = Field(description="synced ÷ received, %; null without a dossier")
+    backlog: DvcqgBacklogOut | None = Field(
+        description="the sync's backlog; null until the dossier service first reported it"
+    )

@@ -173,6 +173,18 @@ def _sample_events() -> dict[str, dict[str, Any]]:
             "id": "0b5c", "organ_code": "H06.23", "from_status": "01", "to_status": "03",
             "at": at,
         },
+        "lgsp.dossier.dvcqg_accepted": {
+            "accepted_at": at,
+            "dossiers": [
+                {"code": "H06.23-230101-0001", "organ_code": "H06.23",
+                 "organ_level": "district", "received_at": at},
+                {"code": "H06.23-230101-0002", "organ_code": "H06.23",
+                 "organ_level": "district", "received_at": None},
+            ],
+        },
+        "lgsp.dossier.dvcqg_backlog": {
+            "at": at, "pending": 3, "refused": 1, "oldest_change_at": at,
+        },
     }  # fmt: skip
     return {
         t: {

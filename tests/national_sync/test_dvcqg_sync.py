@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from contracts.events import parse_event
 from gateway.main import create_app as create_gateway
+from lgsp_kit.db import Database
 from lgsp_kit.natsserver import free_port
 from services.dossier.main import create_app as create_dossier
+from services.dossier.models import outbox
 from services.dossier.settings import Settings as DossierSettings
 from services.national.main import create_app as create_national
 from services.national.settings import DEV_ADMIN_SECRET
@@ -43,6 +49,7 @@ class Stack:
     dossier: httpx.AsyncClient
     national: httpx.AsyncClient
     mint: TokenMint
+    dossier_db: Database
 
     def headers(self) -> dict[str, str]:
         return self.mint.headers(SCOPES, client_id="one-stop")
@@ -124,12 +131,15 @@ async def stack(tmp_path: Path, mint: TokenMint) -> AsyncIterator[Stack]:
                 dvcqg_retry_seconds=0.2,
                 dvcqg_retry_max_seconds=1.0,
                 dvcqg_batch=4,
+                dvcqg_report_seconds=0.2,
+                dvcqg_report_idle_seconds=2.0,
             )
+            app = create_dossier(settings)
             async with (
-                serve(create_dossier(settings)) as dossier,
+                serve(app) as dossier,
                 httpx.AsyncClient(base_url=national_url) as nat,
             ):
-                yield Stack(dossier, nat, mint)
+                yield Stack(dossier, nat, mint, app.state.runtime.db)
 
 
 async def test_changes_reach_dvcqg_with_the_last_status_and_survive_an_outage(
@@ -198,3 +208,68 @@ def test_progress_rows_go_in_packs_of_whole_dossiers_of_at_most_100_rows() -> No
     ]
     # 60+50 > 100: apart; 120 alone (sent in calls of 100); 10+90 = 100 together.
     assert sizes == [[60], [50], [120], [10, 90], [5]]
+
+
+def outbox_events(db: Database, type_: str) -> list[dict[str, Any]]:
+    """The events of a type the dossier service wrote to its outbox (this test's NATS is
+    unreachable: nothing is published, nothing is taken away)."""
+    with db.reader.connect() as conn:
+        payloads = conn.execute(
+            select(outbox.c.payload).where(outbox.c.subject == type_).order_by(outbox.c.seq)
+        ).scalars()
+        return [parse_event(p).model_dump(mode="json") for p in payloads]
+
+
+async def test_reporting_is_told_once_per_dossier_and_how_far_behind_dvcqg_is(
+    stack: Stack,
+) -> None:
+    codes = [await stack.submit() for _ in range(5)]
+    await stack.move(codes[0], 2)
+    await stack.move(codes[1], 2, 4, 9)
+    await stack.move(codes[2], 3)  # refused at reception: on DVCQG, no NgayTiepNhan here
+    await stack.move(codes[3], 2)
+    # codes[4] stays submitted: not on DVCQG, in no event.
+    await stack.settled(codes[:4])
+    await stack.move(codes[3], 4)  # a later change: an update, not a second acceptance
+    await stack.settled(codes[:4])
+
+    accepted = outbox_events(stack.dossier_db, "lgsp.dossier.dvcqg_accepted")
+    # One event per sync batch (4 dossiers a batch here), never one per change.
+    assert 1 <= len(accepted) <= 4
+    told = Counter(d["code"] for e in accepted for d in e["data"]["dossiers"])
+    assert told == Counter(codes[:4])
+    by_code = {d["code"]: d for e in accepted for d in e["data"]["dossiers"]}
+    mine = await stack.province(codes[0])
+    assert datetime.fromisoformat(by_code[codes[0]]["received_at"]) == datetime.fromisoformat(
+        mine["received_at"]
+    )
+    assert by_code[codes[2]]["received_at"] is None
+    assert {d["organ_code"] for d in by_code.values()} == {BODY["organ_code"]}
+
+    async def backlog_where(ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        deadline = time.monotonic() + 20
+        while True:
+            found = [
+                e["data"]
+                for e in outbox_events(stack.dossier_db, "lgsp.dossier.dvcqg_backlog")
+                if ok(e["data"])
+            ]
+            if found:
+                return found[-1]
+            assert time.monotonic() < deadline, "no such backlog event"
+            await asyncio.sleep(0.2)
+
+    assert (await backlog_where(lambda d: d["pending"] == 0))["oldest_change_at"] is None
+    # The national side down: the backlog event says what waits, and since when.
+    down = {"mode": "down", "targets": ["dvcqg"], "duration_seconds": 3}
+    assert (await stack.national.put("/admin/fault", json=down, headers=ADMIN)).status_code == 200
+    before = datetime.now(UTC)
+    await stack.move(codes[0], 4)
+    waiting = await backlog_where(lambda d: d["pending"] >= 1)
+    oldest = datetime.fromisoformat(waiting["oldest_change_at"])
+    assert before - timedelta(seconds=1) <= oldest <= datetime.now(UTC)
+    await stack.settled([codes[0]], within=30)
+    await backlog_where(lambda d: d["pending"] == 0 and d["at"] > waiting["at"])
+    # Still no second acceptance of any dossier.
+    accepted = outbox_events(stack.dossier_db, "lgsp.dossier.dvcqg_accepted")
+    assert Counter(d["code"] for e in accepted for d in e["data"]["dossiers"]) == Counter(codes[:4])

@@ -42,7 +42,7 @@ from sqlmodel import Session, col
 from contracts import reference
 from lgsp_kit.db import Database
 from services.dossier.models import Dossier, DossierHistory, DossierPayment, DvcqgSync, Procedure
-from services.dossier.national import mapping
+from services.dossier.national import mapping, report
 from services.dossier.settings import Settings
 
 log = logging.getLogger("lgsp.dossier.dvcqg")
@@ -226,6 +226,10 @@ class SyncWorker:
             else:
                 raise Unavailable(f"DongBoHoSoMC: {answer}")
         self.sent["records"] += len(ready)
+        # Reporting learns which dossiers DVCQG now holds, before their marks are cleared.
+        first = {id(i) for i in creates}
+        accepted = [i.dossier_id for i in ready if id(i) in first]
+        await asyncio.to_thread(report.record_accepted, self.db, accepted)
         await self._progress(ready)
 
     async def _one(self, item: Item, updating: str) -> bool:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from contracts.events import (
     DocumentSent,
     DossierStatusChanged,
+    DvcqgAccepted,
+    DvcqgBacklog,
     Envelope,
     OrganConnectionChanged,
     OrganRegistered,
@@ -31,6 +33,7 @@ from services.reporting.models import (
     ALL_ORGANS,
     DocumentSentDay,
     DossierReceptionDay,
+    DvcqgDossier,
     EventTypeCount,
     FeeDossier,
     Organ,
@@ -39,6 +42,7 @@ from services.reporting.models import (
     ProcedureHalfMonth,
     ProcedureVersion,
 )
+from services.reporting.models import DvcqgBacklog as BacklogRow
 from services.reporting.periods import half_start
 
 RECEIVED = 2  # TrangThaiHoSo: Được tiếp nhận
@@ -267,6 +271,46 @@ def _connection(session: Session, event: OrganConnectionChanged) -> None:
     )
 
 
+def _dvcqg_accepted(session: Session, event: DvcqgAccepted, tz: ZoneInfo) -> None:
+    """Dossiers DVCQG holds: inserted once, a dossier told again is left as it is."""
+    d = event.data
+    rows = [
+        {
+            "code": x.code,
+            "organ_level": x.organ_level,
+            "organ_code": x.organ_code,
+            "received_day": (
+                x.received_at.astimezone(tz).date().isoformat() if x.received_at else None
+            ),
+            "accepted_at": d.accepted_at,
+        }
+        for x in d.dossiers
+    ]
+    insert = dialect_insert(session)
+    stmt = insert(table_of(DvcqgDossier)).on_conflict_do_nothing(index_elements=["code"])
+    session.execute(stmt, rows)
+
+
+def _dvcqg_backlog(session: Session, event: DvcqgBacklog) -> None:
+    """The latest reading wins (one delivered late does not replace a newer one)."""
+    d = event.data
+    table = table_of(BacklogRow)
+    state = {
+        "at": d.at,
+        "pending": d.pending,
+        "refused": d.refused,
+        "oldest_change_at": d.oldest_change_at,
+    }
+    insert = dialect_insert(session)
+    stmt = insert(table).values(id=1, **state)
+    newer = stmt.excluded.at > table.c.at
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={k: case((newer, stmt.excluded[k]), else_=table.c[k]) for k in state},
+    )
+    session.execute(stmt)
+
+
 def make_handler(tz: ZoneInfo) -> Callable[[Session, list[Envelope]], None]:
     def handle(session: Session, events: list[Envelope]) -> None:
         batch = BatchCounts(tz)
@@ -287,6 +331,10 @@ def make_handler(tz: ZoneInfo) -> Callable[[Session, list[Envelope]], None]:
                 _organ(session, event)
             elif isinstance(event, OrganConnectionChanged):
                 _connection(session, event)
+            elif isinstance(event, DvcqgAccepted):
+                _dvcqg_accepted(session, event, tz)
+            elif isinstance(event, DvcqgBacklog):
+                _dvcqg_backlog(session, event)
         batch.write(session)
         session.flush()
 
