@@ -165,7 +165,7 @@ def simulate(
 ) -> None:
     """Replay a province's year through the gateway and compare the report with the truth."""
     from scenarios.client import Gateway
-    from scenarios.run import Simulation
+    from scenarios.run import Simulation, national_summary
     from scenarios.targets import load
 
     wanted = load(targets).scaled(scale)
@@ -182,12 +182,16 @@ def simulate(
             return
         typer.echo("waiting for reporting to catch up…")
         diffs = sim.compare()
+        if diffs:
+            typer.echo("the report differs from what was generated:\n  " + "\n  ".join(diffs))
+        else:
+            typer.echo("the report equals what was generated, row by row")
+        typer.echo("waiting for the national sync…")
+        typer.echo(national_summary(sim.national()))
     finally:
         gw.close()
     if diffs:
-        typer.echo("the report differs from what was generated:\n  " + "\n  ".join(diffs))
         raise typer.Exit(1)
-    typer.echo("the report equals what was generated, row by row")
 
 
 @cli.command()

@@ -30,7 +30,7 @@ from rich.progress import ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from contracts import reference
-from scenarios.client import Gateway
+from scenarios.client import ApiError, Gateway
 from scenarios.plan import ProcedurePlan, build_plan, check_plan
 from scenarios.targets import LEVELS, Targets
 from scenarios.truth import Expected, Tally
@@ -371,6 +371,60 @@ class Simulation:
             if time.monotonic() - still_since > 60 or time.monotonic() > deadline:
                 return diffs
             time.sleep(1.0)
+
+    def national(self, timeout: float = 120.0, still: float = 30.0) -> dict[str, Any] | None:
+        """Reporting's view of the sync to DVCQG for the year (`/reporting/v1/reports/dvcqg-sync`),
+        once DVCQG holds every dossier received and nothing waits, or the figures stopped
+        moving for `still` seconds, or at `timeout`, or at once when the sync has never reported;
+        None when the platform has no such view."""
+        deadline = time.monotonic() + timeout
+        last: tuple[Any, ...] | None = None
+        since = time.monotonic()
+        while True:
+            try:
+                resp = self.gw.call(
+                    "GET",
+                    "/reporting/v1/reports/dvcqg-sync",
+                    params={"period": str(self.targets.year)},
+                )
+            except ApiError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            view: dict[str, Any] = resp.json()
+            backlog = view.get("backlog") or {}
+            figures = (view["received"], view["synced"], backlog.get("pending"))
+            if view.get("backlog") is None:
+                return view  # the sync has never reported: it does not run
+            if view["synced"] == view["received"] and backlog.get("pending") == 0:
+                return view
+            if figures != last:
+                last, since = figures, time.monotonic()
+            if time.monotonic() - since > still or time.monotonic() > deadline:
+                return view
+            time.sleep(1.0)
+
+
+def national_summary(view: dict[str, Any] | None) -> str:
+    """One line on the dossiers that reached DVCQG, from reporting's view of the sync."""
+    if view is None:
+        return "DVCQG: the platform's reporting has no view of the national sync"
+    line = f"DVCQG holds {view['synced']:,} of the {view['received']:,} dossiers received"
+    if view["value"] is not None:
+        line += f" ({view['value']:.2f} %)"
+    backlog = view.get("backlog")
+    if backlog is None:
+        return line + "; the national sync has not reported (is it running?)"
+    if backlog["pending"]:
+        line += (
+            f"; {backlog['pending']:,} dossiers still waiting, the oldest change for "
+            f"{backlog['lag_seconds']:,.0f} s"
+        )
+        if backlog["refused"]:
+            line += f", {backlog['refused']:,} refused by DVCQG at their last try"
+    else:
+        line += "; nothing waits"
+    return line
 
 
 def hash_pick(code: str, every: int) -> bool:

@@ -19,6 +19,7 @@ from services.national.axis.router import router as axis_router
 from services.national.axis.worker import AxisWorker
 from services.national.dvcqg.router import router as dvcqg_router
 from services.national.dvcqg.router import view as dvcqg_view
+from services.national.dvcqg.router import view_calls as dvcqg_calls
 from services.national.ngsp.router import dancu, dkdn
 from services.national.settings import Settings, get_settings
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             auth.router,
             dvcqg_router,
             dvcqg_view,
+            dvcqg_calls,
             dancu,
             dkdn,
             axis_router,

@@ -1,4 +1,6 @@
-"""The real platform as separate processes (NATS and the four apps), for end-to-end tests."""
+"""The real platform as separate processes (NATS and the four apps), for end-to-end tests; with
+`with_national`, the national simulator too, the gateway publishing it and the dossier service
+syncing every dossier to DVCQG through it (as `make run` wires them)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from lgsp_kit.natsserver import (
 )
 
 APPS = ("gateway", "dossier", "documents", "reporting")
+NATIONAL = "national"
 
 
 @dataclass
@@ -32,11 +35,20 @@ class Platform:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats_port: int = 0
     nats: subprocess.Popen[bytes] | None = None
+    with_national: bool = False
+    # More environment for every app (settings of this run: `DOSSIER_DVCQG_...`).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.nats_port = free_port()
-        self.ports = {app: free_port() for app in APPS}
+        self.ports = {app: free_port() for app in self.apps}
+
+    @property
+    def apps(self) -> tuple[str, ...]:
+        """The apps of this platform: the national simulator first, the gateway next (it
+        fetches the national token; the services fetch its published keys)."""
+        return (NATIONAL, *APPS) if self.with_national else APPS
 
     @property
     def gateway(self) -> str:
@@ -65,10 +77,15 @@ class Platform:
         )
         # The embedded NATS requires credentials: each app its own user (var/, reused).
         env.update(app_nats_env(self.data_dir))
-        for app in APPS:
+        for app in self.apps:
             env[f"{app.upper()}_PORT"] = str(self.ports[app])
             if app in self.database_urls:
                 env[f"{app.upper()}_DATABASE_URL"] = self.database_urls[app]
+        if self.with_national:
+            env["GATEWAY_NATIONAL_URL"] = self.url(NATIONAL)
+            env["DOSSIER_DVCQG_GATEWAY_URL"] = self.gateway
+            env["NATIONAL_PROVINCE_URL"] = self.gateway
+        env.update(self.extra_env)
         return env
 
     def start_nats(self) -> None:
@@ -119,10 +136,9 @@ class Platform:
 
     def start_all(self) -> None:
         self.start_nats()
-        # The gateway first: the services fetch its published keys.
-        for app in APPS:
+        for app in self.apps:
             self.start(app)
-        for app in APPS:
+        for app in self.apps:
             self.wait_ready(app)
 
     def stop_all(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.platform import Platform
@@ -107,3 +109,33 @@ def test_the_readme_pair_simulate_then_report_agrees(sqlite_platform: Platform) 
         outputs.append(done.stdout)
     assert "the report equals what was generated, row by row" in outputs[0]
     assert "≠" not in outputs[1] and "differs" not in outputs[1]
+
+
+def test_with_the_national_side_the_summary_says_how_many_reached_dvcqg(tmp_path: Path) -> None:
+    """`make run`'s wiring: the national simulator on, every dossier synced through the gateway.
+    The report still equals the truth, and the summary's count is DVCQG's own."""
+    platform = Platform(
+        tmp_path / "platform",
+        with_national=True,
+        extra_env={"DOSSIER_DVCQG_REPORT_SECONDS": "1", "DOSSIER_DVCQG_POLL_SECONDS": "0.2"},
+    )
+    try:
+        platform.start_all()
+        out = finish(simulate(platform, "bac-giang-2023.yaml", 0.0005, tmp_path / "state.json"))
+        assert "the report equals what was generated, row by row" in out
+        line = next(x for x in out.splitlines() if x.startswith("DVCQG holds"))
+        synced, received = (int(n.replace(",", "")) for n in re.findall(r"[\d,]+(?= |$)", line)[:2])
+        assert received > 0 and synced == received, line
+        assert "nothing waits" in line
+        # DVCQG's own listing: the dossiers received in the year, and the refused at reception.
+        codes: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": "1000", **({"cursor": cursor} if cursor else {})}
+            page = httpx.get(platform.url("national") + "/dvcqg/hoso", params=params).json()
+            codes += [i["MaHoSo"] for i in page["items"] if i["NgayTiepNhan"][:4] == "2023"]
+            if not (cursor := page["next_cursor"]):
+                break
+        assert len(codes) >= received
+    finally:
+        platform.stop_all()

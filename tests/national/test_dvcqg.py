@@ -184,6 +184,42 @@ async def test_progress_rows_of_the_real_callers(
     assert refused["error_code"] == "-1" and "NguoiXuLy" in refused["message"]
 
 
+async def test_the_testers_listing_and_creates_count_what_was_received(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    one, two = "000.00.31.H03-250107-0001", "000.00.31.H03-250107-0002"
+    assert (await sync(client, auth, [dossier(MaHoSo=one), dossier(MaHoSo=two)]))[
+        "error_code"
+    ] == "0"
+    # A second create is refused: it is logged, not counted as a create.
+    assert (await sync(client, auth, [dossier(MaHoSo=one)], "False"))["error_code"] == "-3"
+    done = dossier(MaHoSo=one, TrangThaiHoSo="10", NgayTra="20250110080000")
+    assert (await sync(client, auth, [done], "True"))["error_code"] == "0"
+    row = {
+        "MaHoSo": one, "NguoiXuLy": "Cán bộ", "ThoiDiemXuLy": "20250109100000",
+        "NoiDungXuLy": "Đã trả kết quả", "TrangThai": "10",
+    }  # fmt: skip
+    for _ in range(2):
+        assert (await client.post(PROGRESS, json=[row], headers=auth)).json()["error_code"] == "0"
+
+    items = (await client.get("/dvcqg/hoso")).json()["items"]
+    assert [i["MaHoSo"] for i in items] == [one, two]
+    first = items[0]
+    assert (first["TrangThaiHoSo"], first["NgayTra"], first["updates"]) == (
+        "10",
+        "20250110080000",
+        1,
+    )
+    assert first["NgayTiepNhan"] == done["NgayTiepNhan"]
+    assert first["NgayHenTra"] == (done.get("NgayHenTra") or "")
+    assert (first["progress"], first["progress_received"]) == (1, 2)
+    assert (items[1]["progress"], items[1]["updates"]) == (0, 0)
+    assert items[1]["NgayTra"] == (dossier()["NgayTra"] or "")
+
+    creates = (await client.get("/dvcqg/calls/creates")).json()
+    assert creates == {"calls": 1, "dossiers": 2, "twice": {}}
+
+
 async def test_the_token_is_needed(client: httpx.AsyncClient) -> None:
     missing = await client.post(SYNC, json=[dossier()])
     assert missing.status_code == 401

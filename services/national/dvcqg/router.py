@@ -18,7 +18,7 @@ import orjson
 from fastapi import Body, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lgsp_kit.paging import TEXT
 from lgsp_kit.responses import problem_responses
@@ -71,6 +71,9 @@ class PortalRoute(UnitRoute):
 fault = Depends(checked("dvcqg", dvcqg_error))
 router = APIRouter(prefix="/dvcqg", tags=["dvcqg"], route_class=PortalRoute)
 view = APIRouter(prefix="/dvcqg/hoso", tags=["dvcqg-view"])
+view_calls = APIRouter(prefix="/dvcqg/calls", tags=["dvcqg-view"])
+# The dates the listing shows besides NgayTiepNhan, as last received.
+DATES = ("NgayHenTra", "NgayTuChoi", "NgayKetThucXuLy", "NgayTra")
 ANSWERS: dict[int | str, dict[str, Any]] = {**NEEDS_TOKEN, **problem_responses(503)}
 
 
@@ -167,7 +170,15 @@ class HoSoSummary(BaseModel):
     MaTTHC: str
     TrangThaiHoSo: str
     NgayTiepNhan: str
+    NgayHenTra: str = Field(default="", description='as last received; "" when not sent')
+    NgayTuChoi: str = ""
+    NgayKetThucXuLy: str = ""
+    NgayTra: str = ""
     updates: int
+    progress: int = Field(default=0, description="progress rows stored")
+    progress_received: int = Field(
+        default=0, description="progress rows received in all (a row sent again counts again)"
+    )
 
 
 class HoSoPage(BaseModel):
@@ -186,19 +197,45 @@ def hoso_list(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HoSoPage:
-    """By `MaHoSo`; `updates` counts the updates applied after the create."""
+    """By `MaHoSo`, with the record's status and dates as last received; `updates` counts the
+    updates applied after the create, `progress` the progress rows stored."""
     rows = service.dossiers(session, after=TEXT.key(cursor), limit=limit)
     page, nxt = TEXT.page(rows, limit, lambda r: r.ma_ho_so)
-    return HoSoPage(
-        items=[
+    progress = service.progress_counts(session, [r.ma_ho_so for r in page])
+    items = []
+    for r in page:
+        record = orjson.loads(r.record)
+        stored, received = progress.get(r.ma_ho_so, (0, 0))
+        items.append(
             HoSoSummary(
                 MaHoSo=r.ma_ho_so,
                 MaTTHC=r.ma_tthc,
                 TrangThaiHoSo=r.trang_thai,
                 NgayTiepNhan=r.ngay_tiep_nhan,
+                **{k: str(record.get(k) or "") for k in DATES},
                 updates=r.updates,
+                progress=stored,
+                progress_received=received,
             )
-            for r in page
-        ],
-        next_cursor=nxt,
+        )
+    return HoSoPage(items=items, next_cursor=nxt)
+
+
+class Creates(BaseModel):
+    calls: int = Field(description='DongBoHoSoMC creates (isUpdating "False") answered "0"')
+    dossiers: int = Field(description="MaHoSo named by them")
+    twice: dict[str, int] = Field(description="MaHoSo created more than once, and how often")
+
+
+@view_calls.get(
+    "/creates",
+    response_model=Creates,
+    summary="Creates DVCQG accepted, per MaHoSo (testers)",
+)
+def created(session: ReadSession) -> Creates:
+    """Read from the call log (every call is logged): a dossier the province created twice
+    would show here, whatever the rule answered. Reads the whole log: for tests and drills."""
+    calls, counts = service.creates(session)
+    return Creates(
+        calls=calls, dossiers=len(counts), twice={k: n for k, n in counts.items() if n > 1}
     )

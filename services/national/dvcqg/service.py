@@ -11,12 +11,13 @@ none is stored.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
 from lgsp_kit.errors import NotFound
@@ -219,3 +220,34 @@ def dossiers(session: Session, *, after: str | None, limit: int) -> list[DvcqgHo
     if after is not None:
         query = query.where(col(DvcqgHoSo.ma_ho_so) > after)
     return list(session.exec(query))
+
+
+def progress_counts(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Per MaHoSo: progress rows stored, and rows received in all (a row sent again counts)."""
+    if not codes:
+        return {}
+    query = (
+        select(
+            col(DvcqgTienDo.ma_ho_so),
+            func.count(),
+            func.coalesce(func.sum(DvcqgTienDo.received), 0),
+        )
+        .where(col(DvcqgTienDo.ma_ho_so).in_(list(codes)))
+        .group_by(col(DvcqgTienDo.ma_ho_so))
+    )
+    return {code: (int(n), int(got)) for code, n, got in session.exec(query)}
+
+
+def creates(session: Session) -> tuple[int, dict[str, int]]:
+    """From the call log: the `DongBoHoSoMC` creates DVCQG accepted, and how many of them
+    named each MaHoSo (the rule refuses a second create; this counts what really happened)."""
+    query = select(DvcqgCall.body).where(
+        col(DvcqgCall.service) == "DongBoHoSoMC",
+        col(DvcqgCall.is_updating) == "False",
+        col(DvcqgCall.error_code) == OK,
+    )
+    calls, counts = 0, Counter[str]()
+    for body in session.exec(query):
+        calls += 1
+        counts.update(str(record.get("MaHoSo")) for record in orjson.loads(body))
+    return calls, dict(counts)
