@@ -30,6 +30,19 @@ evidence that the fault hit traffic in flight. Report exact: Phụ lục II equa
 everything sent so far (`scenarios/truth.py`), row by row. The last line compares the whole
 year. Exit status 1 when anything was lost, counted twice, refused, or differs.
 
+The national side (`--faults national,dvcqg-error`): the platform then runs with the national
+simulator, every dossier synced to DVCQG through the gateway (as `make run` wires it). `national`
+kills the national simulator for `--national-down` seconds (60); `dvcqg-error` has it answer
+every DVCQG call with `error_code` "-9" for as long (its fault control, `PUT /admin/fault`).
+After such a phase the drill waits until DVCQG equals the province: every dossier with a
+reception decision at DVCQG (`GET /dvcqg/hoso`, the testers' listing) with the province's
+status and dates (NgayTiepNhan, NgayHenTra, NgayKetThucXuLy, NgayTra; the province's
+`GET /dossier/v1/dossiers`), as many progress rows as the dossier has history entries, no
+other dossier, and none created twice (`GET /dvcqg/calls/creates`, read from DVCQG's call
+log); reporting's count of dossiers on DVCQG (`/reporting/v1/reports/dvcqg-sync`) must agree.
+The sync's back-off is capped at 10 s in the drill (60 s by default). The phase's `dvcqg` in
+the result says how long DVCQG took to equal the province after the national side was back.
+
 The result goes to `bench/results/drills-<backend>.json` (`--results DIR`, `--no-results`).
 """
 
@@ -50,9 +63,11 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -63,11 +78,30 @@ from lgsp_kit.natsserver import free_port
 from scenarios.client import RETRY_STATUSES, Gateway
 from scenarios.run import Simulation, differences, hash_pick
 from scenarios.targets import load
-from tests.e2e.platform import APPS, Platform
+from services.national.settings import DEV_ADMIN_SECRET
+from tests.e2e.platform import APPS, NATIONAL, Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_LIB = Path("/usr/lib/postgresql")
-FAULTS = ("nats", "reporting", "dossier", "documents", "gateway", "postgres")
+FAULTS = (
+    "nats",
+    "reporting",
+    "dossier",
+    "documents",
+    "gateway",
+    "postgres",
+    "national",
+    "dvcqg-error",
+)
+NATIONAL_FAULTS = ("national", "dvcqg-error")
+# Events of the DVCQG sync: their number follows the sync's batches, not what was sent.
+SYNC_TYPES = ("lgsp.dossier.dvcqg_accepted", "lgsp.dossier.dvcqg_backlog")
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+# The DVCQG sync in the drill: its back-off capped at 10 s (60 s by default), a backlog reading
+# every 2 s.
+SYNC_ENV = {"DOSSIER_DVCQG_RETRY_MAX_SECONDS": "10", "DOSSIER_DVCQG_REPORT_SECONDS": "2"}
+ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_SECRET}"}
+STAMP = "%Y%m%d%H%M%S"
 DOSSIER_TYPES = (
     "lgsp.dossier.submitted",
     "lgsp.dossier.status_changed",
@@ -202,7 +236,10 @@ def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
 
 def consumed(platform: Platform) -> Counter[str]:
     samples = scrape(platform.url("reporting")).get("lgsp_events_consumed_total", {})
-    return Counter({dict(labels)["type"]: int(v) for labels, v in samples.items()})
+    out = Counter({dict(labels)["type"]: int(v) for labels, v in samples.items()})
+    for type_ in SYNC_TYPES:
+        out.pop(type_, None)
+    return out
 
 
 def backlog(platform: Platform) -> int:
@@ -222,6 +259,127 @@ def lost_and_duplicated(expected: Counter[str], got: Counter[str]) -> tuple[int,
     return lost, dup
 
 
+# -- DVCQG against the province -----------------------------------------------------------------
+
+
+def stamp(value: str | None) -> str:
+    """A time of the province's API as DVCQG holds it: `yyyyMMddHHmmss` in the province's zone."""
+    return datetime.fromisoformat(value).astimezone(ZONE).strftime(STAMP) if value else ""
+
+
+def expected_at_dvcqg(dossier: dict[str, Any]) -> dict[str, str] | None:
+    """What DVCQG must hold of a province dossier (its list item); None: nothing (no reception
+    decision yet, or withdrawn before it). A dossier refused at reception (3) is there, its
+    NgayTiepNhan the time of the refusal (not in the list item: not compared)."""
+    if dossier["received_at"] is None and dossier["status"] != 3:
+        return None
+    want = {
+        "TrangThaiHoSo": str(dossier["status"]),
+        "NgayHenTra": stamp(dossier["due_at"]),
+        "NgayTra": stamp(dossier["returned_at"]),
+    }
+    if dossier["received_at"] is not None:
+        want["NgayTiepNhan"] = stamp(dossier["received_at"])
+    if dossier["resolved_at"] is not None:
+        want["NgayKetThucXuLy"] = stamp(dossier["resolved_at"])
+    return want
+
+
+def pages(get: Any, path: str, limit: int) -> Iterator[dict[str, Any]]:
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = get(path, params)
+        yield from page["items"]
+        if not (cursor := page["next_cursor"]):
+            return
+
+
+@dataclass
+class DvcqgCheck:
+    """DVCQG against the province, after the simulator stopped writing."""
+
+    sim: Simulation
+    national: str
+    year: int
+
+    def province(self) -> list[dict[str, Any]]:
+        def get(path: str, params: dict[str, Any]) -> Any:
+            return self.sim.gw.call("GET", path, params=params).json()
+
+        return list(pages(get, "/dossier/v1/dossiers", 500))
+
+    def at_dvcqg(self) -> dict[str, dict[str, Any]]:
+        def get(path: str, params: dict[str, Any]) -> Any:
+            resp = httpx.get(self.national + path, params=params, timeout=30)
+            resp.raise_for_status()
+            return resp.json()
+
+        return {item["MaHoSo"]: item for item in pages(get, "/dvcqg/hoso", 1000)}
+
+    def records(self) -> dict[str, Any]:
+        """Dossiers missing at DVCQG, there without a reason, or with another status or date."""
+        expected = {d["code"]: w for d in self.province() if (w := expected_at_dvcqg(d))}
+        got = self.at_dvcqg()
+        differ = sorted(
+            c
+            for c, want in expected.items()
+            if c in got and any(got[c].get(k) != v for k, v in want.items())
+        )
+        return {
+            "province": len(expected),
+            "dvcqg": len(got),
+            "missing": sorted(set(expected) - set(got)),
+            "extra": sorted(set(got) - set(expected)),
+            "differ": differ,
+            "received_in_year": sum(
+                1 for w in expected.values() if w.get("NgayTiepNhan", "")[:4] == str(self.year)
+            ),
+            "_got": got,
+        }
+
+    def progress(self, got: dict[str, dict[str, Any]]) -> list[str]:
+        """Dossiers whose progress rows at DVCQG are not one per history entry."""
+
+        def history(code: str) -> int:
+            return len(self.sim.gw.call("GET", f"/dossier/v1/dossiers/{code}").json()["history"])
+
+        codes = sorted(got)
+        with ThreadPoolExecutor(8) as pool:
+            lengths = dict(zip(codes, pool.map(history, codes), strict=True))
+        return [c for c in codes if got[c]["progress"] != lengths[c]]
+
+    def run(self, since: float, timeout: float = 300.0) -> dict[str, Any]:
+        """Wait until DVCQG equals the province (or `timeout`); the last comparison."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.records()
+            got = out.pop("_got")
+            out.update(progress_differ=[], twice={}, created=0, reported=None, equal=False)
+            if not (out["missing"] or out["extra"] or out["differ"]):
+                out["progress_differ"] = self.progress(got)
+                creates = httpx.get(self.national + "/dvcqg/calls/creates", timeout=60).json()
+                out["twice"], out["created"] = creates["twice"], creates["dossiers"]
+                view = self.sim.gw.call(
+                    "GET", "/reporting/v1/reports/dvcqg-sync", params={"period": str(self.year)}
+                ).json()
+                out["reported"] = view["synced"]
+                out["equal"] = (
+                    not out["progress_differ"]
+                    and not out["twice"]
+                    and out["created"] == out["dvcqg"]
+                    and out["reported"] == out["received_in_year"]
+                )
+            if out["equal"] or time.monotonic() > deadline:
+                out["caught_up_seconds"] = (
+                    round(time.monotonic() - since, 1) if out["equal"] else None
+                )
+                for key in ("missing", "extra", "differ", "progress_differ"):
+                    out[key] = out[key][:10]  # a sample in the result file
+                return out
+            time.sleep(1.0)
+
+
 # -- the drill ----------------------------------------------------------------------------------
 
 
@@ -235,10 +393,15 @@ class Row:
     exact: bool
     retried: int = 0
     notes: list[str] = field(default_factory=list)
+    # After a fault of the national side: DVCQG against the province (`DvcqgCheck`).
+    dvcqg: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.duplicates == 0 and self.exact and not self.notes
+        dvcqg_ok = self.dvcqg is None or bool(self.dvcqg["equal"])
+        return (
+            self.lost == 0 and self.duplicates == 0 and self.exact and not self.notes and dvcqg_ok
+        )
 
 
 def batched(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
@@ -321,9 +484,17 @@ class Drill:
             except BaseException:
                 self.pg.stop()
                 raise
-        self.platform = Platform(work / "platform", database_urls=urls)
+        national = bool(set(args.faults) & set(NATIONAL_FAULTS))
+        self.platform = Platform(
+            work / "platform",
+            database_urls=urls,
+            with_national=national,
+            extra_env=SYNC_ENV if national else {},
+        )
         self.expected: Counter[str] = Counter()
         self.sim: Simulation | None = None
+        # When the national side answered normally again, after a fault of it.
+        self.national_back: float | None = None
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -373,6 +544,25 @@ class Drill:
             time.sleep(down)
             p.start_nats()
             self.wait_ready(BUS_APPS)
+        elif fault == "national":
+            p.kill(NATIONAL)
+            time.sleep(self.args.national_down)
+            p.start(NATIONAL)
+            self.wait_ready((NATIONAL,))
+            self.national_back = time.monotonic()
+        elif fault == "dvcqg-error":
+            url = p.url(NATIONAL) + "/admin/fault"
+            body = {
+                "mode": "error",
+                "targets": ["dvcqg"],
+                "error_code": "-9",
+                "duration_seconds": self.args.national_down,
+            }
+            httpx.put(url, json=body, headers=ADMIN, timeout=10).raise_for_status()
+            time.sleep(self.args.national_down)
+            while httpx.get(url, headers=ADMIN, timeout=10).status_code != 404:
+                time.sleep(0.2)
+            self.national_back = time.monotonic()
         elif fault == "postgres":
             assert self.pg is not None
             self.pg.kill()
@@ -417,6 +607,7 @@ class Drill:
         row = Row(fault, self.backend, recover, lost, dup, not diffs)
         if diffs:
             row.notes.append("report: " + "; ".join(diffs[:4]))
+        self.check_dvcqg(row)
         if lost or dup:
             row.notes.append(
                 "events: "
@@ -427,6 +618,17 @@ class Drill:
                 )
             )
         return row
+
+    def check_dvcqg(self, row: Row) -> None:
+        """With the national side on: wait until DVCQG equals the province, and say how long."""
+        if not self.platform.with_national or self.sim is None:
+            return
+        since, self.national_back = self.national_back or time.monotonic(), None
+        check = DvcqgCheck(self.sim, self.platform.url(NATIONAL), self.sim.targets.year)
+        row.dvcqg = check.run(since)
+        if not row.dvcqg["equal"]:
+            shown = {k: v for k, v in row.dvcqg.items() if v}
+            row.notes.append(f"DVCQG differs from the province: {shown}"[:600])
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -502,6 +704,7 @@ class Drill:
                 row.retried = self.transport.retried
                 if final:
                     row.notes.append("report: " + "; ".join(final[:4]))
+                self.check_dvcqg(row)
                 rows.append(row)
         finally:
             gw.close()
@@ -550,6 +753,16 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def dvcqg_line(d: dict[str, Any]) -> str:
+    if not d["equal"]:
+        return "DVCQG does not equal the province"
+    return (
+        f"DVCQG equals the province: {d['dvcqg']} dossiers with their status and dates, "
+        f"progress rows one per history entry, none created twice, reporting counts "
+        f"{d['reported']}; {d['caught_up_seconds']} s after the national side was back"
+    )
+
+
 BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
@@ -564,6 +777,19 @@ def result_rows(args: argparse.Namespace, rows: list[Row]) -> list[results.Row]:
         faults = ", ".join(dict.fromkeys(r.fault for r in kills))
         lost, dups = sum(r.lost for r in mine), sum(r.duplicates for r in mine)
         exact = all(r.exact for r in mine)
+        national = [r for r in kills if r.fault in NATIONAL_FAULTS and r.dvcqg is not None]
+        dvcqg = ""
+        if national:
+            equal = all(r.dvcqg and r.dvcqg["equal"] for r in national)
+            caught = [r.dvcqg["caught_up_seconds"] for r in national if r.dvcqg]
+            dvcqg = (
+                f"; after the national side down or failing {args.national_down:g} s, DVCQG "
+                + (
+                    f"equal to the province, none twice, {max(caught):.1f} s after it was back"
+                    if equal
+                    else "**not equal to the province**"
+                )
+            )
         out.append(
             results.Row(
                 what=f"fault drills, {BACKEND_NAMES.get(backend, backend)}: SIGKILL under the "
@@ -572,7 +798,7 @@ def result_rows(args: argparse.Namespace, rows: list[Row]) -> list[results.Row]:
                 measured=f"{len(kills)} kill{'' if len(kills) == 1 else 's'}: {lost} events "
                 f"lost, {dups} counted twice, "
                 f"report {'exact in every phase' if exact else '**not exact**'}; time to "
-                f"recover {recover}; {sum(r.retried for r in mine)} calls retried",
+                f"recover {recover}; {sum(r.retried for r in mine)} calls retried{dvcqg}",
                 target="0 lost, 0 counted twice, report exact",
                 met=all(r.ok for r in mine),
                 where="`python -m bench.drills`",
@@ -610,6 +836,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--faults", type=lambda s: s.split(","), default=list(FAULTS))
     ap.add_argument("--down", type=float, default=2.0, help="seconds a component stays down")
     ap.add_argument("--rounds", type=int, default=1, help="the list of faults, this many times")
+    ap.add_argument(
+        "--national-down",
+        type=float,
+        default=60.0,
+        help="seconds the national side is down (national) or answers errors (dvcqg-error)",
+    )
     ap.add_argument("--batches", type=int, default=8, help="sync batches per phase")
     ap.add_argument(
         "--phase-seconds", type=float, default=15.0, help="a phase's sending spread over this"
@@ -635,6 +867,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         for note in r.notes:
             print(f"  {r.fault} ({r.backend}): {note}")
+    for r in rows:
+        if r.dvcqg is not None:
+            print(f"  {r.fault} ({r.backend}): {dvcqg_line(r.dvcqg)}")
     results.write_from_args(
         args,
         "drills",

@@ -34,3 +34,33 @@ def test_kill_nats_a_service_and_postgres_loses_and_doubles_nothing(tmp_path: Pa
     assert rows[2].fault == "dossier" and rows[2].retried > 0
     # Something was sent and counted in every phase.
     assert drill.expected["lgsp.dossier.submitted"] > 0
+
+
+def test_national_side_down_then_failing_leaves_dvcqg_equal_to_the_province(
+    tmp_path: Path,
+) -> None:
+    """The drill's national faults at a small scale with short outages: the national simulator
+    killed, then answering error_code "-9", while the simulator writes; afterwards every
+    dossier at DVCQG equals the province's, none twice, and reporting counts them."""
+    faults = ["national", "dvcqg-error"]
+    args = parser().parse_args(
+        ["--scale", "0.0005", "--batches", "3", "--national-down", "6", "--phase-seconds", "8",
+         "--interactive-every", "10", "--faults", ",".join(faults)]
+    )  # fmt: skip
+    drill = Drill(args, "sqlite", tmp_path)
+    try:
+        rows = drill.run(faults)
+    finally:
+        drill.close()
+    print(table(rows))
+    assert [r.fault for r in rows] == ["none", *faults, "whole year"]
+    for row in rows:
+        assert (row.lost, row.duplicates, row.exact, row.notes) == (0, 0, True, []), row
+        assert row.dvcqg is not None and row.dvcqg["equal"], row.dvcqg
+        # Something is at DVCQG, each dossier once, and reporting's count agrees.
+        assert row.dvcqg["dvcqg"] == row.dvcqg["province"] == row.dvcqg["created"] > 0
+        assert row.dvcqg["twice"] == {} and row.dvcqg["reported"] > 0
+    # The outage outlasted the sending's start: the national side was out while dossiers came.
+    assert all(r.recover is not None and r.recover >= 6 for r in rows[1:3])
+    whole = rows[-1].dvcqg
+    assert whole is not None and whole["province"] >= rows[2].dvcqg["province"]  # type: ignore[index]
