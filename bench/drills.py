@@ -94,6 +94,10 @@ FAULTS = (
     "dvcqg-error",
 )
 NATIONAL_FAULTS = ("national", "dvcqg-error")
+NATIONAL_WHAT = {
+    "national": "national (killed, then started)",
+    "dvcqg-error": "dvcqg-error (answering error_code -9)",
+}
 # Events of the DVCQG sync: their number follows the sync's batches, not what was sent.
 SYNC_TYPES = ("lgsp.dossier.dvcqg_accepted", "lgsp.dossier.dvcqg_backlog")
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -753,13 +757,14 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def dvcqg_line(d: dict[str, Any]) -> str:
+def dvcqg_line(fault: str, d: dict[str, Any]) -> str:
     if not d["equal"]:
         return "DVCQG does not equal the province"
+    since = "the national side was back" if fault in NATIONAL_FAULTS else "the phase was sent"
     return (
         f"DVCQG equals the province: {d['dvcqg']} dossiers with their status and dates, "
         f"progress rows one per history entry, none created twice, reporting counts "
-        f"{d['reported']}; {d['caught_up_seconds']} s after the national side was back"
+        f"{d['reported']}; {d['caught_up_seconds']} s after {since}"
     )
 
 
@@ -774,7 +779,11 @@ def result_rows(args: argparse.Namespace, rows: list[Row]) -> list[results.Row]:
         kills = [r for r in mine if r.recover is not None]
         times = [r.recover for r in kills if r.recover is not None]
         recover = f"{min(times):.1f}–{max(times):.1f} s" if times else "—"
-        faults = ", ".join(dict.fromkeys(r.fault for r in kills))
+        faults = ", ".join(dict.fromkeys(r.fault for r in kills if r.fault not in NATIONAL_FAULTS))
+        if national_kills := [r.fault for r in kills if r.fault in NATIONAL_FAULTS]:
+            faults += f"; the national side {args.national_down:g} s: " + ", ".join(
+                NATIONAL_WHAT[f] for f in dict.fromkeys(national_kills)
+            )
         lost, dups = sum(r.lost for r in mine), sum(r.duplicates for r in mine)
         exact = all(r.exact for r in mine)
         national = [r for r in kills if r.fault in NATIONAL_FAULTS and r.dvcqg is not None]
@@ -795,7 +804,7 @@ def result_rows(args: argparse.Namespace, rows: list[Row]) -> list[results.Row]:
                 what=f"fault drills, {BACKEND_NAMES.get(backend, backend)}: SIGKILL under the "
                 f"simulator's load (Bắc Giang at scale {args.scale:g}), restarted "
                 f"{args.down:g} s later; faults: {faults}",
-                measured=f"{len(kills)} kill{'' if len(kills) == 1 else 's'}: {lost} events "
+                measured=f"{len(kills)} fault{'' if len(kills) == 1 else 's'}: {lost} events "
                 f"lost, {dups} counted twice, "
                 f"report {'exact in every phase' if exact else '**not exact**'}; time to "
                 f"recover {recover}; {sum(r.retried for r in mine)} calls retried{dvcqg}",
@@ -869,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.fault} ({r.backend}): {note}")
     for r in rows:
         if r.dvcqg is not None:
-            print(f"  {r.fault} ({r.backend}): {dvcqg_line(r.dvcqg)}")
+            print(f"  {r.fault} ({r.backend}): {dvcqg_line(r.fault, r.dvcqg)}")
     results.write_from_args(
         args,
         "drills",
