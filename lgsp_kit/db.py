@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, Table, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -271,7 +273,23 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
 
 
 def upgrade(migrations_dir: Path, url: str) -> None:
-    command.upgrade(alembic_config(migrations_dir, url), "head")
+    """Apply every migration. On PostgreSQL under a lock of the database: the worker processes
+    of one service (`workers`), or its replicas, start at once and each upgrades on start;
+    unserialised, the second created the tables the first had just created, and died."""
+    if not normalise_url(url).startswith("postgresql"):
+        command.upgrade(alembic_config(migrations_dir, url), "head")
+        return
+    key = zlib.crc32(b"lgsp.migrations")
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                command.upgrade(alembic_config(migrations_dir, url), "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        engine.dispose()
 
 
 def check(migrations_dir: Path, url: str) -> None:

@@ -3,6 +3,7 @@ connection killed under a unit of work, and the worker-process setting's limits.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,3 +74,27 @@ def test_several_workers_need_postgresql_and_no_dvcqg_sync(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="one process per database"):
         Settings(workers=2, database_url=pg, dvcqg_gateway_url="http://gw", data_dir=tmp_path)
     assert Settings(workers=1, dvcqg_gateway_url="http://gw", data_dir=tmp_path).workers == 1
+
+
+def test_worker_processes_starting_at_once_upgrade_the_database_one_after_another(
+    new_database: Callable[[], str],
+) -> None:
+    url = new_database()
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            upgrade(MIGRATIONS, url)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=start, daemon=True) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert not any(w.is_alive() for w in workers), "an upgrade still waits"
+    assert errors == []
+    with psycopg.connect(url) as conn:
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert len(version) == 1
