@@ -106,7 +106,12 @@ def start_service(
     subprocess.run([*cli, "db", "upgrade", "dossier"], env=env, check=True, capture_output=True)
     log = (data_dir / "dossier.log").open("ab")
     proc = subprocess.Popen([*cli, "run", "dossier"], env=env, stdout=log, stderr=log)
-    wait_for_port(port, timeout=60)
+    try:
+        wait_for_port(port, timeout=180)  # a busy shared machine imports slowly
+    except BaseException:
+        proc.terminate()  # not left running (with its workers) when it never came up
+        proc.wait(30)
+        raise
     return proc, port
 
 

@@ -12,8 +12,9 @@ time counts. Token checks are off (the gateway's share is `bench.gateway`'s). Th
 client: `--concurrency` desks in a closed loop for `--duration` seconds, on aiohttp.
 
 Printed per backend: dossiers per second, the service's CPU time per dossier (every process of
-the service), and the p50/p99 time of a dossier's two calls. SQLite and PostgreSQL run side by
-side in one run when `--postgres` is given.
+the service), and the p50/p99 time of a dossier's two calls; then the CPU per dossier of each
+process taking part: the service, the PostgreSQL backends of its database, NATS, this client.
+SQLite and PostgreSQL run side by side in one run when `--postgres` is given.
 
 The result goes to `bench/results/dossier_writes-<sqlite|postgresql>.json` (`--results DIR`,
 `--no-results`).
@@ -62,6 +63,60 @@ def _tree_cpu_seconds(pid: int) -> float:
         if this == pid or parent == pid:
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def _pids_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time of each of these processes (those still living)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def _database_backends(database_url: str) -> list[int]:
+    """The PostgreSQL server processes serving the connections to this database (the server
+    runs on this machine): the service's pool, its relay's, its sequence reservations'."""
+    if not database_url.startswith("postgresql"):
+        return []
+    name = database_url.rsplit("/", 1)[1]
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))
+        return [int(r[0]) for r in rows]
+
+
+class CpuShares:
+    """CPU seconds of each process taking part, between `start()` and `stop()`: the service
+    (every process of it), the PostgreSQL backends of its database, NATS, this client."""
+
+    def __init__(self, service_pid: int, nats_pid: int, database_url: str) -> None:
+        self.service_pid, self.nats_pid, self.database_url = service_pid, nats_pid, database_url
+
+    def _now(self) -> dict[str, Any]:
+        return {
+            "service": _tree_cpu_seconds(self.service_pid),
+            "nats": _tree_cpu_seconds(self.nats_pid),
+            "client": time.process_time(),
+            "postgresql": _pids_cpu_seconds(_database_backends(self.database_url)),
+        }
+
+    def start(self) -> None:
+        self.began = self._now()
+
+    def stop(self) -> dict[str, float]:
+        end = self._now()
+        shares = {k: end[k] - self.began[k] for k in ("service", "nats", "client")}
+        if self.database_url.startswith("postgresql"):
+            before = self.began["postgresql"]
+            shares["postgresql"] = sum(
+                v - before.get(pid, 0.0) for pid, v in end["postgresql"].items()
+            )
+        return shares
 
 
 BACKLOG = re.compile(r"^lgsp_outbox_backlog\{[^}]*\} ([0-9.e+]+)$", re.M)
@@ -122,7 +177,12 @@ async def drive(port: int, concurrency: int, duration: float) -> dict[str, Any]:
 
 
 def measure(
-    args: argparse.Namespace, backend: str, database_url: str, data_dir: Path, nats_port: int
+    args: argparse.Namespace,
+    backend: str,
+    database_url: str,
+    data_dir: Path,
+    nats_port: int,
+    nats_pid: int,
 ) -> dict[str, Any]:
     proc, port = start_service(
         database_url, data_dir, nats_url=f"nats://127.0.0.1:{nats_port}", workers=args.workers
@@ -130,9 +190,11 @@ def measure(
     try:
         # A short warm-up: the first calls load the catalogue and fill the connection pools.
         asyncio.run(drive(port, min(4, args.concurrency), 1.0))
-        cpu = _tree_cpu_seconds(proc.pid)
+        shares = CpuShares(proc.pid, nats_pid, database_url)
+        shares.start()
         figures = asyncio.run(drive(port, args.concurrency, args.duration))
-        cpu = _tree_cpu_seconds(proc.pid) - cpu
+        spent = shares.stop()
+        cpu = spent["service"]
     except BaseException:
         print((data_dir / "dossier.log").read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
@@ -144,6 +206,9 @@ def measure(
         dossiers_per_s=round(figures["dossiers"] / figures["published_s"], 1),
         service_cpu_s=round(cpu, 2),
         cpu_ms_per_dossier=round(cpu / n * 1000, 3),
+        # Every process's share: the PostgreSQL figure counts the backends serving the
+        # database's connections (not the server's WAL writer, checkpointer, or other clients).
+        cpu_ms_per_dossier_by_process={k: round(v / n * 1000, 3) for k, v in spent.items()},
     )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
@@ -153,6 +218,10 @@ def measure(
         f" p50 {figures['dossier_ms']['p50']} ms, p99 {figures['dossier_ms']['p99']} ms;"
         f" {figures['errors']} errors; load average {load})"
     )
+    by_process = ", ".join(
+        f"{k} {v:.2f}" for k, v in figures["cpu_ms_per_dossier_by_process"].items()
+    )
+    print(f"  CPU ms a dossier by process: {by_process}")
     if figures["first_error"]:
         print(f"  first error: {figures['first_error']}")
     return figures
@@ -199,7 +268,7 @@ def main() -> None:
                 backends.append(("postgresql", f"{args.postgres.rsplit('/', 1)[0]}/{name}"))
             try:
                 for backend, url in backends:
-                    figures = measure(args, backend, url, data_dir, nats_port)
+                    figures = measure(args, backend, url, data_dir, nats_port, nats.pid)
                     results.write_from_args(
                         args,
                         "dossier_writes",

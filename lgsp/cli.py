@@ -76,6 +76,11 @@ def run(app: AppName = None) -> None:
         http=GuardedHttpToolsProtocol,
         # An app whose settings ask for worker processes (the gateway's GATEWAY_WORKERS).
         workers=settings.workers,
+        # The supervisor kills a worker that does not answer its ping within this (uvicorn's
+        # default: 5 s). A worker still importing the app on a busy machine answered late, was
+        # killed and replaced, for ever: with 2 workers on this 2-core machine under a load
+        # average of 10, the dossier service never came up (a worker took over 30 s to start).
+        timeout_worker_healthcheck=60,
     )
 
 

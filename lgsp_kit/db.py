@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, Table, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -149,9 +151,39 @@ def make_engine(url: str, *, pool_size: int = 10, immediate: bool = True) -> Eng
             dbapi_conn.isolation_level = None
 
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
-    )
+    # Every connection kept (no overflow): an overflow connection is closed as it comes back
+    # whenever the pool holds its `pool_size` already, and under 32 desks the dossier service
+    # opened a new PostgreSQL session every 6 dossiers (a server process forked, authenticated
+    # and warmed each time). The most at once is the same as before, twice `pool_size`.
+    engine = create_engine(url, pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use. SQLAlchemy's `pool_pre_ping`
+# pings on every checkout: a round trip of every unit of work (a ninth of a submit's). A
+# connection in steady use needs none; one that a server restart or a network cut killed while
+# in use fails its unit with 503 (`lgsp_kit.errors`), which the unit of work retries once when
+# its commit was not yet sent (`lgsp_kit.sessions`), and SQLAlchemy then replaces every
+# connection of the pool that was opened before the failure.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool discards the connection and checks out another (a new one if need be).
+            raise DisconnectionError(f"a pooled connection is dead: {exc}") from exc
 
 
 class Database:
@@ -245,7 +277,23 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
 
 
 def upgrade(migrations_dir: Path, url: str) -> None:
-    command.upgrade(alembic_config(migrations_dir, url), "head")
+    """Apply every migration. On PostgreSQL under a lock of the database: the worker processes
+    of one service (`workers`), or its replicas, start at once and each upgrades on start;
+    unserialised, the second created the tables the first had just created, and died."""
+    if not normalise_url(url).startswith("postgresql"):
+        command.upgrade(alembic_config(migrations_dir, url), "head")
+        return
+    key = zlib.crc32(b"lgsp.migrations")
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                command.upgrade(alembic_config(migrations_dir, url), "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        engine.dispose()
 
 
 def check(migrations_dir: Path, url: str) -> None:

@@ -44,10 +44,11 @@ def define_processed(metadata: MetaData) -> Table:
     )
 
 
-def add_events(session: Session, outbox: Table, events: Iterable[Envelope]) -> int:
-    """Stage events in the caller's transaction; they are published only if it commits."""
+def outbox_rows(events: Iterable[Envelope]) -> list[dict[str, object]]:
+    """The outbox rows of events, for a caller that inserts them in a statement of its own
+    (with the state change, in one round trip)."""
     now = datetime.now(UTC)
-    rows = [
+    return [
         {
             "event_id": e.id,
             "subject": e.nats_subject,
@@ -56,6 +57,11 @@ def add_events(session: Session, outbox: Table, events: Iterable[Envelope]) -> i
         }
         for e in events
     ]
+
+
+def add_events(session: Session, outbox: Table, events: Iterable[Envelope]) -> int:
+    """Stage events in the caller's transaction; they are published only if it commits."""
+    rows = outbox_rows(events)
     if rows:
         session.execute(insert(outbox), rows)
     return len(rows)

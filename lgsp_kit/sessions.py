@@ -28,7 +28,7 @@ from fastapi import APIRouter as _FastAPIRouter
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 from starlette.routing import BaseRoute
 
@@ -118,12 +118,7 @@ def _finish(units: Sequence[Unit], run: Callable[[], Any]) -> Any:
             if lock is not None:
                 held.enter_context(lock)
         try:
-            result = _guarded(units)
-            if result is None:
-                result = run()
-            for unit in units:
-                if unit.write:
-                    unit.session.commit()
+            result = _run_once_more_if_cut(units, run)
         except IntegrityError as conflict:
             result = _after_conflict(units, conflict)
         except BaseException:
@@ -139,6 +134,30 @@ def _finish(units: Sequence[Unit], run: Callable[[], Any]) -> Any:
         if unit.write:
             unit.db.committed()
     return result
+
+
+def _run_once_more_if_cut(units: Sequence[Unit], run: Callable[[], Any]) -> Any:
+    """Run the guards, the endpoint and the commits; once more, on fresh connections, when the
+    database connection was found dead before any commit was sent (a server restart, a network
+    cut: pooled connections are not pinged before each use, `lgsp_kit.db`). The server rolled
+    the cut transaction back, so running the unit again cannot apply it twice. A cut during a
+    commit is not retried: whether it committed is unknown (503; an Idempotency-Key replays)."""
+    for attempt in (1, 2):
+        committing = False
+        try:
+            result = _guarded(units)
+            if result is None:
+                result = run()
+            committing = True
+            for unit in units:
+                if unit.write:
+                    unit.session.commit()
+            return result
+        except DBAPIError as exc:
+            if attempt == 2 or committing or not exc.connection_invalidated:
+                raise
+            _roll_back(units)
+    raise AssertionError("unreachable")
 
 
 def _guarded(units: Sequence[Unit]) -> Response | None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from lgsp_kit.settings import AppSettings
@@ -38,6 +39,24 @@ class Settings(AppSettings):
     # `dvcqg_report_idle_seconds` while it does not.
     dvcqg_report_seconds: float = Field(default=10.0, gt=0, le=3600)
     dvcqg_report_idle_seconds: float = Field(default=60.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _workers_need_postgresql_and_no_sync(self) -> Self:
+        """Several worker processes (`DOSSIER_WORKERS`) share one PostgreSQL database safely:
+        MaHoSo numbers are reserved by atomic upserts, Idempotency-Keys are unique in the
+        database, one relay publishes (`lgsp_kit.relay`, its advisory lock). Not on SQLite,
+        whose relay assumes one process per file, and not with the DVCQG sync, which runs in
+        one process per database (`national/sync.py`): refused at start rather than broken."""
+        if (self.workers or 1) > 1:
+            url = self.resolved_database_url()
+            if not url.startswith(("postgresql", "postgres:")):
+                raise ValueError("DOSSIER_WORKERS > 1 needs DOSSIER_DATABASE_URL on PostgreSQL")
+            if self.dvcqg_gateway_url:
+                raise ValueError(
+                    "DOSSIER_WORKERS > 1 with DOSSIER_DVCQG_GATEWAY_URL: the DVCQG sync runs in "
+                    "one process per database; give it a replica of one worker"
+                )
+        return self
 
     def dvcqg_credentials_file(self) -> Path:
         return self.dvcqg_client_file or self.data_dir / "dvcqg-client.json"

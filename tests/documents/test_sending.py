@@ -151,11 +151,22 @@ async def test_a_batch_outside_the_callers_scope_or_too_large_stores_nothing(
 
 
 async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
-    client: httpx.AsyncClient, headers: dict[str, str]
+    client: httpx.AsyncClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The keys of a batch's first-time senders are made side by side (keys.make_keys): each
     sender still signs with a key of its own, whose certificate verifies its documents."""
-    from services.documents.signing import canonical
+    import threading
+
+    from services.documents.signing import canonical, keys
+
+    made_in: list[str] = []
+    new_private_key = keys.new_private_key
+
+    def recording() -> Any:
+        made_in.append(threading.current_thread().name)
+        return new_private_key()
+
+    monkeypatch.setattr(keys, "new_private_key", recording)
 
     await connect(client, headers, PROVINCE, DISTRICT, DISTRICT_2, COMMUNE)
     senders = [DISTRICT, DISTRICT_2, COMMUNE]
@@ -173,6 +184,7 @@ async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
         public = canonical.public_key_of(resp.json()["certificate_pem"])
         assert public.key_size == 3072  # type: ignore[union-attr]
     assert len(fingerprints) == 3
+    assert len(made_in) == 3 and all(name.startswith("keygen") for name in made_in), made_in
     inbox = await client.get(f"/v1/organs/{PROVINCE}/inbox", headers=headers)
     assert {i["status"] for i in inbox.json()["items"]} == {
         "01"

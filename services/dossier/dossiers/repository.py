@@ -6,15 +6,32 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, bindparam
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    create_engine,
+    insert,
+    literal,
+    null,
+    union_all,
+    update,
+)
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from lgsp_kit.db import table_of
-from services.dossier.models import Dossier, DossierHistory, DossierPayment, DossierSequence
+from services.dossier.models import (
+    Dossier,
+    DossierHistory,
+    DossierPayment,
+    DossierSequence,
+    outbox,
+)
 
 # The statements of the interactive hot path are built once, with bind parameters: building a
 # statement and its cache key anew on every call cost more CPU than running it.
@@ -31,7 +48,6 @@ _NEXT_SEQUENCE = {
     )
     for name, insert_of in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
 }
-_CODE_TAKEN = select(Dossier.id).where(col(Dossier.code) == bindparam("code"))
 _BY_CODE = select(Dossier).where(col(Dossier.code) == bindparam("code"))
 _BY_CODE_FOR_UPDATE = _BY_CODE.with_for_update()
 _HISTORY_OF = (
@@ -57,11 +73,17 @@ SEQUENCE_BLOCK = 20
 
 
 class _Blocks:
-    """The numbers this process has reserved and not yet given, per organ and day."""
+    """The numbers this process has reserved and not yet given, per organ and day, and the
+    connection they are reserved on: one of its own, not the request pool's. A submit already
+    holds a pooled connection when it needs a number; had the reservation taken a second one
+    while holding `lock`, a full pool (every connection held by a submit waiting for `lock`)
+    would have stalled every submit until the pool's timeout (found at 32 desks: 500s after
+    30 s)."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.lock = threading.Lock()
         self.free: dict[tuple[str, str], Iterator[int]] = {}
+        self.engine = create_engine(engine.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
 
 
 _blocks: WeakKeyDictionary[Engine, _Blocks] = WeakKeyDictionary()
@@ -91,12 +113,12 @@ def next_sequence(session: Session, organ_code: str, day_key: str) -> int:
     with _blocks_lock:
         blocks = _blocks.get(engine)
         if blocks is None:
-            blocks = _blocks[engine] = _Blocks()
+            blocks = _blocks[engine] = _Blocks(engine)
     key = (organ_code, day_key)
     with blocks.lock:
         number = next(blocks.free.get(key, iter(())), None)
         if number is None:
-            free = _reserve(engine, organ_code, day_key)
+            free = _reserve(blocks.engine, organ_code, day_key)
             if len(blocks.free) >= 10_000:  # days gone by; what they held is skipped
                 blocks.free.clear()
             blocks.free[key] = free
@@ -104,8 +126,77 @@ def next_sequence(session: Session, organ_code: str, day_key: str) -> int:
         return number
 
 
-def code_taken(session: Session, code: str) -> bool:
-    return session.execute(_CODE_TAKEN, {"code": code}).first() is not None
+# Writes of the interactive hot path, in Core: a submit and a status change each write their
+# rows in as few statements as the backend allows, with no read after the write. On PostgreSQL
+# a status change's dossier update, its history row and its event are one statement (data-
+# modifying CTEs), as are a submit's history row and event; SQLite has no DML in a CTE and
+# runs them one after the other (in the process, no round trip).
+_DOSSIER = table_of(Dossier)
+_HISTORY = table_of(DossierHistory)
+_DOSSIER_COLUMNS = tuple(c.name for c in _DOSSIER.columns if c.name != "id")
+_HISTORY_COLUMNS = ("dossier_id", "from_status", "to_status", "at", "actor", "note")
+_OUTBOX_COLUMNS = ("event_id", "subject", "payload", "created_at")
+# What a status change sets on the dossier (`service.store_clock`).
+CLOCK_COLUMNS = (
+    "status",
+    "last_changed_at",
+    "received_at",
+    "due_at",
+    "paused_since",
+    "resolved_at",
+    "returned_at",
+    "on_time",
+    "paid_online",
+    "supplement_requests",
+)
+# A new dossier, unless its MaHoSo is taken (a synced record may hold it): then no row.
+_INSERT_DOSSIER = {
+    name: insert_of(_DOSSIER)
+    .on_conflict_do_nothing(index_elements=["code"])
+    .returning(_DOSSIER.c.id)
+    for name, insert_of in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+_INSERT_HISTORY = insert(_HISTORY).values({c: bindparam(f"h_{c}") for c in _HISTORY_COLUMNS})
+_INSERT_EVENT = insert(outbox).values({c: bindparam(f"o_{c}") for c in _OUTBOX_COLUMNS})
+_UPDATE_CLOCK = (
+    update(_DOSSIER)
+    .where(_DOSSIER.c.id == bindparam("u_id"))
+    .values({c: bindparam(f"u_{c}") for c in CLOCK_COLUMNS})
+)
+_PG_HISTORY_AND_EVENT = _INSERT_EVENT.add_cte(_INSERT_HISTORY.cte("new_history"))
+_PG_CHANGE = _INSERT_EVENT.add_cte(_UPDATE_CLOCK.cte("changed"), _INSERT_HISTORY.cte("new_history"))
+
+
+def insert_dossier(session: Session, dossier: Dossier) -> int | None:
+    """Store a new dossier; its id, or None when its MaHoSo is already taken."""
+    row = {name: getattr(dossier, name) for name in _DOSSIER_COLUMNS}
+    stmt = _INSERT_DOSSIER[session.get_bind().dialect.name]
+    found = session.execute(stmt, row).first()
+    return None if found is None else int(found[0])
+
+
+def record_change(
+    session: Session,
+    *,
+    history: dict[str, Any],
+    event: dict[str, Any],
+    clock: dict[str, Any] | None = None,
+) -> None:
+    """Write a dossier's change: its new clock (a status change; none for a submit), its
+    history row (which marks it for the DVCQG sync: `models.sync_triggers`) and its event's
+    outbox row, in the caller's transaction."""
+    params = {f"h_{c}": history[c] for c in _HISTORY_COLUMNS}
+    params.update((f"o_{c}", event[c]) for c in _OUTBOX_COLUMNS)
+    if clock is not None:
+        params.update((f"u_{c}", clock[c]) for c in CLOCK_COLUMNS)
+        params["u_id"] = history["dossier_id"]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_HISTORY_AND_EVENT if clock is None else _PG_CHANGE, params)
+        return
+    if clock is not None:
+        session.execute(_UPDATE_CLOCK, params)
+    session.execute(_INSERT_HISTORY, params)
+    session.execute(_INSERT_EVENT, params)
 
 
 def by_code(session: Session, code: str, *, for_update: bool = False) -> Dossier | None:
@@ -132,6 +223,71 @@ def ids_by_code(session: Session, codes: list[str]) -> dict[str, int]:
         )
         found.update((code, id_) for code, id_ in session.exec(stmt) if id_ is not None)
     return found
+
+
+_PAYMENT = table_of(DossierPayment)
+# A dossier's history and payments in one statement (one round trip, not two): the rows of
+# both tables in one shape, history first, each in id order.
+_H, _P = _HISTORY.c, _PAYMENT.c
+_HISTORY_AND_PAYMENTS = union_all(
+    core_select(
+        literal(0).label("kind"),
+        _H.id,
+        _H.from_status,
+        _H.to_status,
+        _H.at,
+        _H.actor,
+        _H.note,
+        null().label("amount"),
+        null().label("method"),
+        null().label("online_gateway"),
+    ).where(_H.dossier_id == bindparam("dossier_id")),
+    core_select(
+        literal(1),
+        _P.id,
+        null(),
+        null(),
+        _P.paid_at,
+        null(),
+        null(),
+        _P.amount,
+        _P.method,
+        _P.online_gateway,
+    ).where(_P.dossier_id == bindparam("dossier_id")),
+).order_by("kind", "id")
+
+
+def history_and_payments(
+    session: Session, dossier_id: int
+) -> tuple[list[DossierHistory], list[DossierPayment]]:
+    """A dossier's history and payments, each in the order they were stored."""
+    history: list[DossierHistory] = []
+    payments: list[DossierPayment] = []
+    for r in session.execute(_HISTORY_AND_PAYMENTS, {"dossier_id": dossier_id}):
+        if r.kind == 0:
+            history.append(
+                DossierHistory(
+                    id=r.id,
+                    dossier_id=dossier_id,
+                    from_status=r.from_status,
+                    to_status=r.to_status,
+                    at=r.at,
+                    actor=r.actor,
+                    note=r.note,
+                )
+            )
+        else:
+            payments.append(
+                DossierPayment(
+                    id=r.id,
+                    dossier_id=dossier_id,
+                    amount=r.amount,
+                    method=r.method,
+                    online_gateway=r.online_gateway,
+                    paid_at=r.at,
+                )
+            )
+    return history, payments
 
 
 def history_of(session: Session, dossier_id: int) -> list[DossierHistory]:

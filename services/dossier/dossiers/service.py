@@ -11,7 +11,7 @@ from contracts import reference
 from contracts.reference import PROCESSING_UNITS, ProcessingUnit
 from lgsp_kit.access import OrganScope
 from lgsp_kit.errors import Conflict, NotFound, Unprocessable, invalid
-from lgsp_kit.outbox import add_events
+from lgsp_kit.outbox import add_events, outbox_rows
 from lgsp_kit.paging import OPAQUE_NUMBER
 from services.dossier.dossiers import events, repository
 from services.dossier.dossiers.lifecycle import (
@@ -49,15 +49,11 @@ def unknown_organ(code: str, field: str = "organ_code") -> Unprocessable:
     return invalid(field, "unknown organ", detail=f"unknown organ {code!r}", code="unknown_organ")
 
 
-def new_code(session: Session, organ_code: str, day: datetime) -> str:
-    """MaHoSo `<organ code>-<yyMMdd>-<seq>`, skipping numbers a synced record already holds."""
+def next_code(session: Session, organ_code: str, day: datetime) -> str:
+    """The next MaHoSo `<organ code>-<yyMMdd>-<seq>` of an organ's day (not checked: a submit
+    stores its dossier only if no synced record holds the code, else it takes the next)."""
     day_key = day.strftime("%y%m%d")
-    while True:
-        code = (
-            f"{organ_code}-{day_key}-{repository.next_sequence(session, organ_code, day_key):06d}"
-        )
-        if not repository.code_taken(session, code):
-            return code
+    return f"{organ_code}-{day_key}-{repository.next_sequence(session, organ_code, day_key):06d}"
 
 
 def clock_of(d: Dossier) -> Clock:
@@ -147,11 +143,14 @@ def submit(
     if organ is None:
         raise unknown_organ(body.organ_code)
     scope.require(organ.code, acting_as="the organ the dossier is filed with")
-    code = new_code(session, organ.code, submitted_at.astimezone(tz))
-    dossier = new_dossier(code, body, procedure, organ, submitted_at)
-    session.add(dossier)
-    session.flush()
-    assert dossier.id is not None
+    day = submitted_at.astimezone(tz)
+    while True:  # the dossier is stored under the first number no synced record holds
+        dossier = new_dossier(
+            next_code(session, organ.code, day), body, procedure, organ, submitted_at
+        )
+        dossier.id = repository.insert_dossier(session, dossier)
+        if dossier.id is not None:
+            break
     first = DossierHistory(
         dossier_id=dossier.id,
         from_status=None,
@@ -159,13 +158,10 @@ def submit(
         at=submitted_at,
         actor=actor,
     )
-    session.add(first)
-    add_events(
-        session,
-        outbox,
-        [events.validated(events.submitted(events.facts_of(dossier), submitted_at))],
+    event = events.validated(events.submitted(events.facts_of(dossier), submitted_at))
+    repository.record_change(
+        session, history=first.model_dump(exclude={"id"}), event=outbox_rows([event])[0]
     )
-    session.flush()
     # A new dossier's history is its submission and it has no payment yet.
     return to_out(session, dossier, history_rows=[first], payment_rows=[])
 
@@ -190,25 +186,27 @@ def change_status(
 ) -> DossierOut:
     dossier = _load(session, code, scope=scope, for_update=True)
     assert dossier.id is not None
+    # Written below in one statement (repository.record_change), not flushed by the ORM.
+    session.expunge(dossier)
     now = datetime.now(UTC)
     clock = clock_of(dossier)
     change = apply_status(clock, body.status, body.at or now, now=now, tz=tz)
     store_clock(dossier, clock)
-    session.add(dossier)
-    session.add(
-        DossierHistory(
-            dossier_id=dossier.id,
-            from_status=change.from_status,
-            to_status=change.to_status,
-            at=change.at,
-            actor=body.actor or actor,
-            note=body.note,
-        )
+    history = DossierHistory(
+        dossier_id=dossier.id,
+        from_status=change.from_status,
+        to_status=change.to_status,
+        at=change.at,
+        actor=body.actor or actor,
+        note=body.note,
     )
-    add_events(
-        session, outbox, [events.validated(events.status_changed(events.facts_of(dossier), change))]
+    event = events.validated(events.status_changed(events.facts_of(dossier), change))
+    repository.record_change(
+        session,
+        history=history.model_dump(exclude={"id"}),
+        event=outbox_rows([event])[0],
+        clock={c: getattr(dossier, c) for c in repository.CLOCK_COLUMNS},
     )
-    session.flush()
     return to_out(session, dossier)
 
 
@@ -295,6 +293,8 @@ def to_out(
 ) -> DossierOut:
     """The dossier with its history and payments (read unless the caller has them at hand)."""
     assert d.id is not None
+    if history_rows is None and payment_rows is None:
+        history_rows, payment_rows = repository.history_and_payments(session, d.id)
     if history_rows is None:
         history_rows = repository.history_of(session, d.id)
     if payment_rows is None:
