@@ -267,7 +267,9 @@ async def test_reporting_is_told_once_per_dossier_and_how_far_behind_dvcqg_is(
     await stack.move(codes[0], 4)
     waiting = await backlog_where(lambda d: d["pending"] >= 1)
     oldest = datetime.fromisoformat(waiting["oldest_change_at"])
-    assert before - timedelta(seconds=1) <= oldest <= datetime.now(UTC)
+    # A change made while a sync was in flight counts from that sync's read (earlier, never
+    # later than the change): a few seconds on a loaded machine.
+    assert before - timedelta(seconds=10) <= oldest <= datetime.now(UTC)
     await stack.settled([codes[0]], within=30)
     await backlog_where(lambda d: d["pending"] == 0 and d["at"] > waiting["at"])
     # Still no second acceptance of any dossier.
