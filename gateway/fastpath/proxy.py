@@ -301,7 +301,7 @@ class Proxy:
             request_id=current_request_id(),
             at=now_utc(),
         )
-        if self.catalogue is not None and api not in self.national:
+        if self.catalogue is not None:
             rec.route = self.catalogue.route(api, path)
         sent = _Sent()
         rate: list[tuple[bytes, bytes]] = []
