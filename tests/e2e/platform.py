@@ -1,4 +1,5 @@
-"""The real platform as separate processes (NATS and the four apps), for end-to-end tests."""
+"""The real platform as separate processes (NATS and the four apps, and the national simulator
+when asked), for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from lgsp_kit.natsserver import (
 )
 
 APPS = ("gateway", "dossier", "documents", "reporting")
+# With the national side, wired as `lgsp run` wires it (after the gateway: it reads the axis's
+# credentials the gateway writes).
+WITH_NATIONAL = (*APPS, "national")
 
 
 @dataclass
@@ -32,11 +36,14 @@ class Platform:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats_port: int = 0
     nats: subprocess.Popen[bytes] | None = None
+    apps: tuple[str, ...] = APPS
+    # Settings of this platform's apps beyond the wiring (`NATIONAL_AXIS_POLL_SECONDS`, …).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.nats_port = free_port()
-        self.ports = {app: free_port() for app in APPS}
+        self.ports = {app: free_port() for app in self.apps}
 
     @property
     def gateway(self) -> str:
@@ -63,9 +70,18 @@ class Platform:
                 "LGSP_LOG_LEVEL": "warning",
             }
         )
+        if "national" in self.apps:
+            env.update(
+                {
+                    "GATEWAY_NATIONAL_URL": self.url("national"),
+                    "NATIONAL_PROVINCE_URL": self.gateway,
+                    "DOSSIER_DVCQG_GATEWAY_URL": self.gateway,
+                }
+            )
+        env.update(self.extra_env)
         # The embedded NATS requires credentials: each app its own user (var/, reused).
         env.update(app_nats_env(self.data_dir))
-        for app in APPS:
+        for app in self.apps:
             env[f"{app.upper()}_PORT"] = str(self.ports[app])
             if app in self.database_urls:
                 env[f"{app.upper()}_DATABASE_URL"] = self.database_urls[app]
@@ -120,9 +136,9 @@ class Platform:
     def start_all(self) -> None:
         self.start_nats()
         # The gateway first: the services fetch its published keys.
-        for app in APPS:
+        for app in self.apps:
             self.start(app)
-        for app in APPS:
+        for app in self.apps:
             self.wait_ready(app)
 
     def stop_all(self) -> None:
