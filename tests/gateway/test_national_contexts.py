@@ -65,7 +65,9 @@ async def gw(tmp_path: Path, database_url: str, national: str) -> AsyncIterator[
         yield gateway
 
 
-async def test_ngsp_and_dvcqg_through_the_gateway_with_a_token_audited(gw: Gateway) -> None:
+async def test_ngsp_and_dvcqg_through_the_gateway_with_a_token_audited(
+    gw: Gateway, national: str
+) -> None:
     _, auth = await gw.bearer(apis=["ngsp", "dvcqg"], tier="Gold")
     assert (await gw.client.post(DANCU, json=CITIZEN)).status_code == 401
 
@@ -81,7 +83,8 @@ async def test_ngsp_and_dvcqg_through_the_gateway_with_a_token_audited(gw: Gatew
         "/dvcqg/DongBoHoSoMC", params={"isUpdating": "False"}, json=[RECORD], headers=auth
     )
     assert created.json()["error_code"] == "0", created.text
-    shown = await gw.client.get(f"/dvcqg/hoso/{RECORD['MaHoSo']}", headers=auth)
+    async with httpx.AsyncClient(base_url=national) as nat:
+        shown = await nat.get(f"/dvcqg/hoso/{RECORD['MaHoSo']}")
     assert shown.json() == RECORD
 
     calls = await gw.audit()
@@ -197,3 +200,34 @@ async def test_the_national_side_down_leaves_its_contexts_out_of_the_catalogue(
         merged = (await gw.client.get("/openapi.json")).json()
         assert set(merged["x-lgsp-unavailable"]) == {"ngsp", "dvcqg"}
         assert (await gw.client.get("/apis/ngsp/openapi.json")).status_code == 503
+
+
+async def test_only_the_published_national_services_are_forwarded(
+    gw: Gateway, national: str
+) -> None:
+    """The rest of the national side (the axis, its token, the testers' views, the fault
+    control, one context's services under another) is not the province consumers' to call:
+    404 at the gateway, never forwarded with the province's national token."""
+    _, auth = await gw.bearer(apis=["ngsp", "dvcqg"], tier="Gold")
+    xml = {**auth, "content-type": "application/xml"}
+    calls = [
+        ("POST", "/ngsp/axis/packages", xml, b"<edXML/>"),
+        ("GET", "/ngsp/axis/packages", auth, None),
+        ("PUT", "/ngsp/admin/fault", auth, b'{"mode": "down"}'),
+        ("POST", "/ngsp/token", auth, b"grant_type=client_credentials"),
+        ("POST", "/ngsp/dvcqg/DongBoHoSoMC", auth, b"[]"),
+        ("GET", f"/dvcqg/hoso/{RECORD['MaHoSo']}", auth, None),
+        ("POST", "/dvcqg/TraCuuHoSoX", auth, b"{}"),
+        ("GET", "/ngsp/openapi.json", auth, None),
+    ]
+    for method, path, headers, body in calls:
+        resp = await gw.client.request(method, path, headers=headers, content=body)
+        assert (resp.status_code, resp.json()["code"]) == (404, "not_found"), (path, resp.text)
+    async with httpx.AsyncClient(base_url=national) as nat:
+        assert (await nat.get("/axis/packages")).json()["items"] == []
+        assert (
+            await nat.get("/admin/fault", headers={"Authorization": f"Bearer {DEV_ADMIN_SECRET}"})
+        ).status_code == 404
+    # The published ones still are.
+    firm = await gw.client.get(DKDN, params={"msdn": "0100109106"}, headers=auth)
+    assert firm.json()["Status"] == 1
