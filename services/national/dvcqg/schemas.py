@@ -292,7 +292,8 @@ class Answer(BaseModel):
 class LookupAnswer(Answer):
     """`TraCuuHoSo`: `result` holds the dossier as DVCQG has it, empty when it has none."""
 
-    result: list[dict[str, Any]]
+    # Absent from a refusal (`error_code` "-1": `{error_code, message}` only).
+    result: list[dict[str, Any]] = Field(default_factory=list)
 
 
 IsUpdating = Literal["True", "False"]
