@@ -194,7 +194,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         )
         await proxy.start()
         catalogue = Catalogue(
-            proxy.upstreams, _spec_fetcher(proxy), settings.catalogue_cache_seconds
+            proxy.upstreams,
+            _spec_fetcher(proxy),
+            settings.catalogue_cache_seconds,
+            national={
+                api: (settings.national_url.rstrip("/"), prefix)
+                for api, prefix in settings.national_contexts.items()
+            }
+            if settings.national_url
+            else None,
         )
         proxy.catalogue = catalogue
         api.state.gateway = GatewayState(

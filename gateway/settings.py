@@ -61,6 +61,16 @@ class Settings(AppSettings):
     national_contexts: dict[str, str] = Field(
         default_factory=lambda: {"dvcqg": "/dvcqg", "ngsp": ""}
     )
+    # What each national context forwards, as paths after `/{context}`: one ending in "/" a
+    # prefix, any other an exact path. Anything else there is not the province's to call (the
+    # axis, the national token, the testers' views, the fault control): 404, never forwarded.
+    # The catalogue publishes the national side's operations tagged with the context's name.
+    national_paths: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "dvcqg": ["/DongBoHoSoMC", "/CapNhatTienDoHoSoMC", "/TraCuuHoSo"],
+            "ngsp": ["/apiCSDLDanCu/", "/apiCSDLDKDN/"],
+        }
+    )
     # The province's consumer at the national gateway (OAuth 2.0 client credentials at
     # `<national_url><national_token_path>`).
     national_client_id: str = DEV_NATIONAL_CLIENT_ID
@@ -165,6 +175,9 @@ class Settings(AppSettings):
             clash = sorted(set(self.national_contexts) & set(self.upstreams))
             if clash:
                 raise ValueError(f"national contexts also upstreams: {', '.join(clash)}")
+            unbounded = sorted(set(self.national_contexts) - set(self.national_paths))
+            if unbounded:
+                raise ValueError(f"GATEWAY_NATIONAL_PATHS names no path of: {', '.join(unbounded)}")
         return self
 
 

@@ -23,8 +23,11 @@ class PublishedApi(BaseModel):
 
     context: str = Field(examples=["dossier"])
     title: str | None = Field(description="the service's own title, when it answered")
-    versions: list[str]
-    base_path: str = Field(examples=["/dossier/v1"])
+    versions: list[str] = Field(description="none for a national API (its own paths)")
+    base_path: str = Field(examples=["/dossier/v1", "/ngsp"])
+    national: bool = Field(
+        default=False, description="a national service (NGSP, DVCQG) the gateway publishes"
+    )
     openapi: str = Field(description="link to this API's OpenAPI document through the gateway")
     available: bool = Field(description="the service answered for its OpenAPI document")
     error: str | None = None
@@ -37,14 +40,16 @@ class ApiList(BaseModel):
 @router.get("/apis", response_model=ApiList, summary="List published APIs")
 async def list_apis(gateway: GatewayDep) -> ApiList:
     """Danh mục API: every published API, its versions and its OpenAPI document."""
-    entries = await gateway.catalogue.entries()
+    catalogue = gateway.catalogue
+    entries = await catalogue.entries()
     return ApiList(
         items=[
             PublishedApi(
                 context=api,
                 title=entry.spec["info"].get("title") if entry.spec else None,
-                versions=list(VERSIONS),
-                base_path=f"/{api}/{VERSIONS[-1]}",
+                versions=[] if api in catalogue.national else list(VERSIONS),
+                base_path=f"/{api}" if api in catalogue.national else f"/{api}/{VERSIONS[-1]}",
+                national=api in catalogue.national,
                 openapi=f"/apis/{api}/openapi.json",
                 available=entry.available,
                 error=entry.error,
@@ -64,7 +69,7 @@ async def api_openapi(
 ) -> dict[str, Any]:
     """The service's document as seen through the gateway (paths prefixed with the context)."""
     catalogue = gateway.catalogue
-    if context not in catalogue.upstreams:
+    if context not in catalogue.contexts:
         raise NotFound(f"no published API {context!r}", code="api_not_found")
     entry = await catalogue.entry(context)
     if entry.spec is None:

@@ -191,6 +191,13 @@ class Proxy:
         # The national contexts (NGSP, DVCQG): their own paths, the province's national token.
         self.national = settings.national()
         self.national_token = NationalToken(settings) if self.national else None
+        self._national_paths = {
+            api: (
+                frozenset(p for p in paths if not p.endswith("/")),
+                tuple(p for p in paths if p.endswith("/")),
+            )
+            for api, paths in settings.national_paths.items()
+        }
         for api, base in self.national.items():
             self._add_upstream(api, base, version=b"")
         self._consumers: dict[str, ConsumerView] = {}
@@ -301,7 +308,7 @@ class Proxy:
             request_id=current_request_id(),
             at=now_utc(),
         )
-        if self.catalogue is not None and api not in self.national:
+        if self.catalogue is not None:
             rec.route = self.catalogue.route(api, path)
         sent = _Sent()
         rate: list[tuple[bytes, bytes]] = []
@@ -310,7 +317,10 @@ class Proxy:
                 # `..` (or `%2e%2e`, `.%2E`, decoded here) would climb out of the published
                 # API on a backend or proxy that resolves it: refused, never forwarded.
                 raise refused(400, "the path has a '.' or '..' segment", "dot_segment_in_path")
-            if (not rest or rest[0] != VERSION) and api not in self.national:
+            if api in self.national:
+                if not self._national_path(api, path[1 + len(api) :]):
+                    raise refused(404, f"the {api} API has no operation at {path}", "not_found")
+            elif not rest or rest[0] != VERSION:
                 version = rest[0] if rest else ""
                 raise refused(404, f"the {api} API has no version {version!r}", "unknown_version")
             try:
@@ -438,6 +448,11 @@ class Proxy:
         target = self._prefix[api] + raw_path[lead + 3 :]
         query = scope.get("query_string", b"")
         return target + b"?" + query if query else target
+
+    def _national_path(self, api: str, path: str) -> bool:
+        """Whether `path` (after `/{api}`) is one the national context forwards."""
+        exact, prefixes = self._national_paths.get(api, (frozenset(), ()))
+        return path in exact or path.startswith(prefixes)
 
     async def _national_header(self, api: str) -> bytes | None:
         if self.national_token is None or api not in self.national:

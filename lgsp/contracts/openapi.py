@@ -15,9 +15,10 @@ from lgsp.apps import APPS as REGISTRY
 
 # The apps as the registry knows them (lgsp/apps.py): a new service is published here too.
 APPS = tuple(REGISTRY)
-# The APIs the gateway publishes (the national simulator is outside the province: its own
-# document only, not in the merged platform document).
+# The APIs the gateway publishes; the national simulator is outside the province: its parts
+# are published as the gateway's national contexts (`ngsp`, `dvcqg`), not as an API of its own.
 SERVICES = tuple(name for name, spec in REGISTRY.items() if name != "gateway" and spec.published)
+NATIONAL = next((name for name, spec in REGISTRY.items() if not spec.published), None)
 MODULES = {name: spec.module.removesuffix(".main") for name, spec in REGISTRY.items()}
 
 
@@ -44,12 +45,17 @@ def app_spec(name: str, data_dir: Path) -> dict[str, Any]:
 def platform_spec(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The gateway's merged `GET /openapi.json` with every service available."""
     from gateway.catalogue.service import Catalogue
+    from gateway.settings import Settings
 
     async def fetch(base: str) -> dict[str, Any]:
         return specs[base]
 
+    # The gateway's default national contexts, as `make run` publishes them.
+    contexts = Settings.model_fields["national_contexts"].get_default(call_default_factory=True)
+    national = {api: (NATIONAL, prefix) for api, prefix in contexts.items()} if NATIONAL else {}
+
     async def merge() -> dict[str, Any]:
-        catalogue = Catalogue({api: api for api in SERVICES}, fetch, ttl=3600.0)
+        catalogue = Catalogue({api: api for api in SERVICES}, fetch, 3600.0, national=national)
         return await catalogue.merged(specs["gateway"])
 
     return asyncio.run(merge())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -232,6 +233,23 @@ def test_the_gateway_shares_its_state_in_redis_with_its_password(compose: dict[s
     assert published(redis) == []
     for app in APPS.keys() - {"gateway"}:
         assert "LGSP_REDIS_URL" not in services[app]["environment"], app
+
+
+def test_the_national_tier_is_wired(compose: dict[str, Any]) -> None:
+    """The gateway publishes the national simulator's NGSP and DVCQG with the province's
+    consumer secret there; the dossier service syncs to DVCQG through the gateway; the axis
+    reaches the province through the gateway."""
+    services = compose["services"]
+    gateway = services["gateway"]["environment"]
+    national = services["national"]["environment"]
+    assert gateway["GATEWAY_NATIONAL_URL"] == "http://national:8004"
+    consumers = json.loads(national["NATIONAL_CONSUMERS"])
+    assert consumers == {gateway["GATEWAY_NATIONAL_CLIENT_ID"]: SECRETS["NATIONAL_CONSUMER_SECRET"]}
+    assert gateway["GATEWAY_NATIONAL_CLIENT_SECRET"] == SECRETS["NATIONAL_CONSUMER_SECRET"]
+    assert services["dossier"]["environment"]["DOSSIER_DVCQG_GATEWAY_URL"] == "http://gateway:8000"
+    assert national["NATIONAL_PROVINCE_URL"] == "http://gateway:8000"
+    assert "national" not in json.loads(gateway["GATEWAY_UPSTREAMS"])
+    assert published(services["national"]) == []
 
 
 def test_prometheus_cannot_be_reloaded_or_stopped_over_http(compose: dict[str, Any]) -> None:

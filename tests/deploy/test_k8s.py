@@ -8,6 +8,7 @@ namespace and images of the overlay need kustomize and are skipped then, saying 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import shutil
@@ -240,6 +241,11 @@ def test_each_app_refuses_the_base_s_placeholder_secrets(
             with pytest.raises(ValueError, match=passphrase):
                 settings_class()
         monkeypatch.setenv(passphrase, "q7Vd-3kLp-Zr9w-Tx2m-Hc4n")
+    national = f"{app.upper()}_NATIONAL_CLIENT_SECRET"
+    if national in env:
+        with pytest.raises(ValueError, match=national):
+            settings_class()
+        monkeypatch.setenv(national, "n8Rw-2kVp-Qx5t-Lm3c")
     assert settings_class().environment == "production"
 
 
@@ -551,3 +557,40 @@ def test_the_national_simulator_runs_beside_the_services() -> None:
     config = find(docs, "ConfigMap", "lgsp-config")["data"]
     assert config["NATIONAL_PROVINCE_URL"] == "http://gateway:8000"
     assert "national" not in config["GATEWAY_UPSTREAMS"]
+
+
+def test_the_gateway_and_the_dossier_service_reach_the_national_tier(
+    base: list[Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's settings from its pod publish ngsp and dvcqg at the national simulator's
+    Service, as the consumer the simulator's Secret names; the dossier service's sync goes
+    through the gateway with the credentials of its Secret."""
+    docs = with_real_secrets(base)
+    env = pod_environment(docs, "gateway")
+    for name in list(os.environ):
+        if name.startswith(("LGSP_", "NATS_", "GATEWAY_")):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = importlib.import_module("gateway.settings").Settings()
+    assert settings.national() == {
+        "dvcqg": "http://national:8004/dvcqg",
+        "ngsp": "http://national:8004",
+    }
+    national = pod_environment(docs, "national")
+    consumers = json.loads(national["NATIONAL_CONSUMERS"])
+    secret = settings.national_client_secret.get_secret_value()
+    # An operator puts the same secret in both Secrets; the base's placeholders already match.
+    base_consumers = json.loads(pod_environment(base, "national")["NATIONAL_CONSUMERS"])
+    assert set(consumers) == set(base_consumers) == {settings.national_client_id}
+    assert secret.startswith("gateway-national-client-secret-")
+    assert (
+        pod_environment(base, "gateway")["GATEWAY_NATIONAL_CLIENT_SECRET"]
+        == base_consumers[settings.national_client_id]
+    )
+    dossier = pod_environment(docs, "dossier")
+    assert dossier["DOSSIER_DVCQG_GATEWAY_URL"] == "http://gateway:8000"
+    assert {"DOSSIER_DVCQG_CLIENT_ID", "DOSSIER_DVCQG_CLIENT_SECRET"} <= dossier.keys()
+    gateway = pod_template(docs, "gateway")
+    assert 8004 in egress(docs, gateway, pod_template(docs, "national"))
+    assert 8000 in egress(docs, pod_template(docs, "dossier"), gateway)

@@ -1,6 +1,5 @@
-"""The real platform as separate processes (NATS and the four apps), for end-to-end tests; with
-`with_national`, the national simulator too, the gateway publishing it and the dossier service
-syncing every dossier to DVCQG through it (as `make run` wires them)."""
+"""The real platform as separate processes (NATS and the four apps, and the national simulator
+when asked), for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -25,6 +24,9 @@ from lgsp_kit.natsserver import (
 
 APPS = ("gateway", "dossier", "documents", "reporting")
 NATIONAL = "national"
+# With the national side, wired as `lgsp run` wires it (after the gateway: it reads the axis's
+# credentials the gateway writes).
+WITH_NATIONAL = (*APPS, NATIONAL)
 
 
 @dataclass
@@ -35,20 +37,20 @@ class Platform:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats_port: int = 0
     nats: subprocess.Popen[bytes] | None = None
+    apps: tuple[str, ...] = APPS
+    # The same as `apps=WITH_NATIONAL`: the national simulator too, the gateway publishing it
+    # and the dossier service syncing every dossier to DVCQG through it.
     with_national: bool = False
-    # More environment for every app (settings of this run: `DOSSIER_DVCQG_...`).
+    # Settings of this platform's apps beyond the wiring (`NATIONAL_AXIS_POLL_SECONDS`, …).
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.with_national:
+            self.apps = WITH_NATIONAL
+        self.with_national = NATIONAL in self.apps
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.nats_port = free_port()
         self.ports = {app: free_port() for app in self.apps}
-
-    @property
-    def apps(self) -> tuple[str, ...]:
-        """The apps of this platform: the national simulator first, the gateway next (it
-        fetches the national token; the services fetch its published keys)."""
-        return (NATIONAL, *APPS) if self.with_national else APPS
 
     @property
     def gateway(self) -> str:
@@ -75,17 +77,21 @@ class Platform:
                 "LGSP_LOG_LEVEL": "warning",
             }
         )
+        if NATIONAL in self.apps:
+            env.update(
+                {
+                    "GATEWAY_NATIONAL_URL": self.url(NATIONAL),
+                    "NATIONAL_PROVINCE_URL": self.gateway,
+                    "DOSSIER_DVCQG_GATEWAY_URL": self.gateway,
+                }
+            )
+        env.update(self.extra_env)
         # The embedded NATS requires credentials: each app its own user (var/, reused).
         env.update(app_nats_env(self.data_dir))
         for app in self.apps:
             env[f"{app.upper()}_PORT"] = str(self.ports[app])
             if app in self.database_urls:
                 env[f"{app.upper()}_DATABASE_URL"] = self.database_urls[app]
-        if self.with_national:
-            env["GATEWAY_NATIONAL_URL"] = self.url(NATIONAL)
-            env["DOSSIER_DVCQG_GATEWAY_URL"] = self.gateway
-            env["NATIONAL_PROVINCE_URL"] = self.gateway
-        env.update(self.extra_env)
         return env
 
     def start_nats(self) -> None:
@@ -136,6 +142,7 @@ class Platform:
 
     def start_all(self) -> None:
         self.start_nats()
+        # The gateway first: the services fetch its published keys.
         for app in self.apps:
             self.start(app)
         for app in self.apps:

@@ -39,7 +39,8 @@ def processes_mentioning(text: str) -> list[int]:
 
 def test_lgsp_run_starts_every_app_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
-    ports = {app: free_port() for app in ("gateway", "dossier", "documents", "reporting")}
+    apps = ("gateway", "dossier", "documents", "reporting", "national")
+    ports = {app: free_port() for app in apps}
     env = {k: v for k, v in os.environ.items() if not k.endswith(("NATS_URL", "_UPSTREAMS"))}
     env.pop("LGSP_JWKS_URL", None)
     env.update({f"{app.upper()}_PORT": str(port) for app, port in ports.items()})
@@ -71,6 +72,13 @@ def test_lgsp_run_starts_every_app_and_ctrl_c_stops_them_all(tmp_path: Path) -> 
             data={"grant_type": "client_credentials", **creds},
         )
         assert token.status_code == 200, token.text
+        # The demo consumer is subscribed to the national contexts the run wires.
+        firm = httpx.get(
+            f"http://127.0.0.1:{ports['gateway']}/ngsp/apiCSDLDKDN/1.0/chiTietDoanhNghiep",
+            params={"msdn": "0100109106"},
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
+        assert (firm.status_code, firm.json()["Status"]) == (200, 1), firm.text
         # The embedded NATS takes no anonymous client; the apps connected with their users.
         nats_port = int(
             re.findall(r"NATS \(embedded.*?nats://127\.0\.0\.1:(\d+)", "".join(lines))[0]

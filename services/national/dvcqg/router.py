@@ -25,7 +25,15 @@ from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession, UnitRoute, WriteSession
 from services.national.auth import NEEDS_TOKEN, Caller
 from services.national.dvcqg import service
-from services.national.dvcqg.schemas import Answer, HoSo, IsUpdating, LookupAnswer, TienDo
+from services.national.dvcqg.schemas import (
+    HOSO_EXAMPLE,
+    TIENDO_EXAMPLE,
+    Answer,
+    HoSo,
+    IsUpdating,
+    LookupAnswer,
+    TienDo,
+)
 from services.national.dvcqg.schemas import TraCuuHoSo as Lookup
 from services.national.faults import checked, dvcqg_error
 
@@ -87,7 +95,7 @@ ANSWERS: dict[int | str, dict[str, Any]] = {**NEEDS_TOKEN, **problem_responses(5
 def DongBoHoSoMC(  # noqa: N802 (the service's name)
     consumer: Caller,
     session: WriteSession,
-    dossiers: Annotated[list[HoSo], Body(max_length=100)],
+    dossiers: Annotated[list[HoSo], Body(max_length=100, examples=[[HOSO_EXAMPLE]])],
     isUpdating: Annotated[IsUpdating, Query()] = "False",  # noqa: N803
     MaDinhDanhDV: Annotated[str | None, Query(max_length=40)] = None,  # noqa: N803
 ) -> Answer:
@@ -106,7 +114,7 @@ def DongBoHoSoMC(  # noqa: N802 (the service's name)
 def CapNhatTienDoHoSoMC(  # noqa: N802
     consumer: Caller,
     session: WriteSession,
-    rows: Annotated[list[TienDo], Body(max_length=100)],
+    rows: Annotated[list[TienDo], Body(max_length=100, examples=[[TIENDO_EXAMPLE]])],
 ) -> Answer:
     """Rows of dossiers DVCQG has (else "-2"); a row sent again is not stored twice."""
     return service.progress(session, rows, consumer=consumer)

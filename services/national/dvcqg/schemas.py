@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 TIME_FORMAT = "%Y%m%d%H%M%S"
 
@@ -152,32 +153,43 @@ class KetNoiCSDL(BaseModel):
     MaCSDL: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
 
 
+# The examples of the records (each body is an array of them).
+HOSO_EXAMPLE: JsonDict = {
+    "MaHoSo": "000.00.31.H03-250107-0001",
+    "MaTTHC": "1.001612.000.00.00.H03",
+    "TenTTHC": "Đăng ký thành lập hộ kinh doanh",
+    "MaLinhVuc": "G12-DKKD",
+    "TenLinhVuc": "Thành lập và hoạt động của hộ kinh doanh",
+    "KenhThucHien": "2",
+    "ChuHoSo": "Nguyễn Văn A",
+    "LoaiDoiTuong": "1",
+    "TrichYeuHoSo": "Đăng ký thành lập hộ kinh doanh",
+    "NgayTiepNhan": "20250107083000",
+    "NgayHenTra": "20250110170000",
+    "TrangThaiHoSo": "2",
+    "HinhThuc": "0",
+    "DonViXuLy": "UBND Thành phố Bắc Giang",
+}
+TIENDO_EXAMPLE: JsonDict = {
+    "MaHoSo": "000.00.31.H03-250107-0001",
+    "NguoiXuLy": "Cán bộ một cửa",
+    "ChucDanh": "",
+    "ThoiDiemXuLy": "20250107083000",
+    "PhongBanXuLy": "",
+    "NoiDungXuLy": "Tiếp nhận hồ sơ",
+    "TrangThai": "2",
+    "NgayBatDau": "",
+    "NgayKetThucTheoQuyDinh": "",
+}
+
+
 class HoSo(BaseModel):
     """One dossier of `DongBoHoSoMC` (the body is a JSON array of them)."""
 
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "MaHoSo": "000.00.31.H03-250107-0001",
-                    "MaTTHC": "1.001612.000.00.00.H03",
-                    "TenTTHC": "Đăng ký thành lập hộ kinh doanh",
-                    "MaLinhVuc": "G12-DKKD",
-                    "TenLinhVuc": "Thành lập và hoạt động của hộ kinh doanh",
-                    "KenhThucHien": "2",
-                    "ChuHoSo": "Nguyễn Văn A",
-                    "LoaiDoiTuong": "1",
-                    "TrichYeuHoSo": "Đăng ký thành lập hộ kinh doanh",
-                    "NgayTiepNhan": "20250107083000",
-                    "NgayHenTra": "20250110170000",
-                    "TrangThaiHoSo": "2",
-                    "HinhThuc": "0",
-                    "DonViXuLy": "UBND Thành phố Bắc Giang",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [HOSO_EXAMPLE]},
     )
 
     MaHoSo: MaHoSoCode
@@ -228,21 +240,7 @@ class TienDo(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "MaHoSo": "000.00.31.H03-250107-0001",
-                    "NguoiXuLy": "Cán bộ một cửa",
-                    "ChucDanh": "",
-                    "ThoiDiemXuLy": "20250107083000",
-                    "PhongBanXuLy": "",
-                    "NoiDungXuLy": "Tiếp nhận hồ sơ",
-                    "TrangThai": "2",
-                    "NgayBatDau": "",
-                    "NgayKetThucTheoQuyDinh": "",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [TIENDO_EXAMPLE]},
     )
 
     MaHoSo: MaHoSoCode
@@ -294,7 +292,8 @@ class Answer(BaseModel):
 class LookupAnswer(Answer):
     """`TraCuuHoSo`: `result` holds the dossier as DVCQG has it, empty when it has none."""
 
-    result: list[dict[str, Any]]
+    # Absent from a refusal (`error_code` "-1": `{error_code, message}` only).
+    result: list[dict[str, Any]] = Field(default_factory=list)
 
 
 IsUpdating = Literal["True", "False"]
