@@ -24,6 +24,7 @@ from sqlalchemy import Table
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lgsp_kit import db as dbmod
+from lgsp_kit import paramcache
 from lgsp_kit.auth import authorise, check_caller
 from lgsp_kit.bus import Bus
 from lgsp_kit.consumer import EventConsumer, RefusedCollector
@@ -127,6 +128,7 @@ def create_service_app(
     own body limit (else `settings.max_body_bytes`) and the credential check that runs before
     a body is read (the services' `/v1` routes: `check_caller`, when auth is required)."""
     _configure_logging()
+    paramcache.install()
     registry = CollectorRegistry()
     http_metrics = HttpMetrics(registry, settings.app_name)
 

@@ -145,6 +145,13 @@ def make_engine(url: str, *, pool_size: int = 10, immediate: bool = True) -> Eng
             # cost a third of a one-row read.
             conn.connection.driver_connection.execute(begin)
 
+        # A read run in the event loop's thread stops itself, through SQLite's progress handler,
+        # when it runs too long (lgsp_kit.sessions); the connection comes back without it.
+        @event.listens_for(engine, "checkin")
+        def _sqlite_no_progress_handler(dbapi_conn: Any, _record: Any) -> None:
+            if dbapi_conn is not None:
+                dbapi_conn.set_progress_handler(None, 0)
+
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite.
         @event.listens_for(engine, "connect", insert=True)
         def _sqlite_no_autobegin(dbapi_conn: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Response
 from pydantic import BaseModel
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
 from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.errors import Conflict
@@ -70,6 +71,27 @@ def add_item_then_refuse(body: ItemIn, session: WriteSession) -> None:
 @router.get("/items/count", response_model=Count)
 def count_items(session: ReadSession) -> Count:
     return Count(count=session.execute(select(func.count()).select_from(item)).scalar_one())
+
+
+# The threads each read ran in, by route (a read moved to a pool thread runs twice).
+READ_THREADS: dict[str, list[int]] = {"quick": [], "long": []}
+# Counts to ten million in SQLite: far more than LOOP_READ_BUDGET of work.
+LONG_QUERY = text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+@router.get("/reads/quick", response_model=Count)
+def quick_read(session: ReadSession) -> Count:
+    READ_THREADS["quick"].append(threading.get_ident())
+    return Count(count=session.execute(select(func.count()).select_from(item)).scalar_one())
+
+
+@router.get("/reads/long", response_model=Count)
+def long_read(session: ReadSession) -> Count:
+    READ_THREADS["long"].append(threading.get_ident())
+    return Count(count=session.execute(LONG_QUERY).scalar_one())
 
 
 @router.get("/moment", response_model=ItemOut)
@@ -212,3 +234,51 @@ async def test_times_render_in_the_configured_zone(tmp_path: Path, database_url:
     assert ItemOut(id=1, name="x", at=MOMENT).model_dump(mode="json")["at"] == (
         "2024-03-01T02:00:00Z"
     )
+
+
+async def test_a_quick_read_on_sqlite_runs_in_the_event_loop_thread(
+    tmp_path: Path, database_url: str
+) -> None:
+    READ_THREADS["quick"].clear()
+    async with running(tmp_path, database_url) as (app, client):
+        for _ in range(3):  # the first may find no pooled connection yet
+            assert (await client.get("/v1/reads/quick")).json() == {"count": 0}
+        loop_thread = threading.get_ident()
+        if app.state.runtime.db.is_sqlite:
+            assert READ_THREADS["quick"][-1] == loop_thread
+        else:  # PostgreSQL: a read waits on the network, in a pool thread
+            assert loop_thread not in READ_THREADS["quick"]
+
+
+async def test_a_long_read_moves_to_a_pool_thread_and_answers_in_full(
+    tmp_path: Path, database_url: str
+) -> None:
+    READ_THREADS["long"].clear()
+    async with running(tmp_path, database_url) as (app, client):
+        await client.get("/v1/reads/quick")  # a pooled connection to take
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await anyio.sleep(0.001)
+                ticks += 1
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            resp = await client.get("/v1/reads/long")
+            tg.cancel_scope.cancel()
+        assert resp.status_code == 200
+        assert resp.json() == {"count": 10_000_000}
+        loop_thread = threading.get_ident()
+        if app.state.runtime.db.is_sqlite:
+            # Begun in the loop's thread, stopped there, run again (to the end) in a pool thread.
+            first, *rest = READ_THREADS["long"]
+            assert first == loop_thread
+            assert len(rest) == 1 and rest[0] != loop_thread
+        assert loop_thread not in READ_THREADS["long"][-1:]
+        # The loop kept turning while the count ran.
+        assert ticks > 10
+        # The connection went back to the pool without the progress handler: a read in a pool
+        # thread (no budget) on it still counts to the end.
+        assert (await client.get("/v1/items/count")).status_code == 200
