@@ -145,13 +145,6 @@ def make_engine(url: str, *, pool_size: int = 10, immediate: bool = True) -> Eng
             # cost a third of a one-row read.
             conn.connection.driver_connection.execute(begin)
 
-        # A read run in the event loop's thread stops itself, through SQLite's progress handler,
-        # when it runs too long (lgsp_kit.sessions); the connection comes back without it.
-        @event.listens_for(engine, "checkin")
-        def _sqlite_no_progress_handler(dbapi_conn: Any, _record: Any) -> None:
-            if dbapi_conn is not None:
-                dbapi_conn.set_progress_handler(None, 0)
-
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite.
         @event.listens_for(engine, "connect", insert=True)
         def _sqlite_no_autobegin(dbapi_conn: Any, _record: Any) -> None:
@@ -215,6 +208,8 @@ class Database:
         # commits, then releases it, in another.
         self.write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
         self._write_lock: AbstractContextManager[Any] = self.write_lock or nullcontext()
+        # The reader connection of the event loop's thread (`lgsp_kit.sessions.LoopReader`).
+        self.loop_reader: Any = None
 
     def writing(self) -> AbstractContextManager[Any]:
         """Held around a write transaction: a lock on SQLite, nothing on PostgreSQL."""
@@ -254,6 +249,9 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self.loop_reader is not None:
+            self.loop_reader.close()
+            self.loop_reader = None
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -106,10 +107,12 @@ async def _write_session(request: Request) -> AsyncIterator[Session]:
     _check_ran(unit)
 
 
-async def _read_session(request: Request) -> AsyncIterator[Session]:
-    unit = _open(request, _database(request), write=False)
-    yield unit.session
-    _check_ran(unit)
+async def _read_session(request: Request) -> Session:
+    # A plain coroutine, not a generator as `_write_session`: FastAPI's exit stack around a
+    # generator cost a twentieth of a one-row read. Nothing is left to do after the endpoint:
+    # the route closes the session, and a session whose endpoint never ran never took a
+    # connection; `check_routes` refuses, at startup, a route that would not run it.
+    return _open(request, _database(request), write=False).session
 
 
 def _check_ran(unit: Unit) -> None:
@@ -123,7 +126,7 @@ def _check_ran(unit: Unit) -> None:
 
 
 WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
-ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
+ReadSession = Annotated[Session, Depends(_read_session)]
 
 
 def _finish(units: Sequence[Unit], run: Callable[[], Any]) -> Any:
@@ -203,39 +206,73 @@ def _roll_back(units: Sequence[Unit]) -> None:
         unit.session.rollback()
 
 
-def _quick_read(units: Sequence[Unit]) -> bool:
-    """Reads only, all on SQLite, each with a pooled connection free (taking one never waits)."""
-    return all(
-        not u.write and u.db.is_sqlite and u.db.reader.pool.checkedin() > 0  # type: ignore[attr-defined]
-        for u in units
-    )
+class LoopReader:
+    """The one reader connection of the event loop's thread, for the reads it runs itself (one
+    at a time: such a read never awaits), kept out of the pool so that a read takes no
+    connection from it and gives none back (a fifth of a one-row read went there). SQLite's
+    progress handler on it stops a read past its deadline."""
+
+    def __init__(self, db: Database) -> None:
+        self.thread = threading.get_ident()
+        self.connection = db.reader.connect()
+        self.deadline = float("inf")
+        self.stopped = False
+        driver = self.connection.connection.driver_connection
+        driver.set_progress_handler(self._out_of_time, _STEPS_PER_LOOK)  # type: ignore[union-attr]
+
+    def _out_of_time(self) -> bool:
+        self.stopped = self.stopped or time.perf_counter() > self.deadline
+        return self.stopped
+
+    @property
+    def usable(self) -> bool:
+        return not (self.connection.closed or self.connection.invalidated)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _loop_reader(db: Database) -> LoopReader | None:
+    """The loop reader of `db` for this thread, made on first use; None on PostgreSQL (a read
+    waits on the network there), or in another thread than the first to ask."""
+    if not db.is_sqlite:
+        return None
+    reader: LoopReader | None = db.loop_reader
+    if reader is None or not reader.usable:
+        if reader is not None:
+            reader.close()
+        # Taking a first connection must not wait for the pool.
+        if db.reader.pool.checkedin() == 0:  # type: ignore[attr-defined]
+            return None
+        reader = db.loop_reader = LoopReader(db)
+    return reader if reader.thread == threading.get_ident() else None
 
 
 def _read_in_loop(units: Sequence[Unit], run: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a read unit here, in the event loop's thread, within `LOOP_READ_BUDGET`: (True, its
-    result or exception), or (False, None) when it ran out of time and was stopped. The reader
-    engine's pool takes the progress handler off a connection as it comes back
-    (`lgsp_kit.db.make_engine`)."""
-    deadline = time.perf_counter() + LOOP_READ_BUDGET
-    stopped = False
-
-    def out_of_time() -> bool:
-        nonlocal stopped
-        stopped = stopped or time.perf_counter() > deadline
-        return stopped
-
-    for unit in units:
-        driver = unit.session.connection().connection.driver_connection
-        driver.set_progress_handler(out_of_time, _STEPS_PER_LOOK)  # type: ignore[union-attr]
+    """Run a unit of reads on SQLite here, in the event loop's thread, within
+    `LOOP_READ_BUDGET`: (True, its result; or its exception, raised), or (False, None) when it
+    ran out of time and was stopped, or cannot run here (writes; PostgreSQL)."""
+    if len(units) != 1 or units[0].write:
+        return False, None
+    unit = units[0]
+    reader = _loop_reader(unit.db)
+    if reader is None:
+        return False, None
+    reader.deadline = time.perf_counter() + LOOP_READ_BUDGET
+    reader.stopped = False
+    unit.session.bind = reader.connection
     try:
         result = _finish(units, run)
     except Exception:
-        if not stopped:
+        if not reader.stopped:
             raise
-    if not stopped:
+    finally:
+        reader.deadline = float("inf")
+    if not reader.stopped:
         return True, result
-    for unit in units:  # a fresh start, in a pool thread (a closed session begins again)
-        unit.ran = False
+    # A fresh start, in a pool thread (a closed session begins again).
+    unit.session.bind = unit.db.reader
+    unit.ran = False
     return False, None
 
 
@@ -252,10 +289,9 @@ def in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         call = functools.partial(endpoint, **values)
         units: list[Unit] = request.scope.get(_UNITS, [])
         if units:
-            if _quick_read(units):
-                done, result = _read_in_loop(units, call)
-                if done:
-                    return result
+            done, result = _read_in_loop(units, call)
+            if done:
+                return result
             call = functools.partial(_finish, units, call)
         return await anyio.to_thread.run_sync(call)
 
