@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -29,6 +30,21 @@ class HttpMetrics:
             registry=registry,
             buckets=LATENCY_BUCKETS,
         )
+        # The series of each (method, route, status) as first met: `labels()` looks them up
+        # under a lock with the label values checked every time.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = (
+                self.requests.labels(self.app_name, method, route, str(status)),
+                self.duration.labels(self.app_name, method, route),
+            )
+            if len(self._series) < 1000:  # a client's made-up methods do not grow it for ever
+                self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 def route_template(scope: Scope) -> str:
@@ -58,11 +74,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = route_template(scope)
-            method = scope["method"]
-            m = self.metrics
-            m.requests.labels(m.app_name, method, route, str(status)).inc()
-            m.duration.labels(m.app_name, method, route).observe(time.perf_counter() - start)
+            self.metrics.observe(
+                scope["method"], route_template(scope), status, time.perf_counter() - start
+            )
 
 
 def metrics_response(registry: CollectorRegistry) -> Response:

@@ -221,12 +221,20 @@ class LoopReader:
         driver.set_progress_handler(self._out_of_time, _STEPS_PER_LOOK)  # type: ignore[union-attr]
 
     def _out_of_time(self) -> bool:
-        self.stopped = self.stopped or time.perf_counter() > self.deadline
-        return self.stopped
+        if time.perf_counter() <= self.deadline:
+            return False
+        # Once: the rollback that follows must run to its end, or the connection would stay
+        # in its transaction.
+        self.stopped = True
+        self.deadline = float("inf")
+        return True
 
     @property
     def usable(self) -> bool:
-        return not (self.connection.closed or self.connection.invalidated)
+        if self.connection.closed or self.connection.invalidated:
+            return False
+        driver = self.connection.connection.driver_connection
+        return not driver.in_transaction  # type: ignore[union-attr]
 
     def close(self) -> None:
         self.connection.close()

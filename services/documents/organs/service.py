@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Row
+from sqlalchemy import select as core_select
+from sqlmodel import Session, func, select
 
 from contracts import reference
 from contracts.events.documents import (
@@ -13,6 +16,7 @@ from contracts.events.documents import (
     OrganRegistered,
     OrganRegisteredData,
 )
+from lgsp_kit.db import rows, table_of
 from lgsp_kit.errors import Conflict, NotFound, ProblemError
 from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
@@ -87,7 +91,7 @@ def registered_event(organ: Organ, at: datetime) -> OrganRegistered:
     )
 
 
-def organ_out(organ: Organ) -> OrganOut:
+def organ_out(organ: Organ | Row[Any]) -> OrganOut:
     return OrganOut(
         code=organ.code,
         name=organ.name,
@@ -110,14 +114,15 @@ def find(session: Session, code: str, *, for_update: bool = False) -> Organ:
 def list_organs(
     session: Session, *, level: str | None, cursor: str | None, limit: int
 ) -> OrganPage:
-    query = select(Organ).order_by(col(Organ.code)).limit(limit + 1)
+    table = table_of(Organ)
+    query = core_select(table).order_by(table.c.code).limit(limit + 1)
     if level is not None:
-        query = query.where(col(Organ.level) == level)
+        query = query.where(table.c.level == level)
     after = TEXT.key(cursor)
     if after is not None:
-        query = query.where(col(Organ.code) > after)
-    rows = list(session.exec(query))
-    page, next_cursor = TEXT.page(rows, limit, key=lambda o: o.code)
+        query = query.where(table.c.code > after)
+    found = rows(session, query)
+    page, next_cursor = TEXT.page(found, limit, key=lambda o: str(o.code))
     return OrganPage(items=[organ_out(o) for o in page], next_cursor=next_cursor)
 
 

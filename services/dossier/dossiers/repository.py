@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     Engine,
+    Row,
     bindparam,
     create_engine,
     insert,
@@ -24,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from lgsp_kit.db import table_of
+from lgsp_kit.db import rows, table_of
 from services.dossier.models import (
     Dossier,
     DossierHistory,
@@ -311,23 +312,25 @@ class DossierFilter:
     organs: frozenset[str] | None = None
 
 
-def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> list[Dossier]:
-    """Dossiers in id order after `after_id`, matching every given filter."""
-    stmt = select(Dossier).where(col(Dossier.id) > after_id)
+def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> Sequence[Row[Any]]:
+    """Dossiers in id order after `after_id`, matching every given filter: rows with the
+    dossier's columns (`lgsp_kit.db.rows`)."""
+    t = table_of(Dossier)
+    stmt = core_select(t).where(t.c.id > after_id)
     if f.status is not None:
-        stmt = stmt.where(col(Dossier.status) == f.status)
+        stmt = stmt.where(t.c.status == f.status)
     if f.organs is not None:
-        stmt = stmt.where(col(Dossier.organ_code).in_(sorted(f.organs)))
+        stmt = stmt.where(t.c.organ_code.in_(sorted(f.organs)))
     if f.organ_code is not None:
-        stmt = stmt.where(col(Dossier.organ_code) == f.organ_code)
+        stmt = stmt.where(t.c.organ_code == f.organ_code)
     if f.procedure_code is not None:
-        stmt = stmt.where(col(Dossier.procedure_code) == f.procedure_code)
+        stmt = stmt.where(t.c.procedure_code == f.procedure_code)
     if f.channel is not None:
-        stmt = stmt.where(col(Dossier.channel) == f.channel)
+        stmt = stmt.where(t.c.channel == f.channel)
     if f.received_from is not None:
-        stmt = stmt.where(col(Dossier.received_at) >= f.received_from)
+        stmt = stmt.where(t.c.received_at >= f.received_from)
     if f.received_to is not None:
-        stmt = stmt.where(col(Dossier.received_at) < f.received_to)
+        stmt = stmt.where(t.c.received_at < f.received_to)
     if f.on_time is not None:
-        stmt = stmt.where(col(Dossier.on_time) == f.on_time)
-    return list(session.exec(stmt.order_by(col(Dossier.id)).limit(limit)))
+        stmt = stmt.where(t.c.on_time == f.on_time)
+    return rows(session, stmt.order_by(t.c.id).limit(limit))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from contracts import reference
@@ -259,7 +261,7 @@ def record_payment(
     return to_out(session, dossier)
 
 
-def summary(d: Dossier) -> DossierSummary:
+def summary(d: Dossier | Row[Any]) -> DossierSummary:
     return DossierSummary(
         code=d.code,
         status=d.status,
@@ -328,5 +330,5 @@ def get(session: Session, code: str, *, scope: OrganScope) -> DossierOut:
 def search(session: Session, f: DossierFilter, *, cursor: str | None, limit: int) -> DossierPage:
     after = OPAQUE_NUMBER.key(cursor) or 0
     rows = repository.search(session, f, after_id=after, limit=limit + 1)
-    page, next_cursor = OPAQUE_NUMBER.page(rows, limit, key=lambda d: d.id or 0)
+    page, next_cursor = OPAQUE_NUMBER.page(rows, limit, key=lambda d: int(d.id))
     return DossierPage(items=[summary(d) for d in page], next_cursor=next_cursor)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from contracts import reference
 from contracts.events import ProcedurePublished
 from contracts.events.dossier import ProcedurePublishedData
-from lgsp_kit.db import dialect_insert, table_of
+from lgsp_kit.db import dialect_insert, rows, table_of
 from lgsp_kit.errors import Conflict, NotFound, invalid
 from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
@@ -61,7 +64,7 @@ def seed_demo_catalogue(session: Session) -> int:
     return len(fresh)
 
 
-def to_out(p: Procedure) -> ProcedureOut:
+def to_out(p: Procedure | Row[Any]) -> ProcedureOut:
     return ProcedureOut(
         code=p.code,
         updated_at=p.updated_at,
@@ -127,7 +130,8 @@ def search(
     session: Session, f: ProcedureFilter, *, cursor: str | None, limit: int
 ) -> ProcedurePage:
     """Procedures in code order after `cursor` (the last code of the previous page)."""
-    stmt = select(Procedure)
+    table = table_of(Procedure)
+    stmt = core_select(table)
     for name in (
         "field",
         "level",
@@ -138,10 +142,10 @@ def search(
     ):
         value = getattr(f, name)
         if value is not None:
-            stmt = stmt.where(getattr(Procedure, name) == value)
+            stmt = stmt.where(table.c[name] == value)
     after = TEXT.key(cursor)
     if after is not None:
-        stmt = stmt.where(col(Procedure.code) > after)
-    rows = list(session.exec(stmt.order_by(col(Procedure.code)).limit(limit + 1)))
-    page, next_cursor = TEXT.page(rows, limit, key=lambda p: p.code)
+        stmt = stmt.where(table.c.code > after)
+    found = rows(session, stmt.order_by(table.c.code).limit(limit + 1))
+    page, next_cursor = TEXT.page(found, limit, key=lambda p: str(p.code))
     return ProcedurePage(items=[to_out(p) for p in page], next_cursor=next_cursor)
