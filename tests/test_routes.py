@@ -1,6 +1,7 @@
 """The shape every route of every app keeps (docs/architecture.md, "request scope"): a route
 taking a session is a `UnitRoute`, which runs the endpoint and its unit of work in one pool
-thread (a read on SQLite: in the event loop's thread); no dependency is a plain `def`, which FastAPI would run in a thread of its own."""
+thread (a read on SQLite: in the event loop's thread); no dependency is a plain `def`, which
+FastAPI would run in a thread of its own."""
 
 from __future__ import annotations
 
