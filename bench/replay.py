@@ -157,7 +157,7 @@ def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "documents_per_second": round(documents / stages["documents"]),
         "tt_2_1": _count(rows.get("TT.2.1", {}).get("value")),
         "dvcqg_complete_seconds": synced_at,
-        "cpu_seconds": {**{k: cpu.get(k, 0.0) - cpu_before.get(k, 0.0) for k in cpu}},
+        "cpu_seconds": {k: round(cpu[k] - cpu_before.get(k, 0.0), 1) for k in cpu},
     }
 
 
