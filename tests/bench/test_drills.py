@@ -19,9 +19,9 @@ def test_one_row_per_backend() -> None:
     assert sqlite.met is True
     assert sqlite.what.endswith("restarted 2 s later; faults: nats, dossier")
     assert sqlite.measured == (
-        "2 kills: 0 events lost, 0 counted twice, report exact in every phase; "
+        "2 faults: 0 events lost, 0 counted twice, report exact in every phase; "
         "time to recover 2.6–6.8 s; 11 calls retried"
     )
     assert postgres.met is False
     assert "PostgreSQL" in postgres.what
-    assert postgres.measured.startswith("1 kill: 1 events lost")
+    assert postgres.measured.startswith("1 fault: 1 events lost")
