@@ -102,6 +102,26 @@ def check_limits(package: codec.DocumentPackage, settings: Settings) -> None:
         service.check_attachment(a.name, content_type(a), a.size, settings)
 
 
+def check_signer(package: codec.DocumentPackage) -> None:
+    """A document names who signed it (QCVN 102:2016 `SignerInfo`, its `Position` and
+    `FullName`; every real package has them): 422 `signer_missing` otherwise, nothing stored."""
+    signer = package.signer_info
+    missing = [
+        name
+        for name, value in (
+            ("Position", signer.position if signer else None),
+            ("FullName", signer.full_name if signer else None),
+        )
+        if not (value or "").strip()
+    ]
+    if missing:
+        raise Unprocessable(
+            "the package does not name its signer: MessageHeader/SignerInfo needs "
+            + " and ".join(missing),
+            code="signer_missing",
+        )
+
+
 def content_type(attachment: codec.Attachment) -> str:
     return attachment.content_type or "application/octet-stream"
 
@@ -184,6 +204,7 @@ def receive(
     if existing is not None:
         return ImportResult(already_registered(session, existing, received.raw, settings), False)
     check_limits(package, settings)
+    check_signer(package)
     service.require_connected([], [recipients[code] for code in here])
     sender = sender_of(session, package.from_)
 
@@ -309,7 +330,8 @@ def record(
             col(Document.edxml_id) == package.response_for.document_id
         )
         answered = session.exec(query).first()
-    signer = package.signer_info or codec.SignerInfo()
+    signer = package.signer_info
+    assert signer is not None  # check_signer
     trace = sent_at(package)
     doc_type = package.document_type
     document = Document(
