@@ -9,22 +9,15 @@ the gateway at `/reporting/v1/dashboard`.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query, Response
+from fastapi import Response
 from fastapi.responses import HTMLResponse
 
 from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession
 from services.reporting.dependencies import SettingsDep
-from services.reporting.periods import PERIOD_PATTERN, current_year
-from services.reporting.router import BasisQuery, LevelQuery, OrganQuery, report_response
+from services.reporting.router import PageFiltersDep, RefreshQuery, report_response
 
 router = APIRouter(tags=["live page"])
-
-PeriodOrYear = Annotated[
-    str | None, Query(pattern=PERIOD_PATTERN, description="kỳ báo cáo; the current year if omitted")
-]
 
 
 @router.get(
@@ -34,26 +27,11 @@ PeriodOrYear = Annotated[
     responses=problem_responses(404, 422),
 )
 def live_page(
-    session: ReadSession,
-    settings: SettingsDep,
-    period: PeriodOrYear = None,
-    level: LevelQuery = None,
-    organ: OrganQuery = None,
-    basis: BasisQuery = "calendar",
-    refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
+    session: ReadSession, settings: SettingsDep, filters: PageFiltersDep, refresh: RefreshQuery = 10
 ) -> Response:
     """Trang theo dõi trực tiếp: Phụ lục II and the monthly chart, reloading itself."""
-    label = period or current_year(settings.zone, basis).label
     return report_response(
-        session,
-        settings,
-        label,
-        level,
-        organ,
-        "html",
-        xlsx_path="phu-luc-ii.xlsx",
-        refresh=refresh,
-        basis=basis,
+        session, settings, filters, "html", xlsx_path="phu-luc-ii.xlsx", refresh=refresh
     )
 
 
@@ -67,15 +45,7 @@ def live_page(
     },
 )
 def live_page_xlsx(
-    session: ReadSession,
-    settings: SettingsDep,
-    period: PeriodOrYear = None,
-    level: LevelQuery = None,
-    organ: OrganQuery = None,
-    basis: BasisQuery = "calendar",
+    session: ReadSession, settings: SettingsDep, filters: PageFiltersDep
 ) -> Response:
     """Tải Phụ lục II (Excel) from the live page."""
-    label = period or current_year(settings.zone, basis).label
-    return report_response(
-        session, settings, label, level, organ, "xlsx", xlsx_path="", basis=basis
-    )
+    return report_response(session, settings, filters, "xlsx", xlsx_path="")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response
+from fastapi import Depends, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
@@ -15,7 +16,13 @@ from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
 from services.reporting import documents_online, export, national, service
 from services.reporting.dependencies import ProgressDep, SettingsDep
 from services.reporting.page import period_choices, render_page
-from services.reporting.periods import PERIOD_PATTERN, PeriodBasis, current_year, parse_period
+from services.reporting.periods import (
+    PERIOD_PATTERN,
+    Period,
+    PeriodBasis,
+    current_year,
+    parse_period,
+)
 from services.reporting.schemas import (
     DeclaredIn,
     DeclaredList,
@@ -43,6 +50,9 @@ OrganQuery = Annotated[
     str | None,
     Query(max_length=32, description="mã định danh: that organ and the units under it"),
 ]
+PeriodOrYear = Annotated[
+    str | None, Query(pattern=PERIOD_PATTERN, description="kỳ báo cáo; the current year if omitted")
+]
 BasisQuery = Annotated[
     PeriodBasis,
     Query(
@@ -51,6 +61,46 @@ BasisQuery = Annotated[
         "15th of the month before to the 14th)"
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every report of a period is narrowed by: the period (read on `basis`), the level
+    and the organ with the units under it."""
+
+    period: Period
+    level: OrganLevel | None
+    organ: str | None
+
+    def file_name(self, stem: str) -> str:
+        basis = "-nd09" if self.period.basis == "decree09" else ""
+        return f"{stem}-{self.period.label}{basis}"
+
+
+async def report_filters(
+    period: PeriodQuery,
+    level: LevelQuery = None,
+    organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
+) -> Filters:
+    return Filters(parse_period(period, basis), level, organ)
+
+
+async def page_filters(
+    settings: SettingsDep,
+    period: PeriodOrYear = None,
+    level: LevelQuery = None,
+    organ: OrganQuery = None,
+    basis: BasisQuery = "calendar",
+) -> Filters:
+    """The filters of the live page: the current year when no period is given."""
+    per = parse_period(period, basis) if period else current_year(settings.zone, basis)
+    return Filters(per, level, organ)
+
+
+FiltersDep = Annotated[Filters, Depends(report_filters)]
+PageFiltersDep = Annotated[Filters, Depends(page_filters)]
+RefreshQuery = Annotated[int, Query(ge=2, le=3600, description="seconds")]
 SttPath = Annotated[str, Path(max_length=16, description="STT of a declared row (1–4)")]
 ACCEPTED = {
     "text/csv": "csv",
@@ -76,42 +126,35 @@ def _format(format_: str | None, accept: str | None) -> str:
     return "json"
 
 
+def download(body: bytes | str, media_type: str, file_name: str) -> Response:
+    """A report as a file to save (CSV or Excel)."""
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )
+
+
 def report_response(
     session: Session,
     settings: Settings,
-    period: str,
-    level: str | None,
-    organ: str | None,
+    filters: Filters,
     fmt: str,
     *,
     xlsx_path: str,
     refresh: int | None = None,
-    basis: PeriodBasis = "calendar",
 ) -> Response:
     """Build Phụ lục II and write it in `fmt`; shared by the API and the live page."""
-    per = parse_period(period, basis)
+    per, level, organ = filters.period, filters.level, filters.organ
     report = service.build_report(session, per, tz=settings.zone, level=level, organ=organ)
-    series = (
-        service.monthly_dossier_ratios(
-            session, parse_period(period[:4], basis), level=level, organ=organ
-        )
-        if fmt == "html"
-        else []
-    )
-    name = f"phu-luc-ii-{per.label}" + ("-nd09" if basis == "decree09" else "")
+    name = filters.file_name("phu-luc-ii")
     if fmt == "csv":
-        return Response(
-            export.to_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return download(export.to_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
     if fmt == "xlsx":
-        return Response(
-            export.to_xlsx(report),
-            media_type=export.XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        return download(export.to_xlsx(report), export.XLSX_MEDIA_TYPE, f"{name}.xlsx")
     if fmt == "html":
+        year = parse_period(per.label[:4], per.basis)
+        series = service.monthly_dossier_ratios(session, year, level=level, organ=organ)
         choices = period_choices(per.first_day.year)
         dvcqg = national.build(session, per, tz=settings.zone, level=level, organ=organ)
         html = render_page(
@@ -133,10 +176,7 @@ def report_response(
 def get_phu_luc_ii(
     session: ReadSession,
     settings: SettingsDep,
-    period: PeriodQuery,
-    level: LevelQuery = None,
-    organ: OrganQuery = None,
-    basis: BasisQuery = "calendar",
+    filters: FiltersDep,
     format: Annotated[
         ReportFormat | None, Query(description="json, csv, xlsx or html; else from Accept")
     ] = None,
@@ -144,9 +184,8 @@ def get_phu_luc_ii(
 ) -> Response:
     """Thống kê Phụ lục II: every row with its numerator, denominator and source, and the
     counting basis under the table (`basis` in JSON, lines after the rows in CSV and Excel)."""
-    fmt = _format(format, accept)
     return report_response(
-        session, settings, period, level, organ, fmt, xlsx_path="phu-luc-ii", basis=basis
+        session, settings, filters, _format(format, accept), xlsx_path="phu-luc-ii"
     )
 
 
@@ -162,10 +201,7 @@ def get_phu_luc_ii(
 def get_documents_online(
     session: ReadSession,
     settings: SettingsDep,
-    period: PeriodQuery,
-    level: LevelQuery = None,
-    organ: OrganQuery = None,
-    basis: BasisQuery = "calendar",
+    filters: FiltersDep,
     format: Annotated[
         TableFormat | None, Query(description="json, csv or xlsx; else from Accept")
     ] = None,
@@ -175,21 +211,14 @@ def get_documents_online(
     electronically ÷ documents sent in the period, against its level's threshold (98 % province,
     87 % district, 75 % commune); per level, the organs that reach it. 404 for an unknown organ."""
     fmt = _format(format, accept)
-    per = parse_period(period, basis)
-    report = documents_online.build(session, per, tz=settings.zone, level=level, organ=organ)
-    name = f"van-ban-dien-tu-{per.label}" + ("-nd09" if basis == "decree09" else "")
+    report = documents_online.build(
+        session, filters.period, tz=settings.zone, level=filters.level, organ=filters.organ
+    )
+    name = filters.file_name("van-ban-dien-tu")
     if fmt == "csv":
-        return Response(
-            export.online_to_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return download(export.online_to_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
     if fmt == "xlsx":
-        return Response(
-            export.online_to_xlsx(report),
-            media_type=export.XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        return download(export.online_to_xlsx(report), export.XLSX_MEDIA_TYPE, f"{name}.xlsx")
     return Response(report.model_dump_json(), media_type="application/json")
 
 
@@ -200,18 +229,14 @@ def get_documents_online(
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 def get_dvcqg_sync(
-    session: ReadSession,
-    settings: SettingsDep,
-    period: PeriodQuery,
-    level: LevelQuery = None,
-    organ: OrganQuery = None,
-    basis: BasisQuery = "calendar",
+    session: ReadSession, settings: SettingsDep, filters: FiltersDep
 ) -> DvcqgSyncReport:
     """Đồng bộ hồ sơ lên Cổng DVCQG: of the dossiers received in the period, those DVCQG
     holds, and the sync's backlog (dossiers waiting, the oldest change not sent, its age).
     404 for an unknown organ."""
-    per = parse_period(period, basis)
-    return national.build(session, per, tz=settings.zone, level=level, organ=organ)
+    return national.build(
+        session, filters.period, tz=settings.zone, level=filters.level, organ=filters.organ
+    )
 
 
 @router.get(
@@ -223,24 +248,12 @@ def get_dvcqg_sync(
 def get_dashboard(
     session: ReadSession,
     settings: SettingsDep,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
-    level: LevelQuery = None,
-    organ: OrganQuery = None,
-    basis: BasisQuery = "calendar",
-    refresh: Annotated[int, Query(ge=2, le=3600, description="seconds")] = 10,
+    filters: PageFiltersDep,
+    refresh: RefreshQuery = 10,
 ) -> Response:
     """Trang theo dõi trực tiếp: the current table and the monthly chart, refreshing itself."""
-    label = period or current_year(settings.zone, basis).label
     return report_response(
-        session,
-        settings,
-        label,
-        level,
-        organ,
-        "html",
-        xlsx_path="reports/phu-luc-ii",
-        refresh=refresh,
-        basis=basis,
+        session, settings, filters, "html", xlsx_path="reports/phu-luc-ii", refresh=refresh
     )
 
 
