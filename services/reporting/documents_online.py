@@ -13,7 +13,6 @@ organs of the level registered at the end of the period (the seed's "100 %").
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -26,6 +25,7 @@ from services.reporting.schemas import (
     DocumentsOnlineReport,
     LevelDocumentsOnline,
     OrganDocumentsOnline,
+    heading,
 )
 from services.reporting.service import ratio, subtree
 
@@ -111,13 +111,7 @@ def build(
             )
         )
     return DocumentsOnlineReport(
-        period=period.label,
-        period_basis=period.basis,
-        first_day=period.first,
-        last_day=period.last,
-        level=level,
-        organ=organ,
-        generated_at=datetime.now(tz),
+        **heading(period, tz=tz, level=level, organ=organ),
         levels=levels,
         organs=rows,
         basis=basis_notes(period),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.reporting import repository as repo
 from services.reporting.periods import Period
-from services.reporting.schemas import DvcqgBacklogOut, DvcqgSyncReport
+from services.reporting.schemas import DvcqgBacklogOut, DvcqgSyncReport, heading
 from services.reporting.service import ratio, subtree
 
 
@@ -54,13 +54,7 @@ def build(
     received = sum(repo.receptions(conn, period, scope).values())
     synced = repo.dvcqg_dossiers(conn, period, scope)
     return DvcqgSyncReport(
-        period=period.label,
-        period_basis=period.basis,
-        first_day=period.first,
-        last_day=period.last,
-        level=level,
-        organ=organ,
-        generated_at=datetime.now(tz),
+        **heading(period, tz=tz, level=level, organ=organ),
         received=received,
         synced=synced,
         value=ratio(synced, received),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from lgsp_kit.fields import LocalTime, Text
-from services.reporting.periods import PERIOD_PATTERN, PeriodBasis
+from services.reporting.periods import PERIOD_PATTERN, Period, PeriodBasis
 
 OrganLevel = Literal["province", "province_organ", "district", "commune"]
 ReportFormat = Literal["json", "csv", "xlsx", "html"]
@@ -40,18 +41,38 @@ class ReportRow(BaseModel):
     declared_at: datetime | None = None
 
 
-class Report(BaseModel):
-    """Phụ lục II for one period (kỳ báo cáo)."""
+class PeriodReport(BaseModel):
+    """What every report of a period (kỳ báo cáo) starts with: the period and the filters."""
 
     period: str = Field(description="2023, 2023-H1, 2023-Q4 or 2023-11")
     period_basis: PeriodBasis = Field(
-        default="calendar", description="calendar months, or Decree 09/2019 (closing on the 14th)"
+        description="calendar months, or Decree 09/2019 (closing on the 14th)"
     )
     first_day: str
     last_day: str
     level: OrganLevel | None
     organ: str | None
     generated_at: datetime
+
+
+def heading(
+    period: Period, *, tz: ZoneInfo, level: str | None, organ: str | None
+) -> dict[str, Any]:
+    """The fields of `PeriodReport` for a period and its filters, generated now."""
+    return {
+        "period": period.label,
+        "period_basis": period.basis,
+        "first_day": period.first,
+        "last_day": period.last,
+        "level": level,
+        "organ": organ,
+        "generated_at": datetime.now(tz),
+    }
+
+
+class Report(PeriodReport):
+    """Phụ lục II for one period (kỳ báo cáo)."""
+
     rows: list[ReportRow]
     basis: list[BasisNote] = Field(
         default_factory=list, description="the counting basis, printed under the table"
@@ -150,16 +171,9 @@ class LevelDocumentsOnline(BaseModel):
     value: float | None = Field(description="meeting ÷ organs, %")
 
 
-class DocumentsOnlineReport(BaseModel):
+class DocumentsOnlineReport(PeriodReport):
     """Documents handled fully online per organ (tỉ lệ xử lý văn bản trên môi trường mạng)."""
 
-    period: str
-    period_basis: PeriodBasis
-    first_day: str
-    last_day: str
-    level: OrganLevel | None
-    organ: str | None
-    generated_at: datetime
     levels: list[LevelDocumentsOnline]
     organs: list[OrganDocumentsOnline]
     basis: list[BasisNote] = Field(description="the counting basis, printed under the table")
@@ -180,18 +194,11 @@ class DvcqgBacklogOut(BaseModel):
     )
 
 
-class DvcqgSyncReport(BaseModel):
+class DvcqgSyncReport(PeriodReport):
     """How complete and how fresh the sync of dossiers to DVCQG (Cổng Dịch vụ công quốc gia)
     is, beside Phụ lục II: the period's dossiers are those received in it (NgayTiepNhan), as in
     rows 6.2–6.4."""
 
-    period: str = Field(description="2023, 2023-H1, 2023-Q4 or 2023-11")
-    period_basis: PeriodBasis
-    first_day: str
-    last_day: str
-    level: OrganLevel | None
-    organ: str | None
-    generated_at: datetime
     received: int = Field(description="dossiers received in the period")
     synced: int = Field(description="of those, dossiers DVCQG holds")
     value: float | None = Field(description="synced ÷ received, %; null without a dossier")

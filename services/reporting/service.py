@@ -40,6 +40,7 @@ from services.reporting.schemas import (
     Report,
     ReportRow,
     Status,
+    heading,
 )
 
 LEVEL_ROWS = {"province_organ": "1", "district": "2", "commune": "3"}
@@ -218,13 +219,7 @@ def build_report(
     _catalogue_rows(fig, conn, end, scope)
     _dossier_rows(fig, conn, period, scope)
     return Report(
-        period=period.label,
-        period_basis=period.basis,
-        first_day=period.first,
-        last_day=period.last,
-        level=level,
-        organ=organ,
-        generated_at=datetime.now(tz),
+        **heading(period, tz=tz, level=level, organ=organ),
         rows=[_row(ind, fig, session, period) for ind in INDICATORS],
         basis=basis_notes(period),
     )

@@ -92,6 +92,7 @@ def test_negative_numbers_stay_numbers() -> None:
     report = Report.model_validate(
         {
             "period": "2023",
+            "period_basis": "calendar",
             "first_day": "2023-01-01",
             "last_day": "2023-12-31",
             "level": None,
