@@ -1,11 +1,10 @@
 """Publishes outbox rows to JetStream, deduplicated by `Nats-Msg-Id`; retries while NATS is down.
 
 With several replicas of a service on one PostgreSQL database, one relay publishes: the one
-holding the outbox's advisory lock (`pg_try_advisory_lock`, on a connection of its own; the
-server releases it when that connection ends, so a replica that dies hands over at once). The
-others wait and try again every `idle_poll`. On SQLite there is one process per database file,
-so its relay always publishes. Should a leader lose its lock mid-batch (its connection cut) and
-another take over, `Nats-Msg-Id` still makes JetStream drop what both sent.
+holding the outbox's advisory lock (`lgsp_kit.leader`; a replica that dies hands over at
+once). The others wait and try again every `idle_poll`. On SQLite there is one process per
+database file, so its relay always publishes. Should a leader lose its lock mid-batch (its
+connection cut) and another take over, `Nats-Msg-Id` still makes JetStream drop what both sent.
 """
 
 from __future__ import annotations
@@ -13,18 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Table, delete, func, select, text
+from sqlalchemy import Table, delete, func, select
 
 from lgsp_kit.bus import Bus
 from lgsp_kit.db import Database
+from lgsp_kit.leader import Leadership
 
 log = logging.getLogger("lgsp.relay")
 # Seconds a batch's acks may take, and a publish may wait for a place among the pending ones.
@@ -56,10 +54,9 @@ class OutboxRelay:
         self.idle_poll = idle_poll
         self.published = 0
         # Whether this relay publishes: always on SQLite; on PostgreSQL while it holds the lock.
-        self.leader = db.is_sqlite
-        self._lock_key = lock_key(outbox.name)
-        self._lock_conn: Any = None
-        self._lock_checked = 0.0
+        self.leadership = Leadership(
+            db, f"lgsp.outbox-relay.{outbox.name}", what=f"the relay of {outbox.name}"
+        )
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -88,59 +85,11 @@ class OutboxRelay:
                 await asyncio.gather(self._task, return_exceptions=True)
         if self.notify in self.db.commit_hooks:
             self.db.commit_hooks.remove(self.notify)
-        await asyncio.to_thread(self._resign)
+        await asyncio.to_thread(self.leadership.resign)
 
-    def _lead(self) -> bool:
-        """Hold the outbox's advisory lock (PostgreSQL), or learn that the one held is lost."""
-        if self.db.is_sqlite:
-            return True
-        now = time.monotonic()
-        if self._lock_conn is not None:
-            if now - self._lock_checked < 1.0:
-                return True
-            try:
-                self._lock_conn.execute(text("SELECT 1"))
-                self._lock_checked = now
-                return True
-            except Exception:
-                log.warning("the relay lock's connection is lost; this relay stops publishing")
-                self._resign()
-        try:
-            conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except Exception as exc:
-            log.warning("the relay cannot reach its database: %s", exc)
-            return False
-        try:
-            # A leader cut off from the server (not closed: a network fault) must not hold the
-            # lock for the kernel's two hours: the server probes this session after 10 s idle
-            # and drops it after 3 unanswered probes 5 s apart.
-            for name, value in (("idle", 10), ("interval", 5), ("count", 3)):
-                conn.execute(text(f"SET tcp_keepalives_{name} = {value}"))
-            got = bool(
-                conn.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}
-                ).scalar_one()
-            )
-        except Exception as exc:
-            conn.close()
-            log.warning("the relay cannot take its lock: %s", exc)
-            return False
-        if not got:
-            conn.close()
-            return False
-        self._lock_conn = conn
-        self._lock_checked = now
-        log.info("this relay publishes %s (it holds the lock)", self.outbox.name)
-        return True
-
-    def _resign(self) -> None:
-        conn, self._lock_conn = self._lock_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._lock_key})
-            with contextlib.suppress(Exception):
-                conn.close()
-        self.leader = self.db.is_sqlite
+    @property
+    def leader(self) -> bool:
+        return self.leadership.leader
 
     def backlog(self) -> int:
         with self.db.reader.connect() as conn:
@@ -203,8 +152,7 @@ class OutboxRelay:
                 await self._sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self.leader = await asyncio.to_thread(self._lead)
-            if not self.leader:
+            if not await asyncio.to_thread(self.leadership.lead):
                 # Another replica publishes: wait for its lock to come free.
                 if self._stopping:
                     return
@@ -242,11 +190,6 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-
-
-def lock_key(table: str) -> int:
-    """The advisory lock's key of an outbox table: a stable signed 64-bit number."""
-    return zlib.crc32(f"lgsp.outbox-relay.{table}".encode())
 
 
 class BacklogCollector(Collector):

@@ -38,7 +38,7 @@ async def _start(runtime: Runtime[Settings]) -> None:
     runtime.registry.register(SyncCollector(sync, runtime.settings.app_name))
     if runtime.settings.dvcqg_gateway_url:
         sync.start()
-        reporter = BacklogReporter(runtime.db, runtime.settings)
+        reporter = BacklogReporter(runtime.db, runtime.settings, sync.leadership)
         reporter.start()
         BACKLOGS[id(runtime)] = reporter
     SYNCS[id(runtime)] = sync

@@ -41,21 +41,16 @@ class Settings(AppSettings):
     dvcqg_report_idle_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     @model_validator(mode="after")
-    def _workers_need_postgresql_and_no_sync(self) -> Self:
+    def _workers_need_postgresql(self) -> Self:
         """Several worker processes (`DOSSIER_WORKERS`) share one PostgreSQL database safely:
         MaHoSo numbers are reserved by atomic upserts, Idempotency-Keys are unique in the
-        database, one relay publishes (`lgsp_kit.relay`, its advisory lock). Not on SQLite,
-        whose relay assumes one process per file, and not with the DVCQG sync, which runs in
-        one process per database (`national/sync.py`): refused at start rather than broken."""
+        database, one relay publishes and one DVCQG sync sends (`lgsp_kit.leader`, an advisory
+        lock each). Not on SQLite, whose relay assumes one process per file: refused at start
+        rather than broken."""
         if (self.workers or 1) > 1:
             url = self.resolved_database_url()
             if not url.startswith(("postgresql", "postgres:")):
                 raise ValueError("DOSSIER_WORKERS > 1 needs DOSSIER_DATABASE_URL on PostgreSQL")
-            if self.dvcqg_gateway_url:
-                raise ValueError(
-                    "DOSSIER_WORKERS > 1 with DOSSIER_DVCQG_GATEWAY_URL: the DVCQG sync runs in "
-                    "one process per database; give it a replica of one worker"
-                )
         return self
 
     def dvcqg_credentials_file(self) -> Path:

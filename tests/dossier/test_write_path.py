@@ -66,14 +66,14 @@ async def test_a_unit_whose_connection_was_killed_runs_again_on_a_fresh_one(api:
     assert len(submitted) == 1
 
 
-def test_several_workers_need_postgresql_and_no_dvcqg_sync(tmp_path: Path) -> None:
+def test_several_workers_need_postgresql(tmp_path: Path) -> None:
     pg = "postgresql://postgres@127.0.0.1:5432/dossier"
     assert Settings(workers=2, database_url=pg, data_dir=tmp_path).workers == 2
     with pytest.raises(ValueError, match="PostgreSQL"):
         Settings(workers=2, data_dir=tmp_path)
-    with pytest.raises(ValueError, match="one process per database"):
-        Settings(workers=2, database_url=pg, dvcqg_gateway_url="http://gw", data_dir=tmp_path)
-    assert Settings(workers=1, dvcqg_gateway_url="http://gw", data_dir=tmp_path).workers == 1
+    # The DVCQG sync runs in one of them (tests/national_sync/test_two_workers.py).
+    both = Settings(workers=2, database_url=pg, dvcqg_gateway_url="http://gw", data_dir=tmp_path)
+    assert both.workers == 2
 
 
 def test_worker_processes_starting_at_once_upgrade_the_database_one_after_another(

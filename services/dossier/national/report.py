@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 from contracts.events import DvcqgAccepted, DvcqgBacklog
 from contracts.events.dossier import DvcqgAcceptedData, DvcqgBacklogData, DvcqgDossier
 from lgsp_kit.db import Database
+from lgsp_kit.leader import Leadership
 from lgsp_kit.outbox import add_events
 from services.dossier.dossiers.events import SOURCE
 from services.dossier.models import Dossier, DvcqgSync, outbox
@@ -96,11 +97,13 @@ def record_backlog(db: Database, snapshot: Snapshot) -> None:
 
 
 class BacklogReporter:
-    """Writes `dvcqg_backlog` events while the sync runs (one per database, like the sync)."""
+    """Writes `dvcqg_backlog` events while the sync runs, where it runs (`leadership`: one
+    process per database)."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, leadership: Leadership) -> None:
         self.db = db
         self.settings = settings
+        self.leadership = leadership
         self.written = 0
         self._last: Snapshot | None = None
         self._last_at = 0.0
@@ -117,7 +120,8 @@ class BacklogReporter:
     async def _run(self) -> None:
         while True:
             try:
-                await self.report_once()
+                if self.leadership.leader:
+                    await self.report_once()
             except Exception:  # the database is busy or down: try again at the next tick
                 log.exception("writing the DVCQG backlog event")
             await asyncio.sleep(self.settings.dvcqg_report_seconds)

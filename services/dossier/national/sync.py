@@ -41,6 +41,7 @@ from sqlmodel import Session, col
 
 from contracts import reference
 from lgsp_kit.db import Database
+from lgsp_kit.leader import Leadership
 from services.dossier.models import Dossier, DossierHistory, DossierPayment, DvcqgSync, Procedure
 from services.dossier.national import mapping, report
 from services.dossier.settings import Settings
@@ -147,6 +148,8 @@ class SyncWorker:
         self.settings = settings
         self.gateway = Gateway(settings)
         self.sent = {"records": 0, "progress": 0, "refused": 0, "unavailable": 0}
+        # One process of those sharing the database syncs: the one holding the sync's lock.
+        self.leadership = Leadership(db, "lgsp.dvcqg-sync", what="the DVCQG sync")
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -170,11 +173,16 @@ class SyncWorker:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.gateway.close()
+        await asyncio.to_thread(self.leadership.resign)
 
     async def _run(self) -> None:
         delay = self.settings.dvcqg_retry_seconds
         while True:
             self._wake.clear()
+            if not await asyncio.to_thread(self.leadership.lead):
+                # Another process syncs: wait for its lock to come free.
+                await self._sleep(self.settings.dvcqg_poll_seconds)
+                continue
             try:
                 synced = await self.run_once()
             except Unavailable as exc:
