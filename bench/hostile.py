@@ -536,7 +536,8 @@ def _read_back(
     target: Target, method: str, path: str, resp: httpx.Response, sent: Any = None
 ) -> Any:
     """What the platform returns of an accepted write: the resource read again when it can be
-    found (PUT: its own path; a dossier or a document: by its code or id), else the answer."""
+    found (PUT: its own path; a dossier or a document: by its code or id; a batch of
+    documents: each by its id, and the answer with the keys), else the answer."""
     body = resp.json() if resp.content else None
     with target.client(path) as client:
         if method == "PUT":
@@ -548,6 +549,12 @@ def _read_back(
                 return client.get(f"/documents/v1/documents/{body['id']}").json()
             if path == "/admin/consumers" and "client_id" in body:
                 return client.get(f"/admin/consumers/{body['client_id']}").json()
+            if path == "/documents/v1/documents:batch" and isinstance(body.get("results"), list):
+                return [
+                    client.get(f"/documents/v1/documents/{r['id']}").json()
+                    for r in body["results"]
+                    if isinstance(r, dict) and r.get("id")
+                ] + [body]
         if path == "/dossier/v1/dossiers:sync" and isinstance(sent, dict):
             return [
                 client.get(f"/dossier/v1/dossiers/{quote(r['code'], safe='')}").json()
@@ -996,10 +1003,10 @@ def attack_injection(target: Target, family: Family) -> None:
 
 
 def _stored(path: str, resp: httpx.Response) -> bool:
-    """An accepted write (a sync answers 200 with each record refused or created)."""
+    """An accepted write (a sync or a batch answers 200 with each item refused or created)."""
     if resp.status_code >= 300:
         return False
-    if path.endswith(":sync"):
+    if path.endswith((":sync", ":batch")):
         return bool(resp.json().get("created"))
     return True
 
