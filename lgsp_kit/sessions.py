@@ -19,8 +19,9 @@ list: about 15 µs of SQLite against some 250 µs of CPU for the hop under 32 co
 two threads trading the GIL). So that one long read (a report, a filter that scans) cannot hold
 up the loop, SQLite's progress handler stops the read's statements once the read has run
 `LOOP_READ_BUDGET` seconds, and the whole read runs again in a pool thread, as every read did
-before; a read has no effect to undo. On PostgreSQL a read waits on the network, so it keeps
-its pool thread.
+before; a read has no effect to undo. An endpoint whose own work is long after its reads (an
+export) is marked `off_loop` and always runs in a pool thread. On PostgreSQL a read waits on
+the network, so it keeps its pool thread.
 """
 
 from __future__ import annotations
@@ -284,11 +285,20 @@ def _read_in_loop(units: Sequence[Unit], run: Callable[[], Any]) -> tuple[bool, 
     return False, None
 
 
+def off_loop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a read endpoint whose own Python work may be long (writing a spreadsheet, a page, a
+    package): it runs in a pool thread, never in the event loop's, however short its reads.
+    The progress handler can stop a long read, not the work done after it."""
+    endpoint.__lgsp_off_loop__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """A plain `def` endpoint as a coroutine that runs it, with its units of work, in one pool
     thread (FastAPI would also validate the answer in a second one)."""
     if inspect.iscoroutinefunction(endpoint):
         return endpoint
+    in_loop = not getattr(endpoint, "__lgsp_off_loop__", False)
     signature = inspect.signature(endpoint, eval_str=True)
     hidden = inspect.Parameter(_REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
 
@@ -297,9 +307,10 @@ def in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         call = functools.partial(endpoint, **values)
         units: list[Unit] = request.scope.get(_UNITS, [])
         if units:
-            done, result = _read_in_loop(units, call)
-            if done:
-                return result
+            if in_loop:
+                done, result = _read_in_loop(units, call)
+                if done:
+                    return result
             call = functools.partial(_finish, units, call)
         return await anyio.to_thread.run_sync(call)
 

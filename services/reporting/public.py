@@ -13,7 +13,7 @@ from fastapi import Response
 from fastapi.responses import HTMLResponse
 
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import APIRouter, ReadSession
+from lgsp_kit.sessions import APIRouter, ReadSession, off_loop
 from services.reporting.dependencies import SettingsDep
 from services.reporting.router import PageFiltersDep, RefreshQuery, report_response
 
@@ -26,6 +26,7 @@ router = APIRouter(tags=["live page"])
     summary="The live page",
     responses=problem_responses(404, 422),
 )
+@off_loop
 def live_page(
     session: ReadSession, settings: SettingsDep, filters: PageFiltersDep, refresh: RefreshQuery = 10
 ) -> Response:
@@ -44,6 +45,7 @@ def live_page(
         **problem_responses(404, 422),
     },
 )
+@off_loop
 def live_page_xlsx(
     session: ReadSession, settings: SettingsDep, filters: PageFiltersDep
 ) -> Response:

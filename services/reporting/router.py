@@ -12,7 +12,7 @@ from sqlmodel import Session
 from lgsp_kit.access import DECLARE_SCOPE, needs_scope
 from lgsp_kit.auth import Caller
 from lgsp_kit.responses import problem_responses
-from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession, off_loop
 from services.reporting import documents_online, export, national, service
 from services.reporting.dependencies import ProgressDep, SettingsDep
 from services.reporting.page import period_choices, render_page
@@ -173,6 +173,7 @@ def report_response(
         **problem_responses(400, 401, 403, 404, 422, 429),
     },
 )
+@off_loop
 def get_phu_luc_ii(
     session: ReadSession,
     settings: SettingsDep,
@@ -198,6 +199,7 @@ def get_phu_luc_ii(
         **problem_responses(400, 401, 403, 404, 422, 429),
     },
 )
+@off_loop
 def get_documents_online(
     session: ReadSession,
     settings: SettingsDep,
@@ -245,6 +247,7 @@ def get_dvcqg_sync(
     summary="The live page, through the gateway",
     responses=problem_responses(400, 401, 403, 404, 422, 429),
 )
+@off_loop
 def get_dashboard(
     session: ReadSession,
     settings: SettingsDep,

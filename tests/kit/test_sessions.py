@@ -21,7 +21,7 @@ from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.errors import Conflict
 from lgsp_kit.fields import LocalTime
 from lgsp_kit.idempotency import Idempotency, define_idempotency, idempotent
-from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
+from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession, off_loop
 from lgsp_kit.settings import AppSettings
 from tests.conftest import serve
 
@@ -74,7 +74,7 @@ def count_items(session: ReadSession) -> Count:
 
 
 # The threads each read ran in, by route (a read moved to a pool thread runs twice).
-READ_THREADS: dict[str, list[int]] = {"quick": [], "long": []}
+READ_THREADS: dict[str, list[int]] = {"quick": [], "long": [], "export": []}
 # Counts to ten million in SQLite: far more than LOOP_READ_BUDGET of work.
 LONG_QUERY = text(
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
@@ -92,6 +92,16 @@ def quick_read(session: ReadSession) -> Count:
 def long_read(session: ReadSession) -> Count:
     READ_THREADS["long"].append(threading.get_ident())
     return Count(count=session.execute(LONG_QUERY).scalar_one())
+
+
+@router.get("/reads/export", response_model=Count)
+@off_loop
+def export_read(session: ReadSession) -> Count:
+    """A quick read, then long Python work (as a spreadsheet written from it would be)."""
+    READ_THREADS["export"].append(threading.get_ident())
+    n = session.execute(select(func.count()).select_from(item)).scalar_one()
+    time.sleep(0.05)
+    return Count(count=n)
 
 
 @router.get("/moment", response_model=ItemOut)
@@ -283,3 +293,26 @@ async def test_a_long_read_moves_to_a_pool_thread_and_answers_in_full(
         assert (await client.get("/v1/reads/quick")).json() == {"count": 0}
         if app.state.runtime.db.is_sqlite:
             assert READ_THREADS["quick"][-1] == loop_thread
+
+
+async def test_an_export_runs_in_a_pool_thread_however_quick_its_reads(
+    tmp_path: Path, database_url: str
+) -> None:
+    READ_THREADS["export"].clear()
+    async with running(tmp_path, database_url) as (_, client):
+        await client.get("/v1/reads/quick")  # a pooled connection to take
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await anyio.sleep(0.001)
+                ticks += 1
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            resp = await client.get("/v1/reads/export")
+            tg.cancel_scope.cancel()
+        assert resp.json() == {"count": 0}
+        assert READ_THREADS["export"] != [] and threading.get_ident() not in READ_THREADS["export"]
+        assert ticks > 10  # the loop turned while the endpoint worked
