@@ -53,19 +53,21 @@ REPLACED_ROUTES = frozenset({"/openapi.json", "/docs"})
 
 
 class GatewayApp:
-    """Published-API paths go to the proxy; everything else to the gateway's own FastAPI app."""
+    """Published-API paths go to the proxy (which takes and echoes `X-Request-ID` itself);
+    everything else to the gateway's own FastAPI app behind `RequestIdMiddleware`."""
 
     def __init__(self, api: FastAPI) -> None:
         self.api = api
         self.state = api.state
+        self.own = RequestIdMiddleware(api)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            proxy: Proxy | None = getattr(self.api.state, "proxy", None)
+            proxy: Proxy | None = getattr(self.state, "proxy", None)
             if proxy is not None and proxy.matches(scope["path"]):
                 await proxy(scope, receive, send)
                 return
-        await self.api(scope, receive, send)
+        await self.own(scope, receive, send)
 
 
 @contextlib.contextmanager
@@ -264,7 +266,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         for r in api.router.routes
         if isinstance(r, APIRoute) or getattr(r, "path", None) not in REPLACED_ROUTES
     ]
-    return RequestIdMiddleware(GatewayApp(api))
+    return GatewayApp(api)
 
 
 def _spec_fetcher(proxy: Proxy) -> Any:

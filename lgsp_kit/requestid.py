@@ -12,7 +12,7 @@ order, and a forked child reseeds its generator.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils import uuid7
@@ -37,7 +37,32 @@ def accept_or_new(value: str | None) -> str:
     return new_request_id()
 
 
+def adopt(scope: Scope) -> tuple[str, Token[str]]:
+    """The request's id (the caller's when sane, else a new one), put where everything after
+    reads it: the scope's headers (the gateway forwards them), its state, and the context (logs,
+    problems). Returns the id and the context token to reset."""
+    given = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            break
+    rid = accept_or_new(given)
+    if rid != given:
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"]
+        scope["headers"].append((b"x-request-id", rid.encode()))
+    scope.setdefault("state", {})["request_id"] = rid
+    return rid, _request_id.set(rid)
+
+
+def release(token: Token[str]) -> None:
+    """The context as it was before `adopt`."""
+    _request_id.reset(token)
+
+
 class RequestIdMiddleware:
+    """`adopt` for every HTTP request, and the id echoed on the answer. (The gateway's proxy
+    does both itself, without this layer's wrapping of `send`.)"""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -45,18 +70,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                given = value.decode("latin-1")
-                break
-        rid = accept_or_new(given)
-        if rid != given:
-            # Inner layers (and the gateway's upstream request) see the id that was chosen.
-            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"]
-            scope["headers"].append((b"x-request-id", rid.encode()))
-        token = _request_id.set(rid)
-        scope.setdefault("state", {})["request_id"] = rid
+        rid, token = adopt(scope)
         raw = rid.encode()
 
         async def send_with_id(message: Message) -> None:
@@ -69,4 +83,4 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _request_id.reset(token)
+            release(token)

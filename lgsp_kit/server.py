@@ -13,6 +13,13 @@ holds a connection and a task for ever, and a 16 MiB header is read whole. Here:
 - a head over `max_head_bytes` (414 when the URL alone is), or with over `max_headers`
   header lines, is answered 431 and the connection closed.
 
+Two costs of uvicorn's per-request path are cut here (measured with `python -m bench.gateway`,
+docs/gateway.md): an answer's head is written together with its first body part, one send
+instead of two (uvicorn writes each ASGI message at once; a small answer then took two
+syscalls and woke the client twice), and one timer handle per connection, moved forward,
+serves the head and body limits and uvicorn's keep-alive idle timeout (uvicorn makes and cancels
+a timer per request for the latter, and the limits did too).
+
 Limits are settings (`LGSP_HTTP_*`), read once per process.
 """
 
@@ -65,26 +72,81 @@ class _Refused(Exception):
     pass
 
 
+class _HeadWithBody:
+    """The connection's transport as a request's cycle writes to it: the first write of an
+    answer (its head) is held until the next write (its first body part, usually in the same
+    turn of the loop) and sent with it, or at the end of the loop's turn when no body part
+    comes in it (a streamed answer's head is not kept waiting for its body)."""
+
+    __slots__ = ("_held", "_hold_next", "_loop", "transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._hold_next = False
+
+    def expect_head(self) -> None:
+        """A new request's cycle: its next write is a head."""
+        self._hold_next = True
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self.transport.write(held + data)
+        elif self._hold_next:
+            self._hold_next = False
+            self._held = data
+            self._loop.call_soon(self.flush)
+        else:
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self.transport.is_closing():
+            self.transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the head and body limits above."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits()
-        self._phase: str | None = "head"  # "head", "body", or None (the app has the request)
+        # "head", "body", None (the app has the request) or "idle" (kept alive between requests)
+        self._phase: str | None = "head"
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._head_bytes = 0
         self._url_bytes = 0
         self._header_count = 0
         self._refusal: int | None = None
+        self._writer: _HeadWithBody | None = None
 
     # -- the clock
 
     def _arm(self, deadline: float) -> None:
+        """Expire at `deadline`: a timer already due before it is kept (it moves on when it
+        fires), one due after it is replaced."""
         self._deadline = deadline
-        if self._timer is None:
+        timer = self._timer
+        if timer is None or self._timer_at > deadline:
+            if timer is not None:
+                timer.cancel()
             self._timer = self.loop.call_at(deadline, self._expired)
+            self._timer_at = deadline
 
     def _disarm(self) -> None:
         if self._timer is not None:
@@ -99,7 +161,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._phase == "body" and self.flow is not None and self.flow.read_paused:
             self._deadline = now + self.limits.body_timeout_seconds
         if now < self._deadline:
-            self._timer = self.loop.call_at(self._deadline, self._expired)
+            self._arm(self._deadline)
+            return
+        if self._phase == "idle":
+            # uvicorn's keep-alive timeout: an idle connection is closed without an answer.
+            self._phase = None
+            self.transport.close()
             return
         cycle = self.cycle if self._phase == "body" else None
         if cycle is None or not cycle.response_started:
@@ -115,6 +182,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._writer = _HeadWithBody(transport, self.loop)
         self._arm(self.loop.time() + self.limits.head_timeout_seconds)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -153,7 +221,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._phase = "head"
         self._head_bytes = self._url_bytes = self._header_count = 0
-        self._disarm()
+        # The timer left from the previous request, if any, moves to the new deadline when it
+        # fires (`_expired`): no new timer handle per request.
         self._arm(self.loop.time() + self.limits.head_timeout_seconds)
 
     def on_url(self, url: bytes) -> None:
@@ -174,6 +243,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._phase = "body"
         self._deadline = self.loop.time() + self.limits.body_timeout_seconds
         super().on_headers_complete()
+        cycle, writer = self.cycle, self._writer
+        if cycle is not None and cycle.scope is self.scope and writer is not None:
+            writer.expect_head()
+            cycle.transport = writer  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
         now = self.loop.time()
@@ -183,7 +256,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         )
         super().on_body(body)
 
+    def on_response_complete(self) -> None:
+        """uvicorn's, with the keep-alive wait on the connection's one timer."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self._phase is None:
+            self._phase = "idle"
+            self._arm(self.loop.time() + self.timeout_keep_alive)
+
     def on_message_complete(self) -> None:
+        # The timer stays: it finds no phase when it fires (or the next request's deadline).
         self._phase = None
-        self._disarm()
         super().on_message_complete()

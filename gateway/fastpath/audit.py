@@ -207,21 +207,29 @@ class AuditLog:
 
     async def _run(self) -> None:
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
+            full = True
+            try:
                 await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+            except TimeoutError:
+                full = False
             self._wake.clear()
             try:
-                await self.flush()
+                # Woken by a full batch: full batches only, the rest waits for the next one or
+                # the interval (at most `flush_seconds` either way). Writing whatever had come
+                # while the last batch was written made batches of 100 records at 4,000 calls/s,
+                # and each batch's own work (the transaction, the head) cost twice the records'.
+                await self.flush(full_only=full)
             except ChainBroken:
                 await asyncio.sleep(self.flush_seconds)
             except Exception:
                 log.exception("audit batch write failed; retrying later")
                 await asyncio.sleep(self.flush_seconds)
 
-    async def flush(self) -> int:
-        """Write the buffer in batches; returns how many records were written."""
+    async def flush(self, *, full_only: bool = False) -> int:
+        """Write the buffer in batches (`full_only`: only while a whole batch is buffered);
+        returns how many records were written."""
         written = 0
-        while self._buffer:
+        while self._buffer and (not full_only or len(self._buffer) >= self.batch_size):
             batch = self._buffer[: self.batch_size]
             del self._buffer[: len(batch)]
             try:
@@ -240,7 +248,7 @@ class AuditLog:
                 self.metrics.chain_broken.set(0)
             written += len(batch)
             self.metrics.written.inc(len(batch))
-        self.metrics.buffered.set(0)
+        self.metrics.buffered.set(len(self._buffer))
         return written
 
     def _halt(self, exc: ChainBroken) -> None:

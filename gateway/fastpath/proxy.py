@@ -35,8 +35,8 @@ from lgsp_kit.auth import required_scope
 from lgsp_kit.errors import ProblemError, code_for_status, render_error
 from lgsp_kit.logtext import printable
 from lgsp_kit.metrics import LATENCY_BUCKETS
-from lgsp_kit.requestid import current_request_id
-from lgsp_kit.tokens import bearer_token, require_scope
+from lgsp_kit.requestid import adopt, release
+from lgsp_kit.tokens import UnknownSigningKey, bearer_token, require_scope
 
 log = logging.getLogger("lgsp.gateway.proxy")
 
@@ -285,10 +285,17 @@ class Proxy:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
                 break
-        claims = await self.verifier.check(bearer_token(authorization))
+        token = bearer_token(authorization)
+        try:
+            # A token seen before is in the verifier's memory: no await (no coroutine) for it.
+            claims = self.verifier.verify(token)
+        except UnknownSigningKey:
+            claims = await self.verifier.check(token)  # the keys read again, once
         rec.client_id = claims.client_id
         rec.organ_code = claims.organ or None
-        consumer = await self.consumer(claims.client_id)
+        consumer = self._consumers.get(claims.client_id)
+        if consumer is None or time.monotonic() - consumer.fetched_at > self._consumer_ttl:
+            consumer = await self.consumer(claims.client_id)
         if consumer is None or not consumer.enabled:
             raise ConsumerDisabled
         rec.tier = consumer.tier
@@ -299,19 +306,20 @@ class Proxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
+        # `X-Request-ID` here rather than in a middleware wrapping `send` (a layer per message).
+        request_id, context = adopt(scope)
         path: str = scope["path"]
         _, api, *rest = path.split("/", 3)
         rec = CallRecord(
             api=api,
             method=scope["method"],
             path=path,
-            request_id=current_request_id(),
+            request_id=request_id,
             at=now_utc(),
         )
         if self.catalogue is not None:
             rec.route = self.catalogue.route(api, path)
         sent = _Sent()
-        rate: list[tuple[bytes, bytes]] = []
         try:
             if "/." in path and any(s in DOT_SEGMENTS for s in path.split("/")):
                 # `..` (or `%2e%2e`, `.%2E`, decoded here) would climb out of the published
@@ -339,17 +347,20 @@ class Proxy:
             if decision is ASK:
                 # A shared throttle whose lease for this consumer is spent: ask the store.
                 decision = await self.throttle.ask(consumer.client_id, consumer.tier)
+            # The gateway's own headers on the answer: `RateLimit-*` and `X-Request-ID`.
+            own: list[tuple[bytes, bytes]] = []
             if decision is not None:
-                rate = decision.headers()
+                own = decision.headers()
                 if not decision.allowed:
                     self.metrics.throttled.labels(api, consumer.tier).inc()
                     raise refused(
                         429,
                         _throttled(decision, consumer.tier),
                         "throttled",
-                        **{k.decode(): v.decode() for k, v in rate},
+                        **{k.decode(): v.decode() for k, v in own},
                     )
-            await self._forward(scope, receive, send, api, rec, rate, sent)
+            own.append((b"x-request-id", request_id.encode()))
+            await self._forward(scope, receive, send, api, rec, own, sent)
         except ProblemError as exc:
             rec.status = exc.status
             if sent.started:
@@ -360,7 +371,7 @@ class Proxy:
                     printable(exc.detail),
                 )
             else:
-                rec.response_bytes = await _send_problem(send, exc, path)
+                rec.response_bytes = await _send_problem(send, exc, path, request_id)
         except _ClientGone:
             rec.status = CLIENT_CLOSED
         finally:
@@ -369,6 +380,7 @@ class Proxy:
             self.metrics.count(api, rec.status, rec.tier or "none", elapsed)
             if self.audit is not None:
                 self.audit.record(rec)
+            release(context)
 
     async def _body(self, receive: Receive, rec: CallRecord) -> AsyncIterator[bytes]:
         """The caller's body as it arrives, counted against the limit."""
@@ -476,10 +488,10 @@ class Proxy:
         send: Send,
         api: str,
         rec: CallRecord,
-        rate: list[tuple[bytes, bytes]],
+        own: list[tuple[bytes, bytes]],
         sent: _Sent,
     ) -> None:
-        national = await self._national_header(api)
+        national = await self._national_header(api) if api in self.national else None
         head, length, chunked = self._request_head(scope, api, rec, national)
         limit = self.settings.max_body_bytes
         if length is not None and length > limit:
@@ -510,7 +522,7 @@ class Proxy:
                 {
                     "type": "http.response.start",
                     "status": answer.status,
-                    "headers": _response_headers(answer, rate),
+                    "headers": _response_headers(answer, own),
                 }
             )
             sent.started = True
@@ -524,7 +536,9 @@ class Proxy:
         """The answer's body, passed on part by part; the last part ends the answer (a small
         answer that came whole is one message)."""
         while True:
-            chunk = await answer.read()
+            chunk = answer.ready()
+            if chunk is None:
+                chunk = await answer.read()
             last = answer.done
             if chunk or last:
                 rec.response_bytes += len(chunk)
@@ -541,15 +555,14 @@ class Proxy:
         return refused(502, f"the {api} service answered badly: {exc}")
 
 
-def _response_headers(answer: Answer, rate: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def _response_headers(answer: Answer, own: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     raw = answer.headers
     if any(name == b"connection" for name, _ in raw):
         skip = RESPONSE_SKIP | connection_tokens(raw)
     else:
         skip = RESPONSE_SKIP
     out = [(k, v) for k, v in raw if k not in skip]
-    if rate:
-        out += rate
+    out += own
     return out
 
 
@@ -574,8 +587,9 @@ def _throttled(decision: Decision, tier: str) -> str:
     )
 
 
-async def _send_problem(send: Send, exc: ProblemError, path: str) -> int:
+async def _send_problem(send: Send, exc: ProblemError, path: str, request_id: str) -> int:
     body, headers = render_error(exc, instance=path)
+    headers = [*headers, (b"x-request-id", request_id.encode())]
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return len(body)

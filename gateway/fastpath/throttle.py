@@ -21,12 +21,12 @@ class Decision:
     def headers(self) -> list[tuple[bytes, bytes]]:
         """`RateLimit-*` (IETF draft) and, when refused, `Retry-After`."""
         out = [
-            (b"ratelimit-limit", str(self.limit).encode()),
-            (b"ratelimit-remaining", str(self.remaining).encode()),
-            (b"ratelimit-reset", str(self.reset_seconds).encode()),
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_seconds),
         ]
         if not self.allowed:
-            out.append((b"retry-after", str(self.reset_seconds).encode()))
+            out.append((b"retry-after", b"%d" % self.reset_seconds))
         return out
 
 

@@ -192,17 +192,22 @@ class Connection(asyncio.Protocol):
         )
 
     def begin(self, head_only: bool) -> None:
+        """Ready for the next answer. The parser of the previous one goes on (llhttp starts the
+        next message of a kept-alive connection by itself), except around an answer to HEAD,
+        whose Content-Length announces a body that never comes."""
+        if self._parser is None or head_only or self._head_only:
+            self._parser = httptools.HttpResponseParser(self)
         self._reset_answer()
         self._head_only = head_only
-        self._parser = httptools.HttpResponseParser(self)
 
-    async def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> asyncio.Future[None] | None:
+        """Send `data`; returns what to await before sending more when the transport's buffer
+        is full, else None (no coroutine for a write that does not wait)."""
         assert self.transport is not None
         if self.closed:
             raise ConnectionResetError("connection closed")
         self.transport.write(data)
-        if self._drain is not None:
-            await self._drain
+        return self._drain
 
     async def wait(self, seconds: float, what: str) -> None:
         """Until the parser has news (head, body or end), the connection fails, or `seconds`
@@ -259,19 +264,26 @@ class Answer:
         conn = self._conn
         return conn.complete and conn.error is None and not conn.has_data()
 
+    def ready(self) -> bytes | None:
+        """The next part of the body when it is already here (`b""` at its end), else None."""
+        conn = self._conn
+        data = conn.take()
+        if data:
+            return data
+        if conn.error is not None:
+            raise conn.error
+        if conn.complete:
+            self.release()
+            return b""
+        return None
+
     async def read(self) -> bytes:
         """The next part of the body as it came; `b""` at its end."""
-        conn = self._conn
         while True:
-            data = conn.take()
-            if data:
+            data = self.ready()
+            if data is not None:
                 return data
-            if conn.error is not None:
-                raise conn.error
-            if conn.complete:
-                self.release()
-                return b""
-            await conn.wait(self._pool.read_timeout, "further part of the answer")
+            await self._conn.wait(self._pool.read_timeout, "further part of the answer")
 
     def release(self) -> None:
         """Done with the answer: the connection goes back to the pool when it is reusable."""
@@ -309,7 +321,7 @@ class Pool:
     ) -> Answer:
         """Send a request (`head`: request line and headers, ending in an empty line; `body`:
         already framed as the head says) and wait for the answer's status and headers."""
-        conn = await self._acquire()
+        conn = self._idle_connection() or await self._connect()
         try:
             return await self._exchange(conn, head, body, head_only)
         except UpstreamError as exc:
@@ -336,10 +348,14 @@ class Pool:
     ) -> Answer:
         conn.begin(head_only)
         try:
-            await conn.write(head)
+            drain = conn.write(head)
+            if drain is not None:
+                await drain
             if body is not None:
                 async for chunk in body:
-                    await conn.write(chunk)
+                    drain = conn.write(chunk)
+                    if drain is not None:
+                        await drain
         except OSError as exc:
             # A backend may answer (say, 413) and close before reading the whole body.
             if not conn.headers_done:
@@ -352,7 +368,8 @@ class Pool:
             await conn.wait(self.read_timeout, "answer")
         return Answer(self, conn)
 
-    async def _acquire(self) -> Connection:
+    def _idle_connection(self) -> Connection | None:
+        """The warmest kept-alive connection still fit for a call, if any."""
         idle = self._idle
         if idle:
             if time.monotonic() - idle[-1].idle_since > self.idle_seconds:
@@ -365,7 +382,7 @@ class Pool:
                 if not conn.closed:
                     conn.reused = True
                     return conn
-        return await self._connect()
+        return None
 
     async def _connect(self) -> Connection:
         loop = asyncio.get_running_loop()

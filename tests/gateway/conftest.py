@@ -165,12 +165,12 @@ class Gateway:
 
     @property
     def runtime(self) -> Any:
-        wrapper: GatewayApp = self.app.app
+        wrapper: GatewayApp = self.app
         return wrapper.api.state.runtime
 
     @property
     def state(self) -> GatewayState:
-        wrapper: GatewayApp = self.app.app
+        wrapper: GatewayApp = self.app
         state: GatewayState = wrapper.api.state.gateway
         return state
 
@@ -218,7 +218,7 @@ class Gateway:
 @asynccontextmanager
 async def open_gateway(settings: Settings) -> AsyncIterator[Gateway]:
     app = create_app(settings)
-    api = app.app.api  # type: ignore[attr-defined]
+    api = app.api  # type: ignore[attr-defined]
     async with api.router.lifespan_context(api):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

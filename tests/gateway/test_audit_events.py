@@ -147,7 +147,7 @@ def walk(routes: list[Any]) -> Iterator[Any]:
 
 async def test_every_change_under_admin_and_the_token_route_are_audited(gw: Gateway) -> None:
     """A route added later to another router is caught here, not left out of the audit."""
-    routes = [r for r in walk(gw.app.app.api.routes) if isinstance(r, APIRoute)]
+    routes = [r for r in walk(gw.app.api.routes) if isinstance(r, APIRoute)]
     changes = [r for r in routes if (r.methods or set()) & CHANGES]
     admin = [r for r in changes if r.path.startswith("/admin")]
     assert len(admin) >= 6

@@ -42,7 +42,7 @@ async def test_bootstrap_admin_can_administer_a_production_gateway(
         key_passphrase="a-passphrase-of-this-deployment",
     )
     app = create_app(settings)
-    api = app.app.api  # type: ignore[attr-defined]
+    api = app.api  # type: ignore[attr-defined]
     async with api.router.lifespan_context(api):
         assert not (tmp_path / "admin-client.json").exists()  # no dev administrator here
         transport = httpx.ASGITransport(app=app)

@@ -1,9 +1,12 @@
 """The apps' HTTP protocol (`lgsp_kit.server`) cuts slow-loris clients and refuses oversized
 heads, found by the hostile-input run (`python -m bench.hostile`): uvicorn alone waited for a
-trickled head or an unfinished body for ever, and read a 16 MiB header whole."""
+trickled head or an unfinished body for ever, and read a 16 MiB header whole. It also writes an
+answer's head with its first body part, and keeps uvicorn's keep-alive timeout on the
+connection's one timer."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -15,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from lgsp_kit import server as servermod
 from lgsp_kit.natsserver import free_port, wait_for_port
-from lgsp_kit.server import GuardedHttpToolsProtocol
+from lgsp_kit.server import GuardedHttpToolsProtocol, _HeadWithBody
 
 seen: list[str] = []
 
@@ -35,6 +38,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     body = b"%d" % size
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-length", b"%d" % len(body))]})  # fmt: skip
+    if scope["path"] == "/late-body":
+        await asyncio.sleep(1)
     await send({"type": "http.response.body", "body": body})
 
 
@@ -47,7 +52,7 @@ def port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     seen.clear()
     p = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=p, http=GuardedHttpToolsProtocol,
-                            lifespan="off", log_level="warning")  # fmt: skip
+                            lifespan="off", log_level="warning", timeout_keep_alive=1)  # fmt: skip
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -155,3 +160,77 @@ def test_a_body_trickled_below_the_minimum_rate_is_cut(port: int) -> None:
 def test_an_oversized_head_is_refused(port: int, head: bytes, status: bytes) -> None:
     got, _ = _talk(port, [head])
     assert got.startswith(b"HTTP/1.1 " + status), got[:200]
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.anyio
+async def test_a_head_goes_out_with_the_first_body_part_in_one_write() -> None:
+    transport = _Transport()
+    writer = _HeadWithBody(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    writer.expect_head()
+    writer.write(b"HEAD")
+    assert transport.writes == []
+    writer.write(b"body")
+    writer.write(b"more")
+    assert transport.writes == [b"HEADbody", b"more"]
+    await asyncio.sleep(0)  # the turn's end: nothing was left held
+    assert transport.writes == [b"HEADbody", b"more"]
+
+
+@pytest.mark.anyio
+async def test_a_head_without_a_body_in_the_same_turn_goes_out_at_its_end() -> None:
+    transport = _Transport()
+    writer = _HeadWithBody(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    writer.expect_head()
+    writer.write(b"HEAD")
+    await asyncio.sleep(0)
+    assert transport.writes == [b"HEAD"]
+    writer.expect_head()
+    writer.write(b"HEAD2")
+    writer.close()  # a held head is written before the connection closes
+    assert transport.writes == [b"HEAD", b"HEAD2"] and transport.closed
+
+
+def test_a_late_body_does_not_hold_the_head_back(port: int) -> None:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        sock.sendall(b"GET /late-body HTTP/1.1\r\nhost: x\r\n\r\n")
+        started = time.monotonic()
+        head = sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200") and head.endswith(b"\r\n\r\n")
+        assert time.monotonic() - started < 0.8
+        assert sock.recv(4096) == b"0"
+    finally:
+        sock.close()
+
+
+def test_an_idle_kept_alive_connection_is_closed_and_a_busy_one_is_not(port: int) -> None:
+    request = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"
+    busy = socket.create_connection(("127.0.0.1", port), timeout=5)
+    idle = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        for sock in (busy, idle):
+            sock.sendall(request)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        for _ in range(4):  # 2 s in all, each pause under the 1 s keep-alive timeout
+            time.sleep(0.5)
+            busy.sendall(request)
+            assert busy.recv(4096).startswith(b"HTTP/1.1 200")
+        assert idle.recv(4096) == b""  # closed by the server, no answer
+    finally:
+        busy.close()
+        idle.close()
