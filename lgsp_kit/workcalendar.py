@@ -26,8 +26,6 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from contracts import reference
 from contracts.reference import ProcessingUnit
 
@@ -41,6 +39,10 @@ def _year(year: int) -> tuple[frozenset[date], frozenset[date]]:
             frozenset(d.date for d in listed.days_off),
             frozenset(d.date for d in listed.working_weekend_days),
         )
+    # Imported here: the package loads every country's calendars (a third of a second at each
+    # process start) for years the reference table does not cover.
+    import holidays
+
     rules = holidays.country_holidays("VN", years=year)
     return frozenset(d for d in rules if d.weekday() < 5), frozenset()
 
