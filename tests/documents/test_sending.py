@@ -184,7 +184,7 @@ async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
         public = canonical.public_key_of(resp.json()["certificate_pem"])
         assert public.key_size == 3072  # type: ignore[union-attr]
     assert len(fingerprints) == 3
-    assert len(made_in) == 3 and all(name.startswith("keygen") for name in made_in), made_in
+    assert len(made_in) == 3 and all(name.startswith("signing") for name in made_in), made_in
     inbox = await client.get(f"/v1/organs/{PROVINCE}/inbox", headers=headers)
     assert {i["status"] for i in inbox.json()["items"]} == {
         "01"

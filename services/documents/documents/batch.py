@@ -9,9 +9,11 @@ already used for the same document (in a batch or alone) is not sent again: its 
 stands (`replayed`). The keys are those of the single send (same client, same table, same
 fingerprint), so either way of sending replays the other.
 
-The accepted documents are written together, one multi-row insert per table (`service.write`),
-and each one's answer is remembered under its key in the same transaction. Documents of one
-batch cannot answer (`response_for`) one another: the document answered must be stored first.
+The accepted documents are signed and checked on arrival side by side, on every core
+(`service.sign_all`), each as it would be alone; then written together, one multi-row insert
+per table (`service.write`), and each one's answer is remembered under its key in the same
+transaction. Documents of one batch cannot answer (`response_for`) one another: the document
+answered must be stored first.
 """
 
 from __future__ import annotations
@@ -164,7 +166,9 @@ def send_batch(
                 )
             continue
         try:
-            prepared = service.prepare(session, item.document, scope=scope, settings=settings)
+            prepared = service.prepare(
+                session, item.document, scope=scope, settings=settings, sign=False
+            )
         except ProblemError as problem:
             results[index] = _refused(index, item.key, problem)
             continue
@@ -173,6 +177,7 @@ def send_batch(
             index=index, key=item.key, ok=True, status=201, id=prepared.document.id
         )
 
+    service.sign_all([p for _, _, _, p in accepted])
     service.write(session, [p for _, _, _, p in accepted])
     if accepted:
         now = datetime.now(UTC)

@@ -10,10 +10,8 @@ packages it sends can be verified on receipt.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,16 +22,15 @@ from cryptography.x509.oid import NameOID
 from sqlmodel import Session, col, select
 
 from services.documents.models import Organ, OrganKey
+from services.documents.signing import threads
 
 KEY_BITS = 3072
 CERTIFICATE_YEARS = 5
 
 _cache: dict[str, rsa.RSAPrivateKey] = {}
 _cache_lock = threading.Lock()
-# `cryptography` lets go of the GIL while it searches for primes: keys made side by side use
-# every core.
-_keygen = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="keygen")
 _NEW_KEYS = "documents.new_keys"
+_HELD = "documents.organ_keys"
 
 
 class CertificateError(ValueError):
@@ -58,13 +55,26 @@ def make_keys(session: Session, organs: Iterable[Organ]) -> None:
     to take in this session: a batch whose senders sign for the first time waits for its
     slowest key rather than for the sum of them (~0.15 s of CPU each)."""
     made: dict[str, rsa.RSAPrivateKey] = session.info.setdefault(_NEW_KEYS, {})
-    missing = {
-        o.code for o in organs if o.code not in made and certificate_of(session, o.code) is None
-    }
+    wanted = {o.code for o in organs}
+    held = load_keys(session, wanted)
+    missing = sorted(wanted - held.keys() - made.keys())
     if len(missing) < 2:
         return
-    for code, key in zip(missing, _keygen.map(lambda _: new_private_key(), missing), strict=True):
-        made[code] = key
+    # `cryptography` lets go of the GIL while it searches for primes.
+    made.update(zip(missing, threads.each(missing, lambda _: new_private_key()), strict=True))
+
+
+def load_keys(session: Session, codes: Iterable[str]) -> dict[str, OrganKey]:
+    """The key rows of these organs that have one, in one query, held for the session's life
+    (`certificate_of` then finds them without a query each)."""
+    held: dict[str, OrganKey] = session.info.setdefault(_HELD, {})
+    wanted = sorted(set(codes) - held.keys())
+    if wanted:
+        held.update(
+            (row.organ_code, row)
+            for row in session.exec(select(OrganKey).where(col(OrganKey.organ_code).in_(wanted)))
+        )
+    return {c: held[c] for c in codes if c in held}
 
 
 def fingerprint_of(certificate: x509.Certificate) -> str:
@@ -172,7 +182,18 @@ def _load_private(fingerprint: str, pem: bytes, passphrase: bytes) -> rsa.RSAPri
     return key
 
 
-_HELD = "documents.organ_keys"
+@dataclass(frozen=True)
+class Certificate:
+    """An organ's registered certificate, apart from its row: for work done off the session's
+    thread (a batch's signatures checked side by side)."""
+
+    fingerprint: str
+    pem: str
+
+
+def certificate(session: Session, organ_code: str) -> Certificate | None:
+    row = certificate_of(session, organ_code)
+    return None if row is None else Certificate(row.fingerprint, row.certificate_pem)
 
 
 def certificate_of(session: Session, organ_code: str) -> OrganKey | None:
