@@ -153,8 +153,9 @@ async def test_a_batch_outside_the_callers_scope_or_too_large_stores_nothing(
 async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
     client: httpx.AsyncClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The keys of a batch's first-time senders are made side by side (keys.make_keys): each
-    sender still signs with a key of its own, whose certificate verifies its documents."""
+    """The keys of a batch's first-time senders (organs connected before keys were made on
+    connection, or whose key could not be made then) are made side by side (keys.make_keys):
+    each sender still signs with a key of its own, whose certificate verifies its documents."""
     import threading
 
     from services.documents.signing import canonical, keys
@@ -166,6 +167,7 @@ async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
         made_in.append(threading.current_thread().name)
         return new_private_key()
 
+    monkeypatch.setattr(keys, "make_key_apart", lambda *_: None)
     monkeypatch.setattr(keys, "new_private_key", recording)
 
     await connect(client, headers, PROVINCE, DISTRICT, DISTRICT_2, COMMUNE)
@@ -190,3 +192,44 @@ async def test_first_signatures_of_a_batch_each_get_the_senders_own_key(
         "01"
     }  # arrived: each signature verified
     assert len(inbox.json()["items"]) == 6
+
+
+async def test_an_organ_connected_to_qlvb_gets_its_key_then_and_sends_without_making_one(
+    client: httpx.AsyncClient, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is made when the organ is connected (off the write lock), not at its first send;
+    a disconnection and a new connection keep it."""
+    from services.documents.signing import keys
+
+    made = 0
+    new_private_key = keys.new_private_key
+
+    def counting() -> Any:
+        nonlocal made
+        made += 1
+        return new_private_key()
+
+    monkeypatch.setattr(keys, "new_private_key", counting)
+    url = f"/v1/organs/{DISTRICT}/certificate"
+    assert (await client.get(url, headers=headers)).status_code == 404
+    await connect(client, headers, DISTRICT, PROVINCE)
+    assert made == 2
+    certificate = await client.get(url, headers=headers)
+    assert certificate.status_code == 200, certificate.text
+    assert certificate.json()["managed_here"] is True
+
+    sent = await client.post("/v1/documents", json=document(DISTRICT, [PROVINCE]), headers=headers)
+    assert sent.status_code == 201, sent.text
+    assert made == 2
+    assert (
+        sent.json()["signature"]["certificate_fingerprint"]
+        == (certificate.json()["fingerprint_sha256"])
+    )
+
+    off = {"system": "qlvb", "connected": False, "at": "2023-06-01T08:00:00+07:00"}
+    on = {**off, "connected": True, "at": "2023-07-01T08:00:00+07:00"}
+    for change in (off, on):
+        resp = await client.post(f"/v1/organs/{DISTRICT}/connections", json=change, headers=headers)
+        assert resp.json()["changed"] is True
+    assert made == 2
+    assert (await client.get(url, headers=headers)).json() == certificate.json()

@@ -8,7 +8,7 @@ from fastapi import Path, Query
 
 from lgsp_kit.responses import problem_responses
 from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession
-from services.documents.dependencies import ScopeDep
+from services.documents.dependencies import ScopeDep, SettingsDep
 from services.documents.organs import service
 from services.documents.organs.schemas import (
     ORGAN_CODE_PATTERN,
@@ -60,10 +60,20 @@ def get_organ(session: ReadSession, code: CodePath) -> OrganOut:
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429),
 )
 def change_connection(
-    session: WriteSession, scope: ScopeDep, code: CodePath, body: ConnectionChange
+    session: WriteSession,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    code: CodePath,
+    body: ConnectionChange,
 ) -> ConnectionResult:
     """Kết nối / ngắt kết nối an organ to qlvb or motcua at a business time (idempotent)."""
-    return service.change_connection(session, code, body, scope=scope)
+    return service.change_connection(
+        session,
+        code,
+        body,
+        scope=scope,
+        passphrase=settings.key_passphrase.get_secret_value().encode(),
+    )
 
 
 @router.get(

@@ -21,6 +21,7 @@ from lgsp_kit.errors import Conflict, NotFound, ProblemError
 from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
 from lgsp_kit.paging import TEXT
+from lgsp_kit.sessions import after_commit, unit_of
 from services.documents.models import Organ, OrganKey, outbox
 from services.documents.organs.schemas import (
     CertificateOut,
@@ -127,10 +128,17 @@ def list_organs(
 
 
 def change_connection(
-    session: Session, code: str, change: ConnectionChange, *, scope: OrganScope
+    session: Session,
+    code: str,
+    change: ConnectionChange,
+    *,
+    scope: OrganScope,
+    passphrase: bytes,
 ) -> ConnectionResult:
     """Connect or disconnect; a change to the state the organ is already in records nothing
-    (so a retried call is harmless) and answers `changed: false`."""
+    (so a retried call is harmless) and answers `changed: false`. An organ connected to
+    document exchange (qlvb) without a signing key gets one before the answer, made outside
+    the transaction (`keys.make_key_apart`)."""
     organ = find(session, code, for_update=True)
     scope.require(session, organ.code, acting_as="the organ whose connection changes")
     if organ.level in (EXTERNAL, NATIONAL):
@@ -168,6 +176,10 @@ def change_connection(
     )
     add_events(session, outbox, [event])
     session.flush()
+    if change.system == "qlvb" and change.connected and keys.certificate_of(session, code) is None:
+        # The organ's signing key, made once this change is stored and its lock let go.
+        db = unit_of(session).db
+        after_commit(session, lambda: keys.make_key_apart(db, code, passphrase))
     return ConnectionResult(organ=organ_out(organ), changed=True)
 
 

@@ -10,6 +10,7 @@ packages it sends can be verified on receipt.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from lgsp_kit.db import Database
 from services.documents.models import Organ, OrganKey
 from services.documents.signing import threads
 
@@ -31,6 +34,7 @@ _cache: dict[str, rsa.RSAPrivateKey] = {}
 _cache_lock = threading.Lock()
 _NEW_KEYS = "documents.new_keys"
 _HELD = "documents.organ_keys"
+log = logging.getLogger("lgsp.documents.keys")
 
 
 class CertificateError(ValueError):
@@ -62,6 +66,26 @@ def make_keys(session: Session, organs: Iterable[Organ]) -> None:
         return
     # `cryptography` lets go of the GIL while it searches for primes.
     made.update(zip(missing, threads.each(missing, lambda _: new_private_key()), strict=True))
+
+
+def make_key_apart(db: Database, organ_code: str, passphrase: bytes) -> None:
+    """Make the organ's key with no transaction open and no lock held (the slow part), then
+    store it in a short transaction of its own, unless a first signature stored one meanwhile:
+    run once the organ is connected to document exchange (`after_commit`), so that its first
+    send finds a key instead of making one under the write lock. A failure leaves the organ
+    as it was; its first signature makes the key."""
+    key = new_private_key()
+    try:
+        with db.session() as session:
+            organ = session.get(Organ, organ_code)
+            if organ is None:
+                return
+            session.info[_NEW_KEYS] = {organ_code: key}
+            signing_key(session, organ, passphrase)
+    except (SQLAlchemyError, CertificateError) as exc:
+        log.warning(
+            "no key made for %s on its connection (its first send makes it): %s", organ_code, exc
+        )
 
 
 def load_keys(session: Session, codes: Iterable[str]) -> dict[str, OrganKey]:
