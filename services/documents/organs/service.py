@@ -198,7 +198,8 @@ def get_certificate(session: Session, code: str) -> CertificateOut:
     row = keys.certificate_of(session, code)
     if row is None:
         raise NotFound(
-            f"{code} has no signing certificate yet (one is made at its first electronic send)",
+            f"{code} has no signing certificate yet (one is made when it is connected to "
+            "qlvb, or at its first electronic send)",
             code="certificate_not_found",
         )
     return certificate_out(row)
