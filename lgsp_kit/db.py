@@ -6,7 +6,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +14,18 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, Executable, MetaData, Row, Table, event, inspect, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Executable,
+    MetaData,
+    Row,
+    Table,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -42,6 +53,19 @@ def rows(session: Session, statement: Executable) -> Sequence[Row[Any]]:
     no ORM compile step, identity map or instances, for the pages of a list (they were a third
     of a one-row list's SQLAlchemy time). A row reads by attribute as the model does."""
     return session.connection().execute(statement).all()
+
+
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Any]) -> None:
+    """Rows into a PostgreSQL table in one `COPY … FROM STDIN`, each a sequence of values in
+    the order of `columns`, as the driver takes them: no bind processing and no statement a
+    row (psycopg runs an executemany as one INSERT a row). New rows only: a conflict fails
+    the whole COPY."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def table_of(model: type[Any]) -> Table:

@@ -21,6 +21,7 @@ from contracts.events.documents import (
     RecipientStatusChanged,
     RecipientStatusChangedData,
 )
+from lgsp_kit.db import copy_rows
 from lgsp_kit.errors import Conflict, NotFound, ProblemError, Unprocessable
 from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events, outbox_rows
@@ -441,12 +442,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         conn.execute(insert(table), rows)
         return
     columns = tuple(rows[0])
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    copy_rows(conn, table.name, columns, ([row[c] for c in columns] for row in rows))
 
 
 def send(session: Session, body: DocumentIn, *, scope: OrganScope, settings: Settings) -> str:

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from contracts import reference
 from lgsp_kit.access import OrganScope, OutOfScope
+from lgsp_kit.db import copy_rows
 from lgsp_kit.errors import ProblemError
 from services.dossier.dossiers import events, repository
 from services.dossier.dossiers.lifecycle import (
@@ -484,13 +485,9 @@ def _write_rows(conn: Connection, table: str, rows: list[Row]) -> None:
         return
     columns = tuple(rows[0])
     values = map(itemgetter(*columns), rows)
-    names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
+        copy_rows(conn, table, columns, values)
         return
     marks = ", ".join("?" * len(columns))
+    names = ", ".join(columns)
     conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(values))
