@@ -18,6 +18,9 @@ log = logging.getLogger("lgsp.bus")
 
 SUBJECTS = ["lgsp.>"]
 DUPLICATE_WINDOW = timedelta(minutes=10)
+# Async publishes awaiting their ack at most (the client's own default, said here so that the
+# outbox relay can keep its batches within it).
+PUBLISH_ASYNC_PENDING = 4000
 
 
 def server_urls(url: str) -> list[str]:
@@ -111,7 +114,7 @@ class Bus:
                 delay = min(delay * 2, 5.0)
                 continue
             self._nc = nc
-            self._js = nc.jetstream(timeout=5)
+            self._js = nc.jetstream(timeout=5, publish_async_max_pending=PUBLISH_ASYNC_PENDING)
             break
         while not self._closing:
             try:
