@@ -6,12 +6,21 @@ time of the fact (when the dossier was submitted, say), not when it was publishe
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from uuid_utils import uuid7
 
 SPEC_VERSION = "1.0"
+
+
+def new_event_id() -> str:
+    """A UUIDv7 (RFC 9562): 48 bits of Unix time in milliseconds, then random bits. Ids made
+    one after another sort together, so every index keyed by event id (the producers' outbox,
+    each consumer's processed ids) grows at its end. With random (version 4) ids each insert
+    into reporting's processed ids touched a page of its own: 17 → 33 µs a row as the table
+    grew from 100,000 to 300,000 rows, against 2 µs flat (SQLite, batches of 500)."""
+    return str(uuid7())
 
 
 class Envelope(BaseModel):
@@ -22,7 +31,7 @@ class Envelope(BaseModel):
     event_type: ClassVar[str] = ""
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = Field(default_factory=new_event_id)
     source: str
     type: str
     subject: str | None = None

@@ -7,11 +7,11 @@ as JSON, which the tests parse back through `contracts.events.parse_event`.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
 from contracts.events import DossierStatusChanged, DossierSubmitted, Envelope, PaymentRecorded
+from contracts.events.envelope import new_event_id
 from services.dossier.dossiers.lifecycle import Change
 from services.dossier.models import Dossier
 
@@ -40,16 +40,10 @@ def facts_of(d: Dossier) -> dict[str, Any]:
     return {name: getattr(d, name) for name in FACT_FIELDS}
 
 
-def event_id() -> str:
-    """A random (version 4) UUID, without the cost of building a `uuid.UUID`."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
-
-
 def _envelope(type_: str, subject: str, time: datetime, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "specversion": "1.0",
-        "id": event_id(),
+        "id": new_event_id(),
         "source": SOURCE,
         "type": type_,
         "subject": subject,
