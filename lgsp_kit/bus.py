@@ -80,6 +80,12 @@ class Bus:
         return self._nc is not None and self._nc.is_connected
 
     @property
+    def nc(self) -> Client:
+        if self._nc is None:
+            raise ConnectionError("not connected to NATS yet")
+        return self._nc
+
+    @property
     def js(self) -> JetStreamContext:
         if self._js is None:
             raise ConnectionError("not connected to NATS yet")
