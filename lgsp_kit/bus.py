@@ -18,9 +18,6 @@ log = logging.getLogger("lgsp.bus")
 
 SUBJECTS = ["lgsp.>"]
 DUPLICATE_WINDOW = timedelta(minutes=10)
-# Async publishes awaiting their ack at most (the client's own default, said here so that the
-# outbox relay can keep its batches within it).
-PUBLISH_ASYNC_PENDING = 4000
 
 
 def server_urls(url: str) -> list[str]:
@@ -120,7 +117,7 @@ class Bus:
                 delay = min(delay * 2, 5.0)
                 continue
             self._nc = nc
-            self._js = nc.jetstream(timeout=5, publish_async_max_pending=PUBLISH_ASYNC_PENDING)
+            self._js = nc.jetstream(timeout=5)
             break
         while not self._closing:
             try:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -24,20 +25,26 @@ pytestmark = pytest.mark.anyio
 
 
 class RecordingBus:
-    """What the relay needs of a Bus: `connected` and `js.publish_async`, each call recorded
-    (and acknowledged at once)."""
+    """What the relay needs of a Bus: `connected` and a client (`nc`) to publish with and to
+    read the acks from; each publication recorded, and acknowledged as JetStream would."""
 
     def __init__(self) -> None:
         self.connected = True
         self.sent: list[str] = []
-        self.js = self
+        self.nc = self
+        self._on_reply: Callable[[Any], Coroutine[Any, Any, None]] | None = None
 
-    async def publish_async(self, subject: str, payload: bytes, **kw: Any) -> asyncio.Future[None]:
-        self.sent.append(kw["headers"]["Nats-Msg-Id"])
-        await asyncio.sleep(0)
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ack.set_result(None)
-        return ack
+    def new_inbox(self) -> str:
+        return "_INBOX.test"
+
+    async def subscribe(self, subject: str, cb: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
+        self._on_reply = cb
+
+    async def publish(self, subject: str, payload: bytes, reply: str, headers: Any) -> None:
+        self.sent.append(headers["Nats-Msg-Id"])
+        assert self._on_reply is not None
+        ack = SimpleNamespace(subject=reply, headers=None, data=b'{"stream":"LGSP","seq":1}')
+        asyncio.get_running_loop().create_task(self._on_reply(ack))
 
 
 def _write(db: Database, outbox: Any, first: int, n: int) -> None:
