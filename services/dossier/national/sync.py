@@ -37,10 +37,11 @@ import orjson
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from contracts import reference
-from lgsp_kit.db import Database
+from lgsp_kit.db import Database, table_of
+from lgsp_kit.db import rows as core_rows
 from lgsp_kit.leader import Leadership
 from services.dossier.models import Dossier, DossierHistory, DossierPayment, DvcqgSync, Procedure
 from services.dossier.national import mapping, report
@@ -314,44 +315,45 @@ class SyncWorker:
             )
 
     def _read(self, ids: list[int]) -> list[Item]:
-        """The pending dossiers' records and fresh progress rows, read in one query a table."""
+        """The pending dossiers' records and fresh progress rows, read in one query a table,
+        as Core rows: model instances (identity map, state, pydantic's private attributes)
+        had cost a third of the worker's CPU."""
         tz = self.settings.zone
         organs = reference.organs()
         items = []
         with Session(self.db.reader) as session:
             read_at = time.time()
+            mark_t, dossier_t, procedure_t = (table_of(m) for m in (DvcqgSync, Dossier, Procedure))
             marks = {
                 m.dossier_id: m
-                for m in session.execute(
-                    select(DvcqgSync).where(col(DvcqgSync.dossier_id).in_(ids))
-                ).scalars()
+                for m in core_rows(session, select(mark_t).where(mark_t.c.dossier_id.in_(ids)))
             }
             dossiers = {
                 d.id: d
-                for d in session.execute(select(Dossier).where(col(Dossier.id).in_(ids))).scalars()
+                for d in core_rows(session, select(dossier_t).where(dossier_t.c.id.in_(ids)))
             }
             codes = {d.procedure_code for d in dossiers.values()}
             procedures = {
                 p.code: p
-                for p in session.execute(
-                    select(Procedure).where(col(Procedure.code).in_(codes))
-                ).scalars()
+                for p in core_rows(
+                    session, select(procedure_t).where(procedure_t.c.code.in_(codes))
+                )
             }
             steps: dict[int, list[mapping.Step]] = {i: [] for i in ids}
-            for h in session.execute(
-                select(DossierHistory)
-                .where(col(DossierHistory.dossier_id).in_(ids))
-                .order_by(col(DossierHistory.id))
-            ).scalars():
+            history = table_of(DossierHistory)
+            for h in core_rows(
+                session,
+                select(history).where(history.c.dossier_id.in_(ids)).order_by(history.c.id),
+            ):
                 steps[h.dossier_id].append(
                     mapping.Step(h.id or 0, h.from_status, h.to_status, h.at, h.actor, h.note)
                 )
             online: dict[int, list[int | None]] = {i: [] for i in ids}
-            for p in session.execute(
-                select(DossierPayment)
-                .where(col(DossierPayment.dossier_id).in_(ids))
-                .order_by(col(DossierPayment.id))
-            ).scalars():
+            payments = table_of(DossierPayment)
+            for p in core_rows(
+                session,
+                select(payments).where(payments.c.dossier_id.in_(ids)).order_by(payments.c.id),
+            ):
                 if p.method == "online":
                     online[p.dossier_id].append(p.online_gateway)
             for dossier_id in ids:
