@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,24 +260,30 @@ async def test_a_quick_read_on_sqlite_runs_in_the_event_loop_thread(
             assert loop_thread not in READ_THREADS["quick"]
 
 
+async def while_ticking(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, int]:
+    """The answer to `call`, and how many times the event loop turned a 1 ms timer meanwhile."""
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await anyio.sleep(0.001)
+            ticks += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(tick)
+        resp = await call
+        tg.cancel_scope.cancel()
+    return resp, ticks
+
+
 async def test_a_long_read_moves_to_a_pool_thread_and_answers_in_full(
     tmp_path: Path, database_url: str
 ) -> None:
     READ_THREADS["long"].clear()
     async with running(tmp_path, database_url) as (app, client):
         await client.get("/v1/reads/quick")  # a pooled connection to take
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await anyio.sleep(0.001)
-                ticks += 1
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(tick)
-            resp = await client.get("/v1/reads/long")
-            tg.cancel_scope.cancel()
+        resp, ticks = await while_ticking(client.get("/v1/reads/long"))
         assert resp.status_code == 200
         assert resp.json() == {"count": 10_000_000}
         loop_thread = threading.get_ident()
@@ -301,18 +307,7 @@ async def test_an_export_runs_in_a_pool_thread_however_quick_its_reads(
     READ_THREADS["export"].clear()
     async with running(tmp_path, database_url) as (_, client):
         await client.get("/v1/reads/quick")  # a pooled connection to take
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await anyio.sleep(0.001)
-                ticks += 1
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(tick)
-            resp = await client.get("/v1/reads/export")
-            tg.cancel_scope.cancel()
+        resp, ticks = await while_ticking(client.get("/v1/reads/export"))
         assert resp.json() == {"count": 0}
         assert READ_THREADS["export"] != [] and threading.get_ident() not in READ_THREADS["export"]
         assert ticks > 10  # the loop turned while the endpoint worked

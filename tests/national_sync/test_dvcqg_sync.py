@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,9 +105,11 @@ class Stack:
             await asyncio.sleep(0.2)
 
 
-@pytest.fixture
-async def stack(tmp_path: Path, mint: TokenMint) -> AsyncIterator[Stack]:
-    for name in ("national", "gateway", "dossier"):
+@asynccontextmanager
+async def national_side(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """The national simulator and the gateway in front of it, each on a port of its own:
+    (national URL, gateway URL); the gateway writes the sync's credentials under `gateway/`."""
+    for name in ("national", "gateway"):
         (tmp_path / name).mkdir()
     national = create_national(NationalSettings(data_dir=tmp_path / "national", axis_enabled=False))
     async with serve_tcp(national) as national_url:
@@ -119,27 +122,50 @@ async def stack(tmp_path: Path, mint: TokenMint) -> AsyncIterator[Stack]:
             data_dir=tmp_path / "gateway",
         )
         async with serve_tcp(create_gateway(gw)) as gateway_url:
-            settings = service_settings(
-                DossierSettings,
-                tmp_path / "dossier",
-                "",
-                f"nats://127.0.0.1:{free_port()}",
-                mint,
-                dvcqg_gateway_url=gateway_url,
-                dvcqg_client_file=tmp_path / "gateway" / "dvcqg-client.json",
-                dvcqg_poll_seconds=0.2,
-                dvcqg_retry_seconds=0.2,
-                dvcqg_retry_max_seconds=1.0,
-                dvcqg_batch=4,
-                dvcqg_report_seconds=0.2,
-                dvcqg_report_idle_seconds=2.0,
-            )
-            app = create_dossier(settings)
-            async with (
-                serve(app) as dossier,
-                httpx.AsyncClient(base_url=national_url) as nat,
-            ):
-                yield Stack(dossier, nat, mint, app.state.runtime.db)
+            yield national_url, gateway_url
+
+
+def syncing_settings(
+    tmp_path: Path, gateway_url: str, database_url: str, nats_url: str, mint: TokenMint, **more: Any
+) -> DossierSettings:
+    """The dossier service's settings with its DVCQG sync on, polling and retrying quickly in
+    batches of 4."""
+    settings: DossierSettings = service_settings(
+        DossierSettings,
+        tmp_path,
+        database_url,
+        nats_url,
+        mint,
+        dvcqg_gateway_url=gateway_url,
+        dvcqg_client_file=tmp_path.parent / "gateway" / "dvcqg-client.json",
+        dvcqg_poll_seconds=0.2,
+        dvcqg_retry_seconds=0.2,
+        dvcqg_retry_max_seconds=1.0,
+        dvcqg_batch=4,
+        **more,
+    )
+    return settings
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, mint: TokenMint) -> AsyncIterator[Stack]:
+    (tmp_path / "dossier").mkdir()
+    async with national_side(tmp_path) as (national_url, gateway_url):
+        settings = syncing_settings(
+            tmp_path / "dossier",
+            gateway_url,
+            "",
+            f"nats://127.0.0.1:{free_port()}",
+            mint,
+            dvcqg_report_seconds=0.2,
+            dvcqg_report_idle_seconds=2.0,
+        )
+        app = create_dossier(settings)
+        async with (
+            serve(app) as dossier,
+            httpx.AsyncClient(base_url=national_url) as nat,
+        ):
+            yield Stack(dossier, nat, mint, app.state.runtime.db)
 
 
 async def test_changes_reach_dvcqg_with_the_last_status_and_survive_an_outage(

@@ -12,16 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.main import create_app as create_gateway
 from lgsp_kit.natsserver import free_port
 from services.dossier.main import SYNCS
 from services.dossier.main import create_app as create_dossier
-from services.dossier.settings import Settings as DossierSettings
-from services.national.main import create_app as create_national
-from services.national.settings import Settings as NationalSettings
-from tests.conftest import TokenMint, serve, serve_tcp, service_settings
-from tests.gateway.conftest import gateway_settings
-from tests.national_sync.test_dvcqg_sync import Stack
+from tests.conftest import TokenMint, serve
+from tests.national_sync.test_dvcqg_sync import Stack, national_side, syncing_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -30,37 +25,14 @@ async def test_one_of_two_workers_syncs_and_the_other_takes_over(
     tmp_path: Path, mint: TokenMint, new_database: Callable[[], str]
 ) -> None:
     database_url = new_database()
-    for name in ("national", "gateway", "one", "two"):
-        (tmp_path / name).mkdir()
-    national = create_national(NationalSettings(data_dir=tmp_path / "national", axis_enabled=False))
     async with contextlib.AsyncExitStack() as outer:
-        national_url = await outer.enter_async_context(serve_tcp(national))
-        gw = gateway_settings(
-            tmp_path / "gateway",
-            "",
-            {},
-            national_url=national_url,
-            upstream_timeout_seconds=10.0,
-            data_dir=tmp_path / "gateway",
-        )
-        gateway_url = await outer.enter_async_context(serve_tcp(create_gateway(gw)))
+        national_url, gateway_url = await outer.enter_async_context(national_side(tmp_path))
         nat = await outer.enter_async_context(httpx.AsyncClient(base_url=national_url))
         nats_url = f"nats://127.0.0.1:{free_port()}"
         apps, stacks, exits = [], [], []
         for name in ("one", "two"):
-            settings = service_settings(
-                DossierSettings,
-                tmp_path / name,
-                database_url,
-                nats_url,
-                mint,
-                dvcqg_gateway_url=gateway_url,
-                dvcqg_client_file=tmp_path / "gateway" / "dvcqg-client.json",
-                dvcqg_poll_seconds=0.2,
-                dvcqg_retry_seconds=0.2,
-                dvcqg_retry_max_seconds=1.0,
-                dvcqg_batch=4,
-            )
+            (tmp_path / name).mkdir()
+            settings = syncing_settings(tmp_path / name, gateway_url, database_url, nats_url, mint)
             app = create_dossier(settings)
             exit_stack = await outer.enter_async_context(contextlib.AsyncExitStack())
             client = await exit_stack.enter_async_context(serve(app))
