@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lgsp_kit.errors import ProblemError, problem_response
+from lgsp_kit.scope import header
 
 Check = Callable[[Request], Awaitable[Any]]
 _RESULTS = "lgsp.checks"
@@ -115,13 +116,12 @@ class EdgeGuard:
         limit = self.limit_for(path)
         check: Check | None = _longest(self.checks, path)
         declared: int | None = None
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = None
-                break
+        length = header(scope, b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = None
         if declared is not None and declared > limit:
             problem = too_large(limit)
             response = problem_response(

@@ -17,6 +17,8 @@ from contextvars import ContextVar, Token
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid_utils import uuid7
 
+from lgsp_kit.scope import header
+
 REQUEST_ID_HEADER = "x-request-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
@@ -41,11 +43,8 @@ def adopt(scope: Scope) -> tuple[str, Token[str]]:
     """The request's id (the caller's when sane, else a new one), put where everything after
     reads it: the scope's headers (the gateway forwards them), its state, and the context (logs,
     problems). Returns the id and the context token to reset."""
-    given = None
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            given = value.decode("latin-1")
-            break
+    raw = header(scope, b"x-request-id")
+    given = raw.decode("latin-1") if raw is not None else None
     rid = accept_or_new(given)
     if rid != given:
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"]

@@ -36,6 +36,7 @@ from lgsp_kit.errors import ProblemError, code_for_status, render_error
 from lgsp_kit.logtext import printable
 from lgsp_kit.metrics import LATENCY_BUCKETS
 from lgsp_kit.requestid import adopt, release
+from lgsp_kit.scope import header
 from lgsp_kit.tokens import UnknownSigningKey, bearer_token, require_scope
 
 log = logging.getLogger("lgsp.gateway.proxy")
@@ -280,12 +281,8 @@ class Proxy:
         self._loading.clear()
 
     async def _authorise(self, scope: Scope, api: str, rec: CallRecord) -> ConsumerView:
-        authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-                break
-        token = bearer_token(authorization)
+        raw = header(scope, b"authorization")
+        token = bearer_token(raw.decode("latin-1") if raw is not None else None)
         try:
             # A token seen before is in the verifier's memory: no await (no coroutine) for it.
             claims = self.verifier.verify(token)
