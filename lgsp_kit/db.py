@@ -174,7 +174,11 @@ def make_engine(url: str, *, pool_size: int = 10, immediate: bool = True) -> Eng
         def _sqlite_begin(conn: Any) -> None:
             # On the driver's connection: through SQLAlchemy's execution path this statement
             # cost a third of a one-row read.
-            conn.connection.driver_connection.execute(begin)
+            driver = conn.connection.driver_connection
+            # A reader's snapshot may have begun already, under a prepared read of the same
+            # unit (`lgsp_kit.reads`): the session's statements join it.
+            if immediate or not driver.in_transaction:
+                driver.execute(begin)
 
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite.
         @event.listens_for(engine, "connect", insert=True)

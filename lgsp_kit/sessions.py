@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -45,6 +46,7 @@ from sqlmodel import Session
 from starlette.routing import BaseRoute
 
 from lgsp_kit.db import Database
+from lgsp_kit.reads import LOOP_DRIVER
 
 # A check run in the unit's thread before the endpoint: an answer (an idempotent replay) skips
 # the endpoint; `None` lets it run. Also run after an integrity conflict, the unit rolled back.
@@ -218,8 +220,8 @@ class LoopReader:
         self.connection = db.reader.connect()
         self.deadline = float("inf")
         self.stopped = False
-        driver = self.connection.connection.driver_connection
-        driver.set_progress_handler(self._out_of_time, _STEPS_PER_LOOK)  # type: ignore[union-attr]
+        self.driver: sqlite3.Connection = self.connection.connection.driver_connection  # type: ignore[assignment]
+        self.driver.set_progress_handler(self._out_of_time, _STEPS_PER_LOOK)
 
     def _out_of_time(self) -> bool:
         if time.perf_counter() <= self.deadline:
@@ -234,8 +236,13 @@ class LoopReader:
     def usable(self) -> bool:
         if self.connection.closed or self.connection.invalidated:
             return False
-        driver = self.connection.connection.driver_connection
-        return not driver.in_transaction  # type: ignore[union-attr]
+        return not self.driver.in_transaction
+
+    def end(self) -> None:
+        """End the snapshot a prepared read (`lgsp_kit.reads`) began on the driver, when the
+        session, which never knew of it, has not ended it already."""
+        if self.driver.in_transaction:
+            self.driver.rollback()
 
     def close(self) -> None:
         self.connection.close()
@@ -270,6 +277,7 @@ def _read_in_loop(units: Sequence[Unit], run: Callable[[], Any]) -> tuple[bool, 
     reader.deadline = time.perf_counter() + LOOP_READ_BUDGET
     reader.stopped = False
     unit.session.bind = reader.connection
+    unit.session.info[LOOP_DRIVER] = (reader.driver, reader.connection.dialect)
     try:
         result = _finish(units, run)
     except Exception:
@@ -277,6 +285,8 @@ def _read_in_loop(units: Sequence[Unit], run: Callable[[], Any]) -> tuple[bool, 
             raise
     finally:
         reader.deadline = float("inf")
+        del unit.session.info[LOOP_DRIVER]
+        reader.end()
     if not reader.stopped:
         return True, result
     # A fresh start, in a pool thread (a closed session begins again).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Select, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, func, select
 
@@ -16,11 +16,12 @@ from contracts.events.documents import (
     OrganRegistered,
     OrganRegisteredData,
 )
-from lgsp_kit.db import rows, table_of
+from lgsp_kit.db import table_of
 from lgsp_kit.errors import Conflict, NotFound, ProblemError
 from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
 from lgsp_kit.paging import TEXT
+from lgsp_kit.reads import rows, shapes
 from lgsp_kit.sessions import after_commit, unit_of
 from services.documents.models import Organ, OrganKey, outbox
 from services.documents.organs.schemas import (
@@ -112,17 +113,24 @@ def find(session: Session, code: str, *, for_update: bool = False) -> Organ:
     return organ
 
 
+@shapes
+def _page_statement(level: bool, after: bool) -> Select[Any]:
+    """The list's select, with or without its level filter and its cursor."""
+    table = table_of(Organ)
+    query = core_select(table)
+    if level:
+        query = query.where(table.c.level == bindparam("level"))
+    if after:
+        query = query.where(table.c.code > bindparam("after"))
+    return query.order_by(table.c.code).limit(bindparam("limit"))
+
+
 def list_organs(
     session: Session, *, level: str | None, cursor: str | None, limit: int
 ) -> OrganPage:
-    table = table_of(Organ)
-    query = core_select(table).order_by(table.c.code).limit(limit + 1)
-    if level is not None:
-        query = query.where(table.c.level == level)
     after = TEXT.key(cursor)
-    if after is not None:
-        query = query.where(table.c.code > after)
-    found = rows(session, query)
+    statement = _page_statement(level is not None, after is not None)
+    found = rows(session, statement, {"level": level, "after": after, "limit": limit + 1})
     page, next_cursor = TEXT.page(found, limit, key=lambda o: str(o.code))
     return OrganPage(items=[organ_out(o) for o in page], next_cursor=next_cursor)
 

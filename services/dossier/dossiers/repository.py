@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     Engine,
-    Row,
+    Select,
     bindparam,
     create_engine,
     insert,
@@ -25,7 +26,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from lgsp_kit.db import rows, table_of
+from lgsp_kit.db import table_of
+from lgsp_kit.reads import one_of, rows, shapes, spread
 from services.dossier.models import (
     Dossier,
     DossierHistory,
@@ -312,25 +314,38 @@ class DossierFilter:
     organs: frozenset[str] | None = None
 
 
-def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> Sequence[Row[Any]]:
-    """Dossiers in id order after `after_id`, matching every given filter: rows with the
-    dossier's columns (`lgsp_kit.db.rows`)."""
+# The filters equal to a column of the same name, and the bounds of the reception time.
+_EQUAL = ("status", "organ_code", "procedure_code", "channel", "on_time")
+_BOUNDS = {
+    "received_from": ("received_at", operator.ge),
+    "received_to": ("received_at", operator.lt),
+}
+
+
+@shapes
+def _search_statement(given: tuple[str, ...], organs: int | None) -> Select[Any]:
+    """The list's select with the filters `given` and, unless `organs` is None, the organ
+    scope's `organs` codes."""
     t = table_of(Dossier)
-    stmt = core_select(t).where(t.c.id > after_id)
-    if f.status is not None:
-        stmt = stmt.where(t.c.status == f.status)
-    if f.organs is not None:
-        stmt = stmt.where(t.c.organ_code.in_(sorted(f.organs)))
-    if f.organ_code is not None:
-        stmt = stmt.where(t.c.organ_code == f.organ_code)
-    if f.procedure_code is not None:
-        stmt = stmt.where(t.c.procedure_code == f.procedure_code)
-    if f.channel is not None:
-        stmt = stmt.where(t.c.channel == f.channel)
-    if f.received_from is not None:
-        stmt = stmt.where(t.c.received_at >= f.received_from)
-    if f.received_to is not None:
-        stmt = stmt.where(t.c.received_at < f.received_to)
-    if f.on_time is not None:
-        stmt = stmt.where(t.c.on_time == f.on_time)
-    return rows(session, stmt.order_by(t.c.id).limit(limit))
+    stmt = core_select(t).where(t.c.id > bindparam("after_id"))
+    if organs is not None:
+        stmt = stmt.where(one_of(t.c.organ_code, "organ", organs))
+    for name in given:
+        column, compare = _BOUNDS.get(name, (name, operator.eq))
+        stmt = stmt.where(compare(t.c[column], bindparam(name)))
+    return stmt.order_by(t.c.id).limit(bindparam("limit"))
+
+
+def search(session: Session, f: DossierFilter, *, after_id: int, limit: int) -> Sequence[Any]:
+    """Dossiers in id order after `after_id`, matching every given filter: rows with the
+    dossier's columns (`lgsp_kit.reads.rows`)."""
+    values: dict[str, Any] = {
+        name: getattr(f, name) for name in (*_EQUAL, *_BOUNDS) if getattr(f, name) is not None
+    }
+    given = tuple(values)
+    organs = None if f.organs is None else sorted(f.organs)
+    if organs is not None:
+        values.update(spread("organ", organs))
+    values.update(after_id=after_id, limit=limit)
+    statement = _search_statement(given, None if organs is None else len(organs))
+    return rows(session, statement, values)

@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Select, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from contracts import reference
 from contracts.events import ProcedurePublished
 from contracts.events.dossier import ProcedurePublishedData
-from lgsp_kit.db import dialect_insert, rows, table_of
+from lgsp_kit.db import dialect_insert, table_of
 from lgsp_kit.errors import Conflict, NotFound, invalid
 from lgsp_kit.fields import in_display_zone
 from lgsp_kit.outbox import add_events
 from lgsp_kit.paging import TEXT
+from lgsp_kit.reads import rows, shapes
 from services.dossier.dossiers.events import SOURCE
 from services.dossier.models import Procedure, outbox
 from services.dossier.procedures.schemas import ProcedureIn, ProcedureOut, ProcedurePage
@@ -126,26 +127,30 @@ class ProcedureFilter:
     full_online_eligible: bool | None = None
 
 
+# The filters of the list, each a column of the same name.
+FILTERS = ("field", "level", "online_mode", "fee_bearing", "online_payment", "full_online_eligible")
+
+
+@shapes
+def _page_statement(given: tuple[str, ...], after: bool) -> Select[Any]:
+    """The list's select with the filters `given` and, with `after`, a cursor."""
+    table = table_of(Procedure)
+    stmt = core_select(table)
+    for name in given:
+        stmt = stmt.where(table.c[name] == bindparam(name))
+    if after:
+        stmt = stmt.where(table.c.code > bindparam("after"))
+    return stmt.order_by(table.c.code).limit(bindparam("limit"))
+
+
 def search(
     session: Session, f: ProcedureFilter, *, cursor: str | None, limit: int
 ) -> ProcedurePage:
     """Procedures in code order after `cursor` (the last code of the previous page)."""
-    table = table_of(Procedure)
-    stmt = core_select(table)
-    for name in (
-        "field",
-        "level",
-        "online_mode",
-        "fee_bearing",
-        "online_payment",
-        "full_online_eligible",
-    ):
-        value = getattr(f, name)
-        if value is not None:
-            stmt = stmt.where(table.c[name] == value)
+    values: dict[str, Any] = {n: getattr(f, n) for n in FILTERS if getattr(f, n) is not None}
+    given = tuple(values)
     after = TEXT.key(cursor)
-    if after is not None:
-        stmt = stmt.where(table.c.code > after)
-    found = rows(session, stmt.order_by(table.c.code).limit(limit + 1))
+    values.update(after=after, limit=limit + 1)
+    found = rows(session, _page_statement(given, after is not None), values)
     page, next_cursor = TEXT.page(found, limit, key=lambda p: str(p.code))
     return ProcedurePage(items=[to_out(p) for p in page], next_cursor=next_cursor)
