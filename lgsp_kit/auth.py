@@ -9,14 +9,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from lgsp_kit import edge
 from lgsp_kit.tokens import Claims, TokenVerifier, bearer_claims, require_scope
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# For the OpenAPI document and `/docs`; the check itself is `lgsp_kit.tokens.bearer_claims`.
-bearer = HTTPBearer(auto_error=False, description="an access token from the gateway's /token")
 
 
 def required_scope(api: str, method: str) -> str:
@@ -34,13 +32,23 @@ async def check_caller(request: Request) -> Claims:
     return claims
 
 
-async def authorise(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Claims:
-    """The route dependency: the result of `check_caller`, run at the edge when a body came."""
-    claims: Claims = await edge.once(request, check_caller)
-    return claims
+class _Authorise(HTTPBearer):
+    """The route dependency: the result of `check_caller`, run at the edge when a body came.
+
+    It is the OpenAPI document's bearer scheme too (an `HTTPBearer` of FastAPI's name): as a
+    dependency of its own, the scheme cost each request a second dependency to solve and a
+    credentials model built and thrown away."""
+
+    async def __call__(self, request: Request) -> Claims:  # type: ignore[override]
+        claims: Claims = await edge.once(request, check_caller)
+        return claims
+
+
+authorise = _Authorise(
+    auto_error=False,
+    scheme_name=HTTPBearer.__name__,
+    description="an access token from the gateway's /token",
+)
 
 
 Caller = Annotated[Claims, Depends(authorise)]
