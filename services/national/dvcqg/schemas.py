@@ -47,9 +47,26 @@ LOAI_DOI_TUONG = {
 HINH_THUC = {"0": "Trực tiếp", "1": "Qua bưu chính"}
 
 
+def _parsed(value: str) -> datetime:
+    """`strptime(value, TIME_FORMAT)` without its regular expression where the two agree: 14
+    ASCII digits leave `strptime` no choice of field widths, so only the calendar decides
+    (it costs most of a dossier's validation otherwise). Anything else goes to `strptime`,
+    which also takes a shorter time with one-digit fields."""
+    if len(value) == 14 and value.isascii() and value.isdigit():
+        return datetime(
+            int(value[:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            int(value[10:12]),
+            int(value[12:]),
+        )
+    return datetime.strptime(value, TIME_FORMAT)
+
+
 def _time(value: str) -> str:
     try:
-        datetime.strptime(value, TIME_FORMAT)
+        _parsed(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a yyyyMMddHHmmss time") from exc
     return value

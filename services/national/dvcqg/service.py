@@ -42,16 +42,18 @@ def _log(
     answer: Answer,
     is_updating: str | None,
 ) -> Answer:
-    session.add(
-        DvcqgCall(
-            service=service,
-            is_updating=is_updating,
-            consumer=consumer,
-            body=_dump(body),
-            error_code=answer.error_code,
-            message=answer.message,
-            received_at=datetime.now(UTC),
-        )
+    # A Core insert: the ORM's unit of work would cost more than the row on every call.
+    session.execute(
+        insert(DvcqgCall.__table__),  # type: ignore[attr-defined]
+        {
+            "service": service,
+            "is_updating": is_updating,
+            "consumer": consumer,
+            "body": _dump(body),
+            "error_code": answer.error_code,
+            "message": answer.message,
+            "received_at": datetime.now(UTC),
+        },
     )
     return answer
 
@@ -81,13 +83,11 @@ def sync(session: Session, dossiers: list[HoSo], *, is_updating: bool, consumer:
     codes = [d.MaHoSo for d in dossiers]
     if twice := _duplicates(codes):
         return answer(INVALID, f"Dữ liệu không hợp lệ: hồ sơ {', '.join(twice)} gửi hai lần")
-    known = {
-        row.ma_ho_so: row
-        for row in session.exec(select(DvcqgHoSo).where(col(DvcqgHoSo.ma_ho_so).in_(codes)))
-    }
+    # The keys alone: whole rows would load every stored record only to be replaced.
+    known = set(session.exec(select(DvcqgHoSo.ma_ho_so).where(col(DvcqgHoSo.ma_ho_so).in_(codes))))
     if not is_updating and known:
         return answer(EXISTS, f"Hồ sơ {', '.join(sorted(known))} đã tồn tại trên hệ thống")
-    if is_updating and (missing := sorted(set(codes) - set(known))):
+    if is_updating and (missing := sorted(set(codes) - known)):
         return answer(UNKNOWN, f"Hồ sơ {', '.join(missing)} không tồn tại trên hệ thống")
     now = datetime.now(UTC)
     table = DvcqgHoSo.__table__  # type: ignore[attr-defined]
