@@ -18,6 +18,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
 import anyio.to_thread
 from fastapi import Depends, Form, Header
@@ -175,19 +176,34 @@ async def caller(
             "Required OAuth credentials not provided. Make sure your API invocation call has "
             "a header: 'Authorization : Bearer ACCESS_TOKEN'",
         )
-    row = await anyio.to_thread.run_sync(_token_row, runtime.db, _digest(token.strip()))
-    if row is None or row.expires_at <= datetime.now(UTC):
+    digest = _digest(token.strip())
+    known = _KNOWN.setdefault(runtime.db, {})
+    found = known.get(digest)
+    now = datetime.now(UTC)
+    if found is None:
+        found = await anyio.to_thread.run_sync(_token_row, runtime.db, digest)
+        if found is not None:
+            for spent in [k for k, (_, expires) in known.items() if expires <= now]:
+                del known[spent]
+            known[digest] = found
+    if found is None or found[1] <= now:
         raise _refuse(
             900901,
             "Invalid Credentials",
             "Access failure for API, version. Make sure you have given the correct access token",
         )
-    return row.consumer_key
+    return found[0]
 
 
-def _token_row(db: Database, digest: str) -> NgspToken | None:
+# Tokens found, per database: a token row never changes and is deleted only once expired, so
+# the consumer and expiry read once answer every later call (one read and thread hop less).
+_KNOWN: WeakKeyDictionary[Database, dict[str, tuple[str, datetime]]] = WeakKeyDictionary()
+
+
+def _token_row(db: Database, digest: str) -> tuple[str, datetime] | None:
     with db.reading() as session:
-        return session.get(NgspToken, digest)
+        row = session.get(NgspToken, digest)
+        return None if row is None else (row.consumer_key, row.expires_at)
 
 
 Caller = Annotated[str, Depends(caller)]
