@@ -58,10 +58,10 @@ def test_paced_rate_is_half_the_slowest_target_unless_given() -> None:
 
 
 def test_verdict_judges_p99_on_the_paced_run() -> None:
-    saturated = [result("direct", 5000, 80), result("nginx", 4000, 30), result("gateway", 3000, 95)]
+    saturated = [result("direct", 5000, 80), result("nginx", 4000, 30), result("gateway", 3400, 95)]
     paced = [result("direct", 980, 2.0), result("nginx", 990, 2.5), result("gateway", 970, 9.0)]
     text = verdict(BackendRun("python", saturated, 1000, paced))
-    assert text.startswith("req/s met (0.75, target >= 0.6)")
+    assert text.startswith("req/s met (0.85, target >= 0.8)")
     assert "paced p99 added met (+7.0 ms" in text
     assert "saturated p99 added +15.0 ms" in text
 
@@ -71,17 +71,17 @@ def test_verdict_without_the_paced_run_falls_back_to_saturation() -> None:
     text = verdict(BackendRun("python", saturated))
     assert (
         text
-        == "req/s missed (0.50, target >= 0.6), saturated p99 added missed (+15.0 ms, target <= 10)"
+        == "req/s missed (0.50, target >= 0.8), saturated p99 added missed (+15.0 ms, target <= 10)"
     )
 
 
 def test_result_rows_state_both_phases_of_one_run() -> None:
-    saturated = [result("direct", 5000, 80), result("nginx", 4000, 30), result("gateway", 3000, 95)]
+    saturated = [result("direct", 5000, 80), result("nginx", 4000, 30), result("gateway", 3400, 95)]
     paced = [result("direct", 1490, 2.0), result("nginx", 1495, 2.5), result("gateway", 1300, 9.0)]
     run = BackendRun("python", saturated, 1500, paced)
     rows = result_rows(run, connections=64, workers=1, audit=True, rate_given=False)
     assert [row.met for row in rows] == [True, True]
-    assert rows[0].measured.startswith("3,000 vs 4,000 req/s = **0.75 ×** (5,000 direct)")
+    assert rows[0].measured.startswith("3,400 vs 4,000 req/s = **0.85 ×** (5,000 direct)")
     assert "gateway 1 worker, audit on" in rows[0].what
     assert "paced at 1,500 req/s offered (half the lowest saturated req/s)" in rows[1].what
     assert rows[1].measured.startswith("gateway **+7.0 ms**, nginx +0.5 ms (direct p99 2.0 ms)")
