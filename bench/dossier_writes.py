@@ -273,7 +273,8 @@ def main() -> None:
                         args,
                         "dossier_writes",
                         started=started,
-                        variant=backend,
+                        # Several worker processes are a variant of their own.
+                        variant=backend + (f"-{args.workers}workers" if args.workers > 1 else ""),
                         figures=figures,
                         rows=[result_row(args, backend, figures)],
                     )
