@@ -30,12 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.db import UTCDateTime, make_engine
 from lgsp_kit.reads import LOOP_DRIVER, Prepared, one_of, rows, shapes, spread
 from lgsp_kit.sessions import APIRouter, ReadSession
-from lgsp_kit.settings import AppSettings
 from tests.conftest import serve
+from tests.kit.apps import table_app
 
 pytestmark = pytest.mark.anyio
 
@@ -114,31 +113,8 @@ def long_read(session: ReadSession) -> dict[str, int]:
 
 @asynccontextmanager
 async def running(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[FastAPI, Any]]:
-    settings = AppSettings(
-        app_name="kit",
-        data_dir=tmp_path,
-        database_url=database_url,
-        migrate_on_start=False,
-        auth_required=False,
-    )
-
-    async def create_tables(runtime: Runtime[AppSettings]) -> None:
-        metadata.create_all(runtime.db.engine)
-        with runtime.db.session() as session:
-            session.execute(insert(thing), THINGS)
-
-    async def drop_tables(runtime: Runtime[AppSettings]) -> None:
-        metadata.drop_all(runtime.db.engine)
-
-    app = create_service_app(
-        settings,
-        title="kit",
-        description="kit",
-        routers=[router],
-        migrations_dir=tmp_path,
-        uses_bus=False,
-        on_startup=create_tables,
-        on_shutdown=drop_tables,
+    app = table_app(
+        tmp_path, database_url, [router], metadata, lambda s: s.execute(insert(thing), THINGS)
     )
     async with serve(app) as client:
         yield app, client

@@ -17,13 +17,12 @@ from fastapi import FastAPI, Response
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
-from lgsp_kit.app import Runtime, create_service_app
 from lgsp_kit.errors import Conflict
 from lgsp_kit.fields import LocalTime
 from lgsp_kit.idempotency import Idempotency, define_idempotency, idempotent
 from lgsp_kit.sessions import APIRouter, ReadSession, WriteSession, off_loop
-from lgsp_kit.settings import AppSettings
 from tests.conftest import serve
+from tests.kit.apps import table_app
 
 pytestmark = pytest.mark.anyio
 
@@ -110,31 +109,7 @@ def moment() -> ItemOut:
 
 
 def make_app(tmp_path: Path, database_url: str) -> FastAPI:
-    settings = AppSettings(
-        app_name="kit",
-        data_dir=tmp_path,
-        database_url=database_url,
-        migrate_on_start=False,
-        auth_required=False,
-        timezone="Asia/Ho_Chi_Minh",
-    )
-
-    async def create_tables(runtime: Runtime[AppSettings]) -> None:
-        metadata.create_all(runtime.db.engine)
-
-    async def drop_tables(runtime: Runtime[AppSettings]) -> None:
-        metadata.drop_all(runtime.db.engine)
-
-    return create_service_app(
-        settings,
-        title="kit",
-        description="kit",
-        routers=[router],
-        migrations_dir=tmp_path,
-        uses_bus=False,
-        on_startup=create_tables,
-        on_shutdown=drop_tables,
-    )
+    return table_app(tmp_path, database_url, [router], metadata)
 
 
 @asynccontextmanager
