@@ -38,16 +38,16 @@ class Leadership:
         self.name = name
         self.what = what  # for the log: "the relay of outbox", "the DVCQG sync"
         self.key = lock_key(name)
-        self.leader = db.is_sqlite
-        self._conn: Any = None
+        self._conn: Any = None  # the connection holding the lock, while it is held
         self._checked = 0.0
+
+    @property
+    def leader(self) -> bool:
+        """Whether this process led at the last `lead`: always on SQLite."""
+        return self.db.is_sqlite or self._conn is not None
 
     def lead(self) -> bool:
         """Hold the lock, take it if it is free, or learn that the one held is lost."""
-        self.leader = self._lead()
-        return self.leader
-
-    def _lead(self) -> bool:
         if self.db.is_sqlite:
             return True
         now = time.monotonic()
@@ -97,4 +97,3 @@ class Leadership:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             with contextlib.suppress(Exception):
                 conn.close()
-        self.leader = self.db.is_sqlite
